@@ -1,0 +1,50 @@
+"""Cryptographic helpers every service uses the same way (no business rules here).
+
+Passwords: argon2id (argon2-cffi), hashed and verified in a worker thread so the event loop
+never blocks. Tokens: 256-bit random, stored only as a keyed hash (HMAC-SHA256).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+# RFC 9106's second recommended option (t=3, m=64 MiB, p=4), argon2-cffi's default profile.
+_hasher = PasswordHasher()
+# Verified against when the account does not exist, so an unknown user costs the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    return await asyncio.to_thread(_verify, password_hash or _DUMMY_HASH, password,
+                                   password_hash is not None)
+
+
+def _verify(password_hash: str, password: str, real: bool) -> bool:
+    try:
+        return _hasher.verify(password_hash, password) and real
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_token() -> str:
+    """An opaque 256-bit token, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def keyed_hash(secret: str, value: str) -> str:
+    """HMAC-SHA256, hex: how tokens and codes are stored and looked up."""
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

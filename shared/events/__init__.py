@@ -1,0 +1,54 @@
+"""Event envelope, payload schemas and subjects: the contract between services.
+
+Only additive changes to a version. Payloads never carry a password, OTP code, PIN or session
+token in clear (a password travels only as an argon2id hash).
+"""
+
+from shared.events.envelope import Envelope, new_event
+from shared.events.schemas import (
+    EVENT_TYPES,
+    AccountCreated,
+    CertificateRejected,
+    CertificateValidated,
+    EventPayload,
+    LoginFailed,
+    LoginSucceeded,
+    OtpFailed,
+    OtpSent,
+    OtpVerified,
+    RegistrationCompleted,
+    RegistrationFailed,
+    RegistrationRequested,
+    SessionRevoked,
+)
+from shared.events.subjects import (
+    DLQ_STREAM,
+    DLQ_SUBJECT_PREFIX,
+    EVENTS_STREAM,
+    EVENTS_SUBJECT_PREFIX,
+    event_subject,
+)
+
+__all__ = [
+    "DLQ_STREAM",
+    "DLQ_SUBJECT_PREFIX",
+    "EVENTS_STREAM",
+    "EVENTS_SUBJECT_PREFIX",
+    "EVENT_TYPES",
+    "AccountCreated",
+    "CertificateRejected",
+    "CertificateValidated",
+    "Envelope",
+    "EventPayload",
+    "LoginFailed",
+    "LoginSucceeded",
+    "OtpFailed",
+    "OtpSent",
+    "OtpVerified",
+    "RegistrationCompleted",
+    "RegistrationFailed",
+    "RegistrationRequested",
+    "SessionRevoked",
+    "event_subject",
+    "new_event",
+]

@@ -1,0 +1,142 @@
+"""Payload schemas, version 1. Phones are E.164; dates ISO 8601."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+SubjectType = Literal["citizen", "enterprise", "agency"]
+Purpose = Literal["registration", "login", "password_reset", "add_method"]
+
+
+class EventPayload(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    schema_version: ClassVar[int] = 1
+
+
+class Identity(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id_number: str
+    full_name: str
+    birth_date: str | None = None
+    sex: Literal["male", "female"] | None = None
+
+
+class RegistrationRequested(EventPayload):
+    """A registration passed its checks and now waits for the OTP sent to ``phone``."""
+
+    registration_id: str
+    method: str
+    subject_type: SubjectType
+    phone: str
+    purpose: Purpose = "registration"
+
+
+class OtpSent(EventPayload):
+    flow_id: str
+    purpose: Purpose
+    phone: str
+    challenge_id: str
+    expires_at: str
+
+
+class OtpVerified(EventPayload):
+    flow_id: str
+    purpose: Purpose
+    phone: str
+    challenge_id: str
+
+
+class OtpFailed(EventPayload):
+    flow_id: str
+    purpose: Purpose
+    phone: str
+    reason: str
+
+
+class CertificateValidated(EventPayload):
+    flow_id: str
+    purpose: Purpose
+    subject_type: SubjectType
+    identity: dict[str, str]
+    fingerprint_sha256: str
+    serial: str
+    issuer: str
+    level: int = 3
+
+
+class CertificateRejected(EventPayload):
+    flow_id: str
+    purpose: Purpose
+    reason: str
+
+
+class AccountCreated(EventPayload):
+    account_id: str
+    registration_id: str
+    subject_type: SubjectType
+    method: str
+    level: int
+    identity: Identity
+    phone: str | None = None
+    email: str | None = None
+    # argon2id hash: the password itself never leaves the request that carried it.
+    password_hash: str | None = None
+    created_at: str
+
+
+class RegistrationCompleted(EventPayload):
+    registration_id: str
+    account_id: str
+    method: str
+    level: int
+
+
+class RegistrationFailed(EventPayload):
+    registration_id: str
+    method: str
+    code: str
+
+
+class LoginSucceeded(EventPayload):
+    account_id: str
+    login_id: str
+    method: str
+    level: int
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+class LoginFailed(EventPayload):
+    login_id: str
+    method: str
+    reason: str
+    account_id: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+class SessionRevoked(EventPayload):
+    account_id: str
+    session_id: str
+    reason: str
+
+
+EVENT_TYPES: dict[str, type[EventPayload]] = {
+    cls.__name__: cls
+    for cls in (
+        RegistrationRequested,
+        OtpSent,
+        OtpVerified,
+        OtpFailed,
+        CertificateValidated,
+        CertificateRejected,
+        AccountCreated,
+        RegistrationCompleted,
+        RegistrationFailed,
+        LoginSucceeded,
+        LoginFailed,
+        SessionRevoked,
+    )
+}

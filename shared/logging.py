@@ -1,0 +1,74 @@
+"""structlog set-up shared by every process: JSON in production, readable in dev, with
+personal data masked before anything is rendered."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+# Keys whose values are secrets: never rendered, whatever they hold.
+_SECRET_KEYS = re.compile(r"pass(word)?|otp|code|pin|token|secret|hash|authorization", re.I)
+# Vietnamese ID numbers (CMND 9/12 digits, CCCD 12 digits), tax codes, phones and emails
+# appearing inside any string value.
+_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+_PHONE = re.compile(r"(?<!\d)(\+?84|0)(\d{2})\d{4,5}(\d{3})(?!\d)")
+_DIGITS = re.compile(r"(?<!\d)(\d{2})\d{5,10}(\d{2})(?!\d)")
+
+
+def mask_text(value: str) -> str:
+    value = _EMAIL.sub(r"\1***@\2", value)
+    value = _PHONE.sub(r"\1\2****\3", value)
+    return _DIGITS.sub(r"\1*****\2", value)
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: "***" if _SECRET_KEYS.search(str(k)) else _mask(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask(v) for v in value]
+    return value
+
+
+def mask_personal_data(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: hides secrets by key and personal data by shape."""
+    for key, value in list(event_dict.items()):
+        if key in ("timestamp", "level", "logger", "service"):
+            continue
+        event_dict[key] = "***" if _SECRET_KEYS.search(key) else _mask(value)
+    return event_dict
+
+
+def configure_logging(service: str, env: str = "dev", level: str = "INFO") -> None:
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if env == "production"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper())
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            mask_personal_data,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def get_logger(name: str | None = None) -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,73 @@
+"""The relay that publishes committed outbox events to JetStream.
+
+Publishing uses the event id as ``Nats-Msg-Id``, so a crash between publish and delete only
+re-sends an event that JetStream de-duplicates and consumers ignore.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from nats.js import JetStreamContext
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.failpoints import Failpoints
+from shared.logging import get_logger
+from shared.storage import OUTBOX
+
+log = get_logger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: AsyncDatabase[dict[str, Any]],
+        js: JetStreamContext,
+        failpoints: Failpoints | None = None,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._db = db
+        self._js = js
+        self._failpoints = failpoints or Failpoints()
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def notify(self) -> None:
+        """Called after each commit so events leave at once rather than at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.publish_pending()
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll)
+
+    async def publish_pending(self) -> int:
+        published = 0
+        cursor = self._db[OUTBOX].find({}).sort([("seq", ASCENDING), ("_id", ASCENDING)])
+        async for doc in cursor.limit(500):
+            self._failpoints.hit("outbox.before_publish")
+            await self._js.publish(
+                doc["subject"], doc["data"].encode(), headers={"Nats-Msg-Id": doc["_id"]}
+            )
+            self._failpoints.hit("outbox.after_publish")
+            await self._db[OUTBOX].delete_one({"_id": doc["_id"]})
+            published += 1
+        return published

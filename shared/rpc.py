@@ -1,0 +1,113 @@
+"""Request/reply between the gateway and the services, on the NATS service API (nats.micro).
+
+Every endpoint answers JSON: ``{"ok": true, "data": ...}`` or ``{"ok": false, "error":
+{"code", "detail", ...}}``. Services raise their own domain errors; any exception with a
+``to_error()`` method is a domain error and becomes the error object, anything else is logged
+and answered as ``internal`` (and counted as an error by ``nats micro stats``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from nats import micro
+from nats.aio.client import Client as NATS
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.micro.request import Request
+from nats.micro.service import Service
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+Endpoint = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+class DomainError(Protocol):
+    def to_error(self) -> dict[str, Any]: ...
+
+
+class RemoteError(Exception):
+    """A service answered with a domain error."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error.get("code"))
+        self.error = error
+        self.code: str = error.get("code", "internal")
+
+
+class ServiceUnavailable(Exception):
+    """No instance of the service answered in time."""
+
+
+class RpcServer:
+    def __init__(self, nc: NATS, service: str, version: str, description: str) -> None:
+        self._nc = nc
+        self._name = service
+        self._version = version
+        self._description = description
+        self._service: Service | None = None
+        self._endpoints: dict[str, Endpoint] = {}
+
+    def endpoint(self, name: str, handler: Endpoint) -> None:
+        self._endpoints[name] = handler
+
+    async def start(self) -> None:
+        self._service = await micro.add_service(
+            self._nc, name=self._name, version=self._version, description=self._description
+        )
+        group = self._service.add_group(name=f"dvcid.{self._name}", queue_group=self._name)
+        for name, handler in self._endpoints.items():
+            await group.add_endpoint(name=name, handler=self._wrap(name, handler))
+
+    async def stop(self) -> None:
+        if self._service:
+            await self._service.stop()
+
+    def _wrap(self, name: str, handler: Endpoint) -> Callable[[Request], Awaitable[None]]:
+        async def serve(request: Request) -> None:
+            started = time.perf_counter()
+            try:
+                payload = json.loads(request.data or b"{}")
+                result = await handler(payload)
+                body = {"ok": True, "data": result}
+            except Exception as exc:
+                to_error = getattr(exc, "to_error", None)
+                if to_error is None:
+                    log.exception("endpoint failed", endpoint=name)
+                    await request.respond_error("500", "internal error",
+                                                data=_dumps({"ok": False, "error": {"code": "internal"}}))
+                    return
+                body = {"ok": False, "error": to_error()}
+            log.debug("endpoint served", endpoint=name,
+                      ms=round((time.perf_counter() - started) * 1000, 1))
+            await request.respond(_dumps(body))
+
+        return serve
+
+
+class RpcClient:
+    def __init__(self, nc: NATS, timeout: float = 10.0) -> None:
+        self._nc = nc
+        self._timeout = timeout
+
+    async def call(self, service: str, endpoint: str, payload: dict[str, Any] | None = None,
+                   timeout: float | None = None) -> Any:
+        subject = f"dvcid.{service}.{endpoint}"
+        try:
+            msg = await self._nc.request(subject, _dumps(payload or {}),
+                                         timeout=timeout or self._timeout)
+        except (NoRespondersError, NatsTimeout) as exc:
+            raise ServiceUnavailable(service) from exc
+        body = json.loads(msg.data or b"{}")
+        if body.get("ok"):
+            return body.get("data")
+        raise RemoteError(body.get("error") or {"code": "internal"})
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, default=str).encode()
