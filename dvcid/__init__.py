@@ -1,0 +1,1 @@
+"""dvcid tooling: the development stack runner and the operator CLI."""
