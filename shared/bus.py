@@ -71,6 +71,7 @@ async def ensure_streams(js: JetStreamContext) -> None:
         ),
     ]
     for config in streams:
+        assert config.name is not None
         try:
             await js.stream_info(config.name)
         except NotFoundError:
@@ -95,9 +96,10 @@ class Consumer:
 
 
 class ConsumerRunner:
-    def __init__(self, js: JetStreamContext, consumer: Consumer) -> None:
+    def __init__(self, js: JetStreamContext, consumer: Consumer, ack_wait: float = 30.0) -> None:
         self._js = js
         self._consumer = consumer
+        self._ack_wait = ack_wait
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -108,7 +110,7 @@ class ConsumerRunner:
             deliver_policy=DeliverPolicy.ALL,
             filter_subjects=[event_subject(t) for t in c.event_types],
             max_deliver=c.max_deliver,
-            ack_wait=30.0,
+            ack_wait=self._ack_wait,
             max_ack_pending=1000,
         )
         await self._js.add_consumer(EVENTS_STREAM, config)
@@ -177,8 +179,8 @@ async def replay_dead_letters(js: JetStreamContext, consumer: str, limit: int = 
                 if subject:
                     event_id = json.loads(msg.data).get("id")
                     # A fresh message id: the original is inside the de-duplication window.
-                    await js.publish(subject, msg.data,
-                                     headers={"Nats-Msg-Id": f"replay-{event_id}-{msg.metadata.sequence.stream}"})
+                    replay_id = f"replay-{event_id}-{msg.metadata.sequence.stream}"
+                    await js.publish(subject, msg.data, headers={"Nats-Msg-Id": replay_id})
                     replayed += 1
                 await msg.ack()
     await sub.unsubscribe()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +44,7 @@ class Wiring:
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     consumers: Sequence[Consumer] = ()
     indexes: dict[str, list[IndexModel]] = field(default_factory=dict)
-    background: Sequence[Callable[[], Awaitable[None]]] = ()
+    background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
     on_stop: Sequence[Callable[[], Awaitable[None]]] = ()
 
 
@@ -71,14 +71,14 @@ async def serve(
     wiring = await wire(infra)
     await ensure_indexes(infra.db, wiring.indexes)
     infra.relay.start()
-    runners = [ConsumerRunner(infra.js, c) for c in wiring.consumers]
+    runners = [ConsumerRunner(infra.js, c, settings.bus_ack_wait_seconds) for c in wiring.consumers]
     for runner in runners:
         await runner.start()
     rpc = RpcServer(infra.nc, service, version, description)
     for name, handler in wiring.endpoints.items():
         rpc.endpoint(name, handler)
     await rpc.start()
-    tasks = [asyncio.create_task(job()) for job in wiring.background]
+    tasks: list[asyncio.Task[None]] = [asyncio.create_task(job()) for job in wiring.background]
     log.info("service ready", endpoints=sorted(wiring.endpoints),
              consumers=[c.durable for c in wiring.consumers])
 

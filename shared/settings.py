@@ -32,6 +32,8 @@ class CommonSettings(BaseSettings):
     sandbox_url: str | None = None
     # Comma-separated failpoints for crash tests, e.g. "registration.after_commit".
     failpoints: str = ""
+    # How long JetStream waits for an ack before redelivering to another consumer instance.
+    bus_ack_wait_seconds: float = 30.0
 
     def secret_fields(self) -> dict[str, str]:
         """Secrets declared by a subclass: every str field whose name ends in ``_secret``."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import builtins
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +25,7 @@ class Envelope(BaseModel):
     traceparent: str | None = None
     payload: dict[str, Any]
 
-    def parse(self, model: type[EventPayload]) -> Any:
+    def parse(self, model: builtins.type[EventPayload]) -> Any:
         return model.model_validate(self.payload)
 
 

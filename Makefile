@@ -1,0 +1,33 @@
+# dvcid: `make dev` runs the whole system, `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install dev test unit lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+dev: install
+	$(BIN)/dvcid dev
+
+test: install
+	$(BIN)/pytest -q
+
+unit: install
+	$(BIN)/pytest -q -m "not integration and not e2e"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf .dev test-output .pytest_cache .mypy_cache .ruff_cache

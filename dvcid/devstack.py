@@ -1,0 +1,234 @@
+"""The whole system on one machine: NATS, a MongoDB wire server, the sandbox world, the four
+services and the gateway, each a separate process, supervised.
+
+``dvcid dev`` (and ``make dev``) runs it in the foreground; the end-to-end tests use the same
+class with free ports and a temporary folder, so what the tests run is what developers run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from dvcid import servers
+
+SERVICES = ("otp", "registration", "pki", "profile")
+
+
+@dataclass
+class Ports:
+    nats: int = 4222
+    nats_monitor: int = 8222
+    mongo: int = 27017
+    sandbox: int = 8100
+    gateway: int = 8000
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(*(servers.free_port() for _ in range(5)))
+
+
+@dataclass
+class Managed:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    port: int | None = None
+    describe: str = ""
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+class DevStack:
+    def __init__(
+        self,
+        home: Path,
+        ports: Ports | None = None,
+        mongo_url: str | None = None,
+        env: dict[str, str] | None = None,
+        say: Callable[[str], None] = print,
+        persistent: bool = True,
+    ) -> None:
+        self.home = home
+        self.ports = ports or Ports()
+        self.external_mongo = mongo_url
+        self.say = say
+        self.persistent = persistent
+        self.logs = home / "logs"
+        self.base_env = {**os.environ, **(env or {})}
+        self.processes: dict[str, Managed] = {}
+
+    # -- addresses ---------------------------------------------------------------------------
+    @property
+    def nats_url(self) -> str:
+        return f"nats://127.0.0.1:{self.ports.nats}"
+
+    @property
+    def mongo_url(self) -> str:
+        return self.external_mongo or f"mongodb://127.0.0.1:{self.ports.mongo}/?directConnection=true"
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.sandbox}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.gateway}"
+
+    def service_env(self) -> dict[str, str]:
+        return {
+            **self.base_env,
+            "DVCID_ENV": self.base_env.get("DVCID_ENV", "dev"),
+            "DVCID_NATS_URL": self.nats_url,
+            "DVCID_MONGO_URL": self.mongo_url,
+            "DVCID_SANDBOX_URL": self.sandbox_url,
+            "DVCID_SANDBOX_PORT": str(self.ports.sandbox),
+            "DVCID_TELCO_URL": f"{self.sandbox_url}/telco",
+            "DVCID_TWILIO_API_BASE": f"{self.sandbox_url}/twilio",
+            "DVCID_GATEWAY_PORT": str(self.ports.gateway),
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    # -- the processes -----------------------------------------------------------------------
+    def _plan(self) -> list[Managed]:
+        nats = servers.nats_command(self.home / "nats", self.ports.nats, self.ports.nats_monitor)
+        plan = [Managed("nats", nats.argv, dict(self.base_env), self.ports.nats,
+                        f"{self.nats_url} (monitoring http://127.0.0.1:{self.ports.nats_monitor})")]
+        if self.external_mongo is None:
+            data = self.home / "mongo" if self.persistent else None
+            mongo = servers.mongo_command(data, self.ports.mongo)
+            plan.append(Managed("mongo", mongo.argv, dict(self.base_env), self.ports.mongo,
+                                f"{self.mongo_url} (SecantusDB)"))
+        env = self.service_env()
+        py = sys.executable
+        plan.append(Managed("sandbox", [py, "-m", "sandbox"], env, self.ports.sandbox,
+                            f"{self.sandbox_url} (simulated telco, BHXH, SMS, CA)"))
+        for name in SERVICES:
+            plan.append(Managed(name, [py, "-m", f"services.{name}"], env, None,
+                                f"nats service '{name}'"))
+        plan.append(Managed("gateway", [py, "-m", "services.gateway"], env, self.ports.gateway,
+                            f"{self.gateway_url}"))
+        return plan
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        for managed in self._plan():
+            self.processes[managed.name] = managed
+            self._spawn(managed)
+            if managed.port is not None:
+                servers.wait_for_port(managed.port, timeout, managed.proc)
+            self.say(f"  {managed.name:<13} pid {managed.proc.pid if managed.proc else '-':<7} "
+                     f"{managed.describe}")
+        self.wait_ready(timeout)
+
+    def _spawn(self, managed: Managed) -> None:
+        log = open(self.logs / f"{managed.name}.log", "ab")  # noqa: SIM115 - owned by the child
+        managed.proc = subprocess.Popen(
+            managed.argv, env={**managed.env, **managed.extra_env}, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        log.close()
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Waits until the gateway says every service answers (its /readyz)."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            self._check_alive()
+            try:
+                response = httpx.get(f"{self.gateway_url}/readyz", timeout=2)
+                if response.status_code == 200:
+                    return
+                last = response.text
+            except httpx.HTTPError as exc:
+                last = str(exc)
+            time.sleep(0.2)
+        raise TimeoutError(f"the system is not ready after {timeout}s: {last}")
+
+    def _check_alive(self) -> None:
+        for managed in self.processes.values():
+            if managed.proc is not None and managed.proc.poll() is not None:
+                tail = (self.logs / f"{managed.name}.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{managed.name} exited with {managed.proc.returncode}:\n{tail}")
+
+    def kill(self, name: str) -> None:
+        """kill -9, as a crash would."""
+        proc = self.processes[name].proc
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def restart(self, name: str, extra_env: dict[str, str] | None = None) -> None:
+        managed = self.processes[name]
+        self.terminate(managed)
+        managed.extra_env = extra_env or {}
+        self._spawn(managed)
+        if managed.port is not None:
+            servers.wait_for_port(managed.port, 30, managed.proc)
+
+    def terminate(self, managed: Managed, timeout: float = 10.0) -> None:
+        proc = managed.proc
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def supervise_once(self) -> None:
+        """Restarts any process that died, and says so."""
+        for managed in self.processes.values():
+            proc = managed.proc
+            if proc is None or proc.poll() is None:
+                continue
+            managed.restarts += 1
+            self.say(f"! {managed.name} exited with code {proc.returncode}; restarting "
+                     f"(restart #{managed.restarts}, log {self.logs / (managed.name + '.log')})")
+            time.sleep(min(0.5 * managed.restarts, 5))
+            self._spawn(managed)
+
+    def stop(self) -> None:
+        for managed in reversed(list(self.processes.values())):
+            self.terminate(managed)
+
+
+def run_dev(home: Path) -> int:
+    """``dvcid dev``: the whole system in the foreground until Ctrl-C."""
+    mongo_url = os.environ.get("DVCID_MONGO_URL")
+    stack = DevStack(home, mongo_url=mongo_url)
+    print(f"dvcid dev: starting (data and logs under {home})")
+    stopping = False
+
+    def on_signal(_sig: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start()
+        print(f"\nPortal (Cổng Dịch vụ công, dvcid): {stack.gateway_url}/")
+        print(f"API docs: {stack.gateway_url}/docs   sandbox world: {stack.sandbox_url}/dev/sms")
+        print("Ctrl-C stops everything.\n")
+        while not stopping:
+            stack.supervise_once()
+            time.sleep(0.5)
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"dvcid dev: could not start: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("dvcid dev: stopping")
+        stack.stop()
+        print("dvcid dev: stopped")
+    return 0

@@ -1,0 +1,50 @@
+"""End-to-end fixtures: the whole system as separate processes, started once per session."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pymongo import MongoClient
+
+from dvcid.devstack import DevStack, Ports
+
+
+@pytest.fixture(scope="session")
+def stack(request: pytest.FixtureRequest) -> Iterator[DevStack]:
+    with tempfile.TemporaryDirectory(prefix="dvcid-e2e-") as home:
+        env = {
+            "DVCID_ENV": "test",
+            "DVCID_LOG_LEVEL": "INFO",
+            # Redeliver after a crash in seconds, not the production half-minute.
+            "DVCID_BUS_ACK_WAIT_SECONDS": "3",
+            "DVCID_RPC_TIMEOUT": "5",
+        }
+        stack = DevStack(Path(home), Ports.free(), env=env, persistent=False,
+                         say=lambda line: None)
+        try:
+            stack.start(timeout=90)
+        except Exception:
+            stack.stop()
+            raise
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"dvcid e2e stack: gateway {stack.gateway_url}, logs {stack.logs}")
+        yield stack
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def api(stack: DevStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.gateway_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def mongo(stack: DevStack) -> Iterator[MongoClient]:
+    client: MongoClient = MongoClient(stack.mongo_url)
+    yield client
+    client.close()

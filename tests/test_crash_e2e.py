@@ -1,0 +1,100 @@
+"""Killing a process at the worst moment loses no registration, account or event.
+
+Failpoints (DVCID_FAILPOINTS) make a service SIGKILL itself at an exact place, which a test
+cannot hit reliably from outside; the services are then restarted as a supervisor would.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from pymongo import MongoClient
+
+from dvcid.devstack import DevStack
+from tests.journeys import (
+    API,
+    STRONG_PASSWORD,
+    add_subscriber,
+    flow_headers,
+    login,
+    new_citizen,
+    next_otp,
+    start_registration,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def _wait_until_dead(stack: DevStack, name: str, timeout: float = 20.0) -> None:
+    proc = stack.processes[name].proc
+    assert proc is not None
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None:
+        assert time.monotonic() < deadline, f"{name} did not reach its failpoint"
+        time.sleep(0.05)
+
+
+def _accounts_with(mongo: MongoClient, id_number: str) -> int:
+    return sum(
+        mongo["dvcid_profile"][name].count_documents({"id_number": id_number})
+        for name in mongo["dvcid_profile"].list_collection_names()
+        if name.startswith("account")
+    )
+
+
+def test_registration_killed_after_completing_but_before_publishing(
+    stack: DevStack, api: httpx.Client, mongo: MongoClient
+) -> None:
+    citizen = new_citizen()
+    add_subscriber(api, citizen)
+    flow = start_registration(api, citizen)
+    response = api.post(f"{API}/registrations/{flow['id']}/otp", json={"code": next_otp(api, citizen)},
+                        headers=flow_headers(flow))
+    assert response.status_code == 200
+    # OtpVerified is handled; now the registration service dies right after committing the
+    # completed registration and its AccountCreated event, before the relay publishes it.
+    stack.restart("registration", {"DVCID_FAILPOINTS": "registration.after_complete_commit"})
+    stack.wait_ready()
+    response = api.post(f"{API}/registrations/{flow['id']}/password", headers=flow_headers(flow),
+                        json={"password": STRONG_PASSWORD, "password_confirmation": STRONG_PASSWORD})
+    assert response.status_code == 503, response.text
+    _wait_until_dead(stack, "registration")
+
+    stack.restart("registration")
+    stack.wait_ready()
+    status = api.get(f"{API}/registrations/{flow['id']}", headers=flow_headers(flow)).json()
+    assert status["status"] == "completed" and status["level"] == 2
+    session = login(api, citizen)  # the event reached profile after the restart
+    assert session["status"] == "completed"
+    assert _accounts_with(mongo, citizen.id_number) == 1
+    # Retrying the last step answers with the state, creates nothing.
+    again = api.post(f"{API}/registrations/{flow['id']}/password", headers=flow_headers(flow),
+                     json={"password": STRONG_PASSWORD, "password_confirmation": STRONG_PASSWORD})
+    assert again.status_code == 409 and again.json()["code"] == "flow_state"
+    assert _accounts_with(mongo, citizen.id_number) == 1
+
+
+def test_profile_killed_while_consuming_account_created(
+    stack: DevStack, api: httpx.Client, mongo: MongoClient
+) -> None:
+    stack.restart("profile", {"DVCID_FAILPOINTS": "profile.after_account_commit"})
+    stack.wait_ready()
+    citizen = new_citizen()
+    add_subscriber(api, citizen)
+    flow = start_registration(api, citizen)
+    api.post(f"{API}/registrations/{flow['id']}/otp", json={"code": next_otp(api, citizen)},
+             headers=flow_headers(flow))
+    response = api.post(f"{API}/registrations/{flow['id']}/password", headers=flow_headers(flow),
+                        json={"password": STRONG_PASSWORD, "password_confirmation": STRONG_PASSWORD})
+    assert response.status_code == 201
+    # profile stores the account, then dies before acknowledging the event.
+    _wait_until_dead(stack, "profile")
+
+    stack.restart("profile")
+    stack.wait_ready()
+    session = login(api, citizen)  # JetStream redelivered; the redelivery changed nothing
+    assert session["level"] == 2
+    time.sleep(4)  # past the ack wait: any further redelivery would have happened by now
+    assert _accounts_with(mongo, citizen.id_number) == 1
