@@ -1,0 +1,1 @@
+"""Adapters of the otp service: MongoDB storage and the Twilio SMS gateway."""

@@ -1,0 +1,30 @@
+"""Configuration of the otp service (environment variables prefixed ``DVCID_``)."""
+
+from __future__ import annotations
+
+from pydantic import model_validator
+
+from shared.settings import CommonSettings
+
+
+class OtpSettings(CommonSettings):
+    # DVCID_OTP_SECRET: the HMAC key of stored codes (production refuses the default).
+    otp_secret: str = "dev-insecure-otp-secret"
+    # DVCID_TWILIO_ACCOUNT_SID / DVCID_TWILIO_AUTH_TOKEN: Twilio credentials.
+    twilio_account_sid: str = "ACdvciddev0000000000000000000000"
+    twilio_auth_token: str = "dev-insecure-twilio-token"
+    # DVCID_TWILIO_FROM: a Twilio number in E.164 or an alphanumeric sender id ("DVCQG").
+    twilio_from: str = "+15005550006"
+    # DVCID_TWILIO_API_BASE: where the SDK's https://api.twilio.com requests go instead
+    # (the sandbox world's Twilio-compatible endpoint, e.g. http://127.0.0.1:8100/twilio).
+    twilio_api_base: str | None = None
+
+    @model_validator(mode="after")
+    def _refuse_redirected_twilio_in_production(self) -> OtpSettings:
+        # Production talks to the real Twilio, or at most through an HTTPS proxy.
+        if self.env == "production" and self.twilio_api_base and (
+            not self.twilio_api_base.startswith("https://")
+            or "sandbox" in self.twilio_api_base.lower()
+        ):
+            raise ValueError("production refuses a non-HTTPS or sandbox DVCID_TWILIO_API_BASE")
+        return self

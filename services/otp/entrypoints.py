@@ -1,0 +1,50 @@
+"""Wiring of the otp service: RPC endpoints ``dvcid.otp.issue`` / ``dvcid.otp.verify``, the
+RegistrationRequested consumer and the indexes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.otp.adapters.mongo import INDEXES, MongoChallenges, MongoTransactions
+from services.otp.adapters.sms import TwilioSmsSender
+from services.otp.config import OtpSettings
+from services.otp.domain.commands import IssueOtp, VerifyOtp
+from services.otp.handlers import REGISTRATION_CONSUMER, OtpService
+from shared.bus import Consumer
+from shared.clock import system_clock
+from shared.runtime import Infrastructure, Wiring
+
+
+def settings_of(infra: Infrastructure) -> OtpSettings:
+    if isinstance(infra.settings, OtpSettings):
+        return infra.settings
+    return OtpSettings(**infra.settings.model_dump())
+
+
+async def wire(infra: Infrastructure) -> Wiring:
+    settings = settings_of(infra)
+    # One Twilio client (and connection pool) for the life of the process.
+    sms = TwilioSmsSender(settings.twilio_account_sid, settings.twilio_auth_token,
+                          settings.twilio_from, api_base=settings.twilio_api_base)
+    service = OtpService(
+        transactions=MongoTransactions(infra.mongo, infra.db, on_commit=infra.relay.notify),
+        challenges=MongoChallenges(infra.db),
+        sms=sms,
+        clock=system_clock,
+        otp_secret=settings.otp_secret,
+        failpoints=infra.failpoints,
+    )
+
+    async def issue(payload: dict[str, Any]) -> dict[str, str]:
+        return await service.issue(IssueOtp.parse(payload))
+
+    async def verify(payload: dict[str, Any]) -> dict[str, object]:
+        return await service.verify(VerifyOtp.parse(payload))
+
+    return Wiring(
+        endpoints={"issue": issue, "verify": verify},
+        consumers=[Consumer(REGISTRATION_CONSUMER, ["RegistrationRequested"],
+                            service.on_registration_requested)],
+        indexes=INDEXES,
+        on_stop=[sms.close],
+    )

@@ -1,0 +1,138 @@
+"""The one exception hierarchy of the registration service.
+
+Every error a caller may see carries a stable English ``code`` (API.md) and a Vietnamese
+``detail`` a person can act on; ``to_error()`` gives the reply object of docs/messaging.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class RegistrationError(Exception):
+    # Plain attribute, not ClassVar: errors passed through from another service set their own.
+    code: str = "internal"
+    default_detail: ClassVar[str] = "Đã có lỗi xảy ra, vui lòng thử lại sau."
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        fields: list[dict[str, str]] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        self.detail = detail or self.default_detail
+        self.fields = fields
+        self.retry_after = retry_after
+        super().__init__(self.code)
+
+    def to_error(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "detail": self.detail}
+        if self.fields:
+            error["fields"] = self.fields
+        if self.retry_after is not None:
+            error["retry_after"] = self.retry_after
+        return error
+
+
+class ValidationFailed(RegistrationError):
+    """Missing, wrong-typed or malformed fields; ``fields`` names every one of them."""
+
+    code = "validation_error"
+    default_detail = "Thông tin đăng ký chưa hợp lệ, vui lòng kiểm tra lại các trường được đánh dấu."
+
+    def __init__(self, fields: list[dict[str, str]], detail: str | None = None) -> None:
+        super().__init__(detail, fields=fields)
+
+
+class InvalidIdNumber(RegistrationError):
+    code = "invalid_id_number"
+    default_detail = "Số CCCD/CMND không hợp lệ."
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, fields=[{"name": "id_number", "detail": detail}])
+
+
+class InvalidPhone(RegistrationError):
+    code = "invalid_phone"
+    default_detail = "Số điện thoại không phải là số di động Việt Nam hợp lệ."
+
+    def __init__(self, detail: str | None = None) -> None:
+        message = detail or self.default_detail
+        super().__init__(message, fields=[{"name": "phone", "detail": message}])
+
+
+class AccountExists(RegistrationError):
+    code = "account_exists"
+    default_detail = (
+        "Số CCCD/CMND này đã có tài khoản trên Cổng Dịch vụ công Quốc gia. Nếu đó là tài khoản "
+        "của bạn, hãy dùng chức năng «Quên mật khẩu» ở màn hình đăng nhập hoặc đến quầy giao "
+        "dịch (Bưu điện) để lấy lại mật khẩu; nếu bạn không sở hữu tài khoản này, hãy gửi "
+        "phản ánh, khiếu nại."
+    )
+
+
+class SubscriberMismatch(RegistrationError):
+    code = "subscriber_mismatch"
+    default_detail = (
+        "Số điện thoại này không được đăng ký chính chủ cho người có thông tin đã khai (số "
+        "CCCD/CMND, họ tên, ngày sinh). Vui lòng kiểm tra lại thông tin, hoặc đến cửa hàng của "
+        "nhà mạng để cập nhật thông tin thuê bao rồi đăng ký lại."
+    )
+
+
+class ExternalUnavailable(RegistrationError):
+    """A system we depend on (telco registry, OTP service) did not answer: a 503, not a no."""
+
+    code = "external_unavailable"
+    default_detail = "Hệ thống kiểm tra thông tin tạm thời không phản hồi. Vui lòng thử lại sau ít phút."
+
+
+class PasswordPolicyViolation(RegistrationError):
+    code = "password_policy"
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        # problems: (rule id, requirement phrase); every unmet rule is listed, not the first.
+        detail = "Mật khẩu chưa đạt yêu cầu. Mật khẩu cần: " + "; ".join(p for _, p in problems) + "."
+        fields = [{"name": "password", "rule": rule, "detail": f"Mật khẩu cần {phrase}."}
+                  for rule, phrase in problems]
+        super().__init__(detail, fields=fields)
+        self.rules = [rule for rule, _ in problems]
+
+
+class PasswordMismatch(RegistrationError):
+    code = "password_mismatch"
+    default_detail = "Mật khẩu nhập lại không khớp với mật khẩu đã nhập."
+
+    def __init__(self) -> None:
+        super().__init__(fields=[{"name": "password_confirmation", "detail": self.default_detail}])
+
+
+class FlowState(RegistrationError):
+    code = "flow_state"
+    default_detail = "Bước này không phù hợp với trạng thái hiện tại của hồ sơ đăng ký."
+
+
+class FlowExpired(RegistrationError):
+    code = "flow_expired"
+    default_detail = "Phiên đăng ký đã hết hạn. Vui lòng đăng ký lại từ đầu."
+
+
+class FlowNotFound(RegistrationError):
+    """Unknown id, wrong or missing flow token: the same answer, so nothing is revealed."""
+
+    code = "not_found"
+    default_detail = "Không tìm thấy phiên đăng ký."
+
+
+class OtpRejected(RegistrationError):
+    """An error of the otp service, passed through with its own code, detail and retry_after."""
+
+    def __init__(self, code: str, detail: str | None, retry_after: int | None = None,
+                 fields: list[dict[str, str]] | None = None) -> None:
+        super().__init__(detail, fields=fields, retry_after=retry_after)
+        self.code = code
+
+
+class TransactionConflict(Exception):
+    """Internal: a concurrent transaction touched the same documents; the unit is retried."""

@@ -1,0 +1,327 @@
+"""Use cases of registration: RPC commands and consumed events in, state and events out.
+
+Each use case takes its ports (unit of work, telco registry, otp service) and the clock from
+``Dependencies``; nothing here knows Mongo, NATS or HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from services.registration.domain import password_policy
+from services.registration.domain.errors import (
+    AccountExists,
+    FlowExpired,
+    FlowNotFound,
+    PasswordMismatch,
+    PasswordPolicyViolation,
+    TransactionConflict,
+)
+from services.registration.domain.fields import FieldErrors, require_text
+from services.registration.domain.methods import choose_method, mobile
+from services.registration.domain.model import (
+    FLOW_LIFETIME,
+    OTP_PURPOSE,
+    RESEND_DELAY,
+    TERMINAL,
+    IdentityRecord,
+    Registration,
+    Status,
+    rfc3339,
+    vietnam_today,
+)
+from services.registration.domain.phone import mask_phone, national_digits
+from services.registration.domain.ports import OtpGateway, SubscriberRegistry, UnitOfWork
+from shared import crypto
+from shared.clock import Clock
+from shared.events import (
+    AccountCreated,
+    Envelope,
+    OtpVerified,
+    RegistrationCompleted,
+    RegistrationFailed,
+    RegistrationRequested,
+    new_event,
+)
+from shared.events.schemas import Identity as EventIdentity
+from shared.logging import get_logger
+from shared.storage import AlreadyProcessed
+
+log = get_logger(__name__)
+
+# Durable consumer names (docs/messaging.md): <service>-<purpose>.
+OTP_VERIFIED_CONSUMER = "registration-otp-verified"
+ACCOUNT_CREATED_CONSUMER = "registration-account-created"
+AFTER_COMPLETE_FAILPOINT = "registration.after_complete_commit"
+# Two completions racing for one ID number conflict in the database; the loser retries and
+# then meets the winner's identity row (account_exists).
+_CONFLICT_RETRIES = 5
+
+
+def _no_failpoint(_name: str) -> None:
+    return None
+
+
+@dataclass
+class Dependencies:
+    uow: Callable[[], UnitOfWork]
+    subscribers: SubscriberRegistry
+    otp: OtpGateway
+    clock: Clock
+    flow_secret: str
+    hash_password: Callable[[str], Awaitable[str]] = crypto.hash_password
+    failpoint: Callable[[str], None] = _no_failpoint
+    new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+
+
+class RegistrationHandlers:
+    def __init__(self, deps: Dependencies) -> None:
+        self.deps = deps
+
+    # --- RPC endpoints ---------------------------------------------------------------------
+
+    async def start(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        now = self.deps.clock()
+        choose_method(payload)  # only "mobile" today; other strategies plug in here
+        application = mobile.parse_application(payload, vietnam_today(now))
+        identity = application.identity
+        async with self.deps.uow() as uow:
+            if await uow.identities.exists(identity.id_number):
+                raise AccountExists()
+        # Outside any transaction: never hold one open across an HTTP call.
+        mobile.check_subscriber(application, await self.deps.subscribers.find(application.phone))
+
+        token = crypto.new_token()
+        registration = Registration(
+            id=self.deps.new_id(),
+            status=Status.OTP_SENT,
+            method=mobile.METHOD,
+            subject_type=application.subject_type,
+            identity=identity,
+            phone=application.phone,
+            email=application.email,
+            flow_token_hash=crypto.keyed_hash(self.deps.flow_secret, token),
+            created_at=now,
+            expires_at=now + FLOW_LIFETIME,
+        )
+        async with self.deps.uow() as uow:
+            await uow.registrations.add(registration)
+            # The otp service consumes this and sends the code: no SMS before the commit.
+            uow.emit(new_event(
+                RegistrationRequested(registration_id=registration.id, method=registration.method,
+                                      subject_type=application.subject_type,
+                                      phone=registration.phone, purpose=OTP_PURPOSE),
+                correlation_id=registration.id, occurred_at=now))
+            await uow.commit()
+        log.info("registration started", registration_id=registration.id, method=registration.method)
+        return {
+            "id": registration.id,
+            "flow_token": token,  # returned this once; only its keyed hash is stored
+            "status": str(registration.status),
+            "expires_at": rfc3339(registration.expires_at),
+            "phone_masked": mask_phone(registration.phone),
+            "resend_available_at": rfc3339(now + RESEND_DELAY),
+        }
+
+    async def get(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        registration = await self._load(payload)
+        if registration.status not in TERMINAL and registration.is_expired(self.deps.clock()):
+            raise FlowExpired()
+        # A finished flow stays readable (its outcome) until the TTL index purges it.
+        return registration.view()
+
+    async def submit_otp(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        registration = await self._load(payload)
+        registration.require(Status.OTP_SENT, self.deps.clock())
+        code = require_text(payload, "code", "mã OTP")
+        await self.deps.otp.verify(registration.id, OTP_PURPOSE, code)
+        await self._mark_otp_verified(registration.id)
+        return {"status": str(Status.AWAITING_PASSWORD)}
+
+    async def resend_otp(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        registration = await self._load(payload)
+        registration.require(Status.OTP_SENT, self.deps.clock())
+        issued = await self.deps.otp.issue(registration.id, OTP_PURPOSE, registration.phone)
+        return {"status": str(Status.OTP_SENT), "resend_available_at": issued.resend_available_at}
+
+    async def set_password(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        registration = await self._load(payload)
+        registration.require(Status.AWAITING_PASSWORD, self.deps.clock())
+        password, confirmation = _password_fields(payload)
+        problems = password_policy.problems(
+            password, id_number=registration.identity.id_number,
+            phone_digits=national_digits(registration.phone))
+        if problems:
+            raise PasswordPolicyViolation(problems)
+        if password != confirmation:
+            raise PasswordMismatch()
+        password_hash = await self.deps.hash_password(password)
+        account_id = self.deps.new_id()
+        try:
+            completed = await self._complete(registration, account_id, password_hash)
+        except AccountExists:
+            await self._fail(registration, AccountExists.code)
+            raise
+        # Crash tests kill the process here: committed, events not yet relayed.
+        self.deps.failpoint(AFTER_COMPLETE_FAILPOINT)
+        log.info("registration completed", registration_id=registration.id, account_id=account_id)
+        return {"status": str(completed.status), "account_id": account_id, "level": completed.level}
+
+    # --- consumed events -------------------------------------------------------------------
+
+    async def on_otp_verified(self, event: Envelope) -> None:
+        """The otp service's fact, in case our write after its synchronous answer was lost."""
+        verified: OtpVerified = event.parse(OtpVerified)
+        if verified.purpose != OTP_PURPOSE:
+            return
+        async with self.deps.uow() as uow:
+            try:
+                await uow.mark_processed(OTP_VERIFIED_CONSUMER, event.id)
+            except AlreadyProcessed:
+                return
+            registration = await uow.registrations.get(verified.flow_id)
+            if registration is not None and registration.phone == verified.phone:
+                await uow.registrations.transition(
+                    registration.id, from_status=Status.OTP_SENT,
+                    to_status=Status.AWAITING_PASSWORD, now=self.deps.clock())
+            await uow.commit()
+
+    async def on_account_created(self, event: Envelope) -> None:
+        """Feeds the duplicate-check projection from every account created anywhere."""
+        created: AccountCreated = event.parse(AccountCreated)
+        async with self.deps.uow() as uow:
+            try:
+                await uow.mark_processed(ACCOUNT_CREATED_CONSUMER, event.id)
+            except AlreadyProcessed:
+                return
+            await uow.identities.ensure(IdentityRecord(
+                id_number=created.identity.id_number, account_id=created.account_id,
+                subject_type=created.subject_type, created_at=self.deps.clock(),
+                registration_id=created.registration_id))
+            await uow.commit()
+
+    # --- steps -----------------------------------------------------------------------------
+
+    async def _load(self, payload: Mapping[str, Any]) -> Registration:
+        """The flow named by ``id`` if ``flow_token`` is its token; otherwise not_found,
+        whichever of the two was wrong."""
+        registration_id, token = payload.get("id"), payload.get("flow_token")
+        if not isinstance(registration_id, str) or not isinstance(token, str) or not token:
+            raise FlowNotFound()
+        candidate = crypto.keyed_hash(self.deps.flow_secret, token)
+        async with self.deps.uow() as uow:
+            registration = await uow.registrations.get(registration_id)
+        if registration is None or not crypto.same(registration.flow_token_hash, candidate):
+            raise FlowNotFound()
+        return registration
+
+    async def _mark_otp_verified(self, registration_id: str) -> None:
+        now = self.deps.clock()
+        async with self.deps.uow() as uow:
+            moved = await uow.registrations.transition(
+                registration_id, from_status=Status.OTP_SENT,
+                to_status=Status.AWAITING_PASSWORD, now=now)
+            await uow.commit()
+        if moved is not None:
+            return
+        async with self.deps.uow() as uow:
+            current = await uow.registrations.get(registration_id)
+        # The OtpVerified consumer may have moved it first: that is success too.
+        if current is None:
+            raise FlowNotFound()
+        if current.status != Status.AWAITING_PASSWORD:
+            current.require(Status.OTP_SENT, now)
+
+    async def _complete(self, registration: Registration, account_id: str,
+                        password_hash: str) -> Registration:
+        """One unit: the flow completes, the ID number is taken, the account is announced."""
+        for attempt in range(_CONFLICT_RETRIES):
+            now = self.deps.clock()
+            try:
+                async with self.deps.uow() as uow:
+                    completed = await uow.registrations.transition(
+                        registration.id, from_status=Status.AWAITING_PASSWORD,
+                        to_status=Status.COMPLETED, now=now,
+                        changes={"account_id": account_id, "level": mobile.LEVEL,
+                                 "completed_at": now})
+                    if completed is None:
+                        break
+                    await uow.identities.add(IdentityRecord(
+                        id_number=completed.identity.id_number, account_id=account_id,
+                        subject_type=completed.subject_type, created_at=now,
+                        registration_id=completed.id))
+                    for event in _completion_events(completed, account_id, password_hash, now):
+                        uow.emit(event)
+                    await uow.commit()
+                    return completed
+            except TransactionConflict:
+                if attempt == _CONFLICT_RETRIES - 1:
+                    raise
+                await asyncio.sleep(0.02 * 2**attempt)
+        # Not at awaiting_password any more (a parallel call completed it, or it expired).
+        async with self.deps.uow() as uow:
+            current = await uow.registrations.get(registration.id)
+        if current is None:
+            raise FlowNotFound()
+        current.require(Status.AWAITING_PASSWORD, self.deps.clock())
+        raise AssertionError("unreachable: require() raised")
+
+    async def _fail(self, registration: Registration, code: str) -> None:
+        now = self.deps.clock()
+        async with self.deps.uow() as uow:
+            failed = await uow.registrations.transition(
+                registration.id, from_status=Status.AWAITING_PASSWORD, to_status=Status.FAILED,
+                now=now, changes={"code": code}, only_if_live=False)
+            if failed is not None:
+                uow.emit(new_event(
+                    RegistrationFailed(registration_id=registration.id, method=registration.method,
+                                       code=code),
+                    correlation_id=registration.id, occurred_at=now))
+            await uow.commit()
+        log.info("registration failed", registration_id=registration.id, code=code)
+
+
+def _password_fields(payload: Mapping[str, Any]) -> tuple[str, str]:
+    errors = FieldErrors()
+    values = []
+    for name, label in (("password", "mật khẩu"), ("password_confirmation", "mật khẩu nhập lại")):
+        value = payload.get(name)
+        if not isinstance(value, str) or not value:
+            errors.add(name, f"Vui lòng nhập {label}.")
+        values.append(value if isinstance(value, str) else "")
+    errors.raise_if_any()
+    return values[0], values[1]
+
+
+def _completion_events(registration: Registration, account_id: str, password_hash: str,
+                       now: datetime) -> list[Envelope]:
+    created = AccountCreated(
+        account_id=account_id,
+        registration_id=registration.id,
+        subject_type=registration.subject_type,
+        method=registration.method,
+        level=mobile.LEVEL,
+        identity=EventIdentity(
+            id_number=registration.identity.id_number,
+            full_name=registration.identity.full_name,
+            birth_date=registration.identity.birth_date.isoformat(),
+            sex=registration.identity.sex,
+        ),
+        phone=registration.phone,
+        email=registration.email,
+        password_hash=password_hash,
+        created_at=rfc3339(now),
+    )
+    account_event = new_event(created, correlation_id=registration.id, occurred_at=now)
+    completed = RegistrationCompleted(registration_id=registration.id, account_id=account_id,
+                                      method=registration.method, level=mobile.LEVEL)
+    return [
+        account_event,
+        new_event(completed, correlation_id=registration.id, causation_id=account_event.id,
+                  occurred_at=now),
+    ]

@@ -1,0 +1,45 @@
+"""Configuration: development defaults work in dev and are refused in production."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from services.registration.config import RegistrationSettings
+
+STRONG: dict[str, Any] = {"flow_secret": "f" * 32, "telco_api_key": "k" * 32,
+          "telco_url": "https://telco.example.vn/registry"}
+
+
+def test_dev_defaults() -> None:
+    settings = RegistrationSettings()
+    assert settings.telco_url == "http://127.0.0.1:8100/telco"
+    assert settings.telco_api_key.startswith("dev-insecure-")
+    assert settings.flow_secret.startswith("dev-insecure-")
+
+
+@pytest.mark.parametrize("weak", ["flow_secret", "telco_api_key"])
+def test_production_refuses_development_secrets(weak: str) -> None:
+    with pytest.raises(ValidationError, match=weak):
+        RegistrationSettings(env="production", **{**STRONG, weak: "dev-insecure-x"})
+
+
+def test_production_refuses_a_sandbox_registry() -> None:
+    with pytest.raises(ValidationError, match="sandbox"):
+        RegistrationSettings(env="production",
+                             **{**STRONG, "telco_url": "http://sandbox:8100/telco"})
+
+
+def test_production_accepts_real_secrets() -> None:
+    assert RegistrationSettings(env="production", **STRONG).env == "production"
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DVCID_TELCO_URL", "http://127.0.0.1:9999/telco")
+    monkeypatch.setenv("DVCID_TELCO_API_KEY", "from-env")
+    monkeypatch.setenv("DVCID_FLOW_SECRET", "from-env-too")
+    settings = RegistrationSettings()
+    assert (settings.telco_url, settings.telco_api_key, settings.flow_secret) == (
+        "http://127.0.0.1:9999/telco", "from-env", "from-env-too")
