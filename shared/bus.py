@@ -101,6 +101,7 @@ class ConsumerRunner:
         self._consumer = consumer
         self._ack_wait = ack_wait
         self._task: asyncio.Task[None] | None = None
+        self._sub: JetStreamContext.PullSubscription | None = None
 
     async def start(self) -> None:
         c = self._consumer
@@ -114,14 +115,18 @@ class ConsumerRunner:
             max_ack_pending=1000,
         )
         await self._js.add_consumer(EVENTS_STREAM, config)
-        sub = await self._js.pull_subscribe_bind(c.durable, stream=EVENTS_STREAM)
-        self._task = asyncio.create_task(self._loop(sub), name=f"consumer-{c.durable}")
+        self._sub = await self._js.pull_subscribe_bind(c.durable, stream=EVENTS_STREAM)
+        self._task = asyncio.create_task(self._loop(self._sub), name=f"consumer-{c.durable}")
 
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._sub:
+            # Without this the connection's drain waits for the pull subscription to time out.
+            await self._sub.unsubscribe()
+            self._sub = None
 
     async def _loop(self, sub: JetStreamContext.PullSubscription) -> None:
         while True:

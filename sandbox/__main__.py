@@ -1,0 +1,20 @@
+"""``python -m sandbox``: the simulated outside world on 127.0.0.1 (dev, demo and tests)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from sandbox.app import create_app
+from sandbox.config import SandboxSettings
+from shared.logging import configure_logging
+
+
+def main() -> None:
+    settings = SandboxSettings()
+    configure_logging("sandbox", "dev", settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.sandbox_host, port=settings.sandbox_port,
+                log_level=settings.log_level.lower())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""The sandbox world as one FastAPI app: the simulated systems and the dev routes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+
+from sandbox.config import SandboxSettings
+from sandbox.problems import on_validation_error
+from sandbox.routes import dev, telco, twilio
+from sandbox.world import World
+from shared.clock import Clock, system_clock
+
+
+def create_app(settings: SandboxSettings | None = None, clock: Clock = system_clock) -> FastAPI:
+    settings = settings or SandboxSettings()
+    app = FastAPI(title="dvcid sandbox world",
+                  description="Simulated telco registry, SMS gateway and dev routes. "
+                              "Dev, demo and tests only; never production.")
+    app.state.settings = settings
+    app.state.world = World.from_seed(settings.sandbox_seed, clock)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.include_router(telco.router)
+    app.include_router(twilio.router)
+    app.include_router(dev.router)
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,116 @@
+"""The state of the simulated outside world: in memory, seeded from ``seed.json`` at start.
+
+This is a simulator for dev, demo and tests, never production: nothing here is persisted, a
+restart begins again from the seed, and there is no locking because every change happens on
+the single event loop between two awaits.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sandbox.phones import vietnamese_mobile_e164
+
+
+@dataclass(frozen=True)
+class TelcoSubscriber:
+    """A mobile subscription as registered by the carrier (chính chủ)."""
+
+    phone: str  # E.164
+    id_number: str
+    full_name: str
+    birth_date: date
+    # Not part of the registry's answer; kept so the seed documents whose CCCD it is.
+    sex: str | None = None
+    status: str = "active"  # active | suspended | terminated (docs/external/telco-registry.md)
+
+    def to_registry(self) -> dict[str, Any]:
+        return {"phone": self.phone, "id_number": self.id_number, "full_name": self.full_name,
+                "birth_date": self.birth_date.isoformat(), "status": self.status}
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    sid: str
+    account_sid: str
+    to: str
+    from_: str
+    body: str
+    sent_at: datetime
+
+    def to_inbox(self) -> dict[str, Any]:
+        return {"to": self.to, "body": self.body,
+                "sent_at": self.sent_at.isoformat().replace("+00:00", "Z"),
+                "from": self.from_, "sid": self.sid}
+
+
+class SmsFault(StrEnum):
+    """What the SMS gateway answers for a number, set by tests through ``/dev/sms-faults``."""
+
+    NONE = "none"
+    INVALID_NUMBER = "invalid_number"
+    UNREACHABLE = "unreachable"
+    RATE_LIMIT = "rate_limit"
+    SERVER_ERROR = "server_error"
+
+
+@dataclass
+class World:
+    clock: Callable[[], datetime]
+    subscribers: dict[str, TelcoSubscriber] = field(default_factory=dict)
+    messages: list[SentMessage] = field(default_factory=list)
+    sms_faults: dict[str, SmsFault] = field(default_factory=dict)
+
+    @classmethod
+    def from_seed(cls, path: Path, clock: Callable[[], datetime]) -> World:
+        seed = json.loads(path.read_text(encoding="utf-8"))
+        world = cls(clock=clock)
+        for record in seed.get("telco_subscribers", []):
+            world.add_subscriber(_subscriber_from_seed(record))
+        return world
+
+    # Telco subscriber registry
+    def add_subscriber(self, subscriber: TelcoSubscriber) -> None:
+        """Adds or replaces the record of a phone (a SIM changes hands)."""
+        self.subscribers[subscriber.phone] = subscriber
+
+    def subscriber(self, phone_e164: str) -> TelcoSubscriber | None:
+        return self.subscribers.get(phone_e164)
+
+    # SMS gateway
+    def send_sms(self, account_sid: str, to: str, from_: str, body: str) -> SentMessage:
+        message = SentMessage(sid="SM" + secrets.token_hex(16), account_sid=account_sid, to=to,
+                              from_=from_, body=body, sent_at=self.clock())
+        self.messages.append(message)
+        return message
+
+    def inbox(self, phone_e164: str | None = None) -> list[SentMessage]:
+        """Messages to a phone (or all), newest first."""
+        found = [m for m in self.messages if phone_e164 is None or m.to == phone_e164]
+        return list(reversed(found))
+
+    def set_sms_fault(self, phone_e164: str, fault: SmsFault) -> None:
+        if fault is SmsFault.NONE:
+            self.sms_faults.pop(phone_e164, None)
+        else:
+            self.sms_faults[phone_e164] = fault
+
+    def sms_fault(self, phone_e164: str) -> SmsFault:
+        return self.sms_faults.get(phone_e164, SmsFault.NONE)
+
+
+def _subscriber_from_seed(record: dict[str, Any]) -> TelcoSubscriber:
+    phone = vietnamese_mobile_e164(record["phone"])
+    if phone is None:
+        raise ValueError(f"seed: not a Vietnamese mobile number: {record['phone']}")
+    return TelcoSubscriber(phone=phone, id_number=record["id_number"],
+                           full_name=record["full_name"],
+                           birth_date=date.fromisoformat(record["birth_date"]),
+                           sex=record.get("sex"), status=record.get("status", "active"))

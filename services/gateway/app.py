@@ -1,0 +1,86 @@
+"""The gateway's FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from services.gateway import SERVICE, VERSION
+from services.gateway.config import GatewaySettings
+from services.gateway.metrics import GatewayMetrics, MetricsMiddleware
+from services.gateway.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from services.gateway.routers import dev, health, logins, me, registrations
+from shared.bus import connect_nats
+from shared.rpc import RpcClient
+
+DESCRIPTION = """\
+Tài khoản Cổng Dịch vụ công Quốc gia: the HTTP API of dvcid (contract: API.md).
+
+Errors are RFC 9457 problems (`application/problem+json`) with a stable `code` and a
+Vietnamese `detail`. Flows are created by a POST returning `id` and `flow_token`; later calls
+send `X-Flow-Token`. Authenticated calls send `Authorization: Bearer <session_token>` or the
+`dvcid_session` cookie (then unsafe methods also need `X-CSRF-Token` = the `dvcid_csrf`
+cookie).
+"""
+
+
+def create_app(settings: GatewaySettings | None = None, *,
+               sandbox_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """The app; its lifespan holds one NATS connection, one RPC client and one HTTP client
+    for the sandbox. ``sandbox_transport`` lets tests serve the sandbox in-process."""
+    settings = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nc = await connect_nats(settings.nats_url, name=SERVICE)
+        app.state.nc = nc
+        app.state.rpc = RpcClient(nc, timeout=settings.rpc_timeout)
+        app.state.sandbox = (
+            httpx.AsyncClient(base_url=settings.sandbox_url, transport=sandbox_transport,
+                              timeout=settings.sandbox_timeout)
+            if settings.sandbox_url else None
+        )
+        try:
+            yield
+        finally:
+            if app.state.sandbox is not None:
+                await app.state.sandbox.aclose()
+            await nc.drain()
+
+    app = FastAPI(title="dvcid", version=VERSION, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.metrics = GatewayMetrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    install_problem_handlers(app)
+    app.include_router(registrations.router)
+    app.include_router(logins.router)
+    app.include_router(me.router)
+    app.include_router(health.router)
+    app.include_router(dev.router)
+    _problems_in_openapi(app)
+    return app
+
+
+def _problems_in_openapi(app: FastAPI) -> None:
+    """Documents error answers under ``application/problem+json``, their real media type
+    (FastAPI would list a response model under ``application/json``)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for answer in operation.get("responses", {}).values():
+                    content = answer.get("content", {})
+                    if PROBLEM_MEDIA_TYPE in content and "application/json" in content:
+                        content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

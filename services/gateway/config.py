@@ -1,0 +1,32 @@
+"""Configuration of the gateway (environment, prefix ``DVCID_``)."""
+
+from __future__ import annotations
+
+from pydantic import model_validator
+
+from shared.settings import CommonSettings
+
+
+class GatewaySettings(CommonSettings):
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    # Cookies carry the Secure flag everywhere but on plain-HTTP dev and test machines.
+    # None means "decide from env"; set DVCID_COOKIE_SECURE to force either way.
+    cookie_secure: bool | None = None
+    # Seconds to wait for a service's answer before telling the client it is unavailable.
+    rpc_timeout: float = 10.0
+    # Seconds for a forwarded /dev call to the sandbox world.
+    sandbox_timeout: float = 10.0
+    # Proxies trusted to set X-Forwarded-For (uvicorn's forwarded_allow_ips): the client IP
+    # recorded in the login history comes from them, never from an untrusted header.
+    forwarded_allow_ips: str = "127.0.0.1"
+
+    @model_validator(mode="after")
+    def _secure_cookies_outside_dev(self) -> GatewaySettings:
+        if self.cookie_secure is None:
+            self.cookie_secure = self.env not in ("dev", "test")
+        return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        return bool(self.cookie_secure)

@@ -1,0 +1,65 @@
+"""Registration flows (API.md "Registration"), owned by the registration service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from services.gateway.dependencies import FlowToken, Rpc
+from services.gateway.problems import problem_responses
+from services.gateway.routers import API_PREFIX
+from services.gateway.schemas import (
+    NewRegistration,
+    OtpResent,
+    OtpSubmission,
+    PasswordChoice,
+    RegistrationCompleted,
+    RegistrationStarted,
+    RegistrationView,
+    StepDone,
+)
+
+SERVICE = "registration"
+router = APIRouter(prefix=f"{API_PREFIX}/registrations", tags=["registrations"],
+                   responses=problem_responses(400, 404, 409, 422, 429, 500, 503))
+
+
+@router.post("", status_code=201, response_model=RegistrationStarted,
+             response_model_exclude_unset=True,
+             summary="Start a registration")
+async def start_registration(body: NewRegistration, rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "start", body.model_dump(mode="json", exclude_none=True))
+
+
+@router.get("/{registration_id}", response_model=RegistrationView,
+             response_model_exclude_unset=True,
+            summary="Read a registration flow")
+async def get_registration(registration_id: str, token: FlowToken, rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "get", {"id": registration_id, "flow_token": token})
+
+
+@router.post("/{registration_id}/otp", response_model=StepDone,
+             response_model_exclude_unset=True, summary="Confirm the SMS OTP")
+async def submit_otp(registration_id: str, body: OtpSubmission, token: FlowToken,
+                     rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "submit_otp",
+                          {"id": registration_id, "flow_token": token, "code": body.code})
+
+
+@router.post("/{registration_id}/otp/resend", response_model=OtpResent,
+             response_model_exclude_unset=True,
+             summary="Send the OTP again")
+async def resend_otp(registration_id: str, token: FlowToken, rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "resend_otp", {"id": registration_id, "flow_token": token})
+
+
+@router.post("/{registration_id}/password", status_code=201,
+             response_model=RegistrationCompleted,
+             response_model_exclude_unset=True,
+             summary="Choose the password: creates the account")
+async def set_password(registration_id: str, body: PasswordChoice, token: FlowToken,
+                       rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "set_password",
+                          {"id": registration_id, "flow_token": token, "password": body.password,
+                           "password_confirmation": body.password_confirmation})

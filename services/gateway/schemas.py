@@ -1,0 +1,197 @@
+"""The shapes of the HTTP API (API.md): request bodies are checked here, strictly (a number
+where a string belongs is refused, not converted); their meaning (is this a real CCCD, a
+Vietnamese mobile number, a strong password) is the owning service's to judge. Response
+models document the answers and let services add fields freely (``extra="allow"``)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, StringConstraints
+
+from services.gateway.problems import UNION_TAGS
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date_string(value: Any) -> Any:
+    # Only "YYYY-MM-DD": pydantic alone would also take 19900517 as a Unix timestamp.
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise ValueError("iso_date")
+
+
+def _blank_is_absent(value: Any) -> Any:
+    return None if value == "" else value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_string)]
+IdNumber = Annotated[StrictStr, StringConstraints(min_length=1, max_length=20)]
+FullName = Annotated[StrictStr, StringConstraints(min_length=1, max_length=200)]
+Phone = Annotated[StrictStr, StringConstraints(min_length=1, max_length=32)]
+ShortText = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
+Email = Annotated[
+    Annotated[StrictStr, StringConstraints(min_length=1, max_length=254)] | None,
+    BeforeValidator(_blank_is_absent),
+]
+OtpCode = Annotated[StrictStr, StringConstraints(min_length=1, max_length=16)]
+# Long enough for any passphrase, short enough that hashing it is no denial of service.
+Password = Annotated[StrictStr, StringConstraints(min_length=1, max_length=256)]
+Sex = Literal["male", "female"]
+SubjectType = Literal["citizen", "enterprise"]
+
+
+class RequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ResponseBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# Registration
+class MobileRegistration(RequestBody):
+    method: Literal["mobile"]
+    subject_type: SubjectType
+    id_number: IdNumber
+    full_name: FullName
+    birth_date: IsoDate
+    sex: Sex
+    phone: Phone
+    email: Email = None
+
+
+class BhxhRegistration(RequestBody):
+    method: Literal["bhxh"]
+    subject_type: SubjectType
+    bhxh_code: IdNumber
+    id_number: IdNumber
+    full_name: FullName
+    birth_date: IsoDate
+    phone: Phone
+
+
+class SimRegistration(RequestBody):
+    method: Literal["sim"]
+    subject_type: SubjectType
+    phone: Phone
+
+
+class UsbRegistration(RequestBody):
+    method: Literal["usb"]
+    subject_type: SubjectType
+
+
+NewRegistration = Annotated[
+    MobileRegistration | BhxhRegistration | SimRegistration | UsbRegistration,
+    Field(discriminator="method"),
+]
+
+
+class OtpSubmission(RequestBody):
+    code: OtpCode
+
+
+class PasswordChoice(RequestBody):
+    password: Password
+    password_confirmation: Password
+
+
+class RegistrationStarted(ResponseBody):
+    id: str
+    flow_token: str
+    status: str
+    expires_at: str | None = None
+    phone_masked: str | None = None
+    resend_available_at: str | None = None
+    verification_code: str | None = None
+    challenge: str | None = None
+
+
+class RegistrationView(ResponseBody):
+    id: str
+    status: str
+    method: str
+    subject_type: str
+    identity: dict[str, Any] | None = None
+    account_id: str | None = None
+    level: int | None = None
+    code: str | None = None
+
+
+class StepDone(ResponseBody):
+    status: str
+
+
+class OtpResent(ResponseBody):
+    status: str
+    resend_available_at: str | None = None
+
+
+class RegistrationCompleted(ResponseBody):
+    status: str
+    account_id: str
+    level: int
+
+
+# Login
+class PasswordLogin(RequestBody):
+    method: Literal["password"]
+    username: ShortText
+    password: Password
+    captcha: ShortText | None = None
+
+
+class SimLogin(RequestBody):
+    method: Literal["sim"]
+    phone: Phone
+
+
+class UsbLogin(RequestBody):
+    method: Literal["usb"]
+
+
+NewLogin = Annotated[PasswordLogin | SimLogin | UsbLogin, Field(discriminator="method")]
+
+
+class PhoneAlternative(ResponseBody):
+    phone_id: str
+    phone_masked: str
+
+
+class LoginStarted(ResponseBody):
+    id: str | None = None
+    flow_token: str | None = None
+    status: str
+    phone_masked: str | None = None
+    alternatives: list[PhoneAlternative] | None = None
+    verification_code: str | None = None
+    challenge: str | None = None
+
+
+class LoginView(ResponseBody):
+    id: str
+    status: str
+    method: str | None = None
+
+
+class LoginCompleted(ResponseBody):
+    status: str
+    session_token: str
+    expires_at: str
+    level: int
+    session_id: str | None = None
+
+
+# The account
+class Me(ResponseBody):
+    account_id: str
+    subject_type: str
+    level: int
+    identity: dict[str, Any]
+    contacts: dict[str, Any]
+
+
+UNION_TAGS.update({"mobile", "bhxh", "sim", "usb", "password"})

@@ -1,0 +1,1 @@
+"""Mongo repositories and the otp service client: the real implementations of the ports."""

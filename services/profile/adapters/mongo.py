@@ -1,0 +1,278 @@
+"""The profile collections in MongoDB: documents, indexes, repositories and the unit of work.
+
+Repositories are bound to a client session: the unit of work's (inside its transaction) or
+none (the store: reads and single-document atomic updates, e.g. touching a session, which
+needs no transaction and is on every authenticated request).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
+
+from services.profile.domain.models import (
+    Account,
+    AuthMethod,
+    Identity,
+    LoginFlow,
+    LoginRecord,
+    Phone,
+    Session,
+)
+from shared.storage import UnitOfWork
+
+Document = dict[str, Any]
+Db = AsyncDatabase[Document]
+
+ACCOUNTS = "accounts"
+LOGIN_FLOWS = "login_flows"
+SESSIONS = "sessions"
+LOGIN_HISTORY = "login_history"
+# An expired flow is kept an hour so its holder hears flow_expired rather than not_found.
+FLOW_KEPT_AFTER_EXPIRY_SECONDS = 3600
+
+INDEXES: dict[str, list[IndexModel]] = {
+    ACCOUNTS: [
+        IndexModel([("id_number", ASCENDING)], unique=True, name="id_number_unique"),
+        # Sparse: accounts without a username (enterprises) do not collide on a missing one.
+        IndexModel([("username", ASCENDING)], unique=True, sparse=True, name="username_unique"),
+    ],
+    LOGIN_FLOWS: [
+        IndexModel([("expires_at", ASCENDING)], name="expires_at_ttl",
+                   expireAfterSeconds=FLOW_KEPT_AFTER_EXPIRY_SECONDS),
+    ],
+    SESSIONS: [
+        IndexModel([("token_hash", ASCENDING)], unique=True, name="token_hash_unique"),
+        IndexModel([("absolute_expires_at", ASCENDING)], name="absolute_expires_at_ttl",
+                   expireAfterSeconds=0),
+        # "Active sessions" of an account, and ending all of them (password reset).
+        IndexModel([("account_id", ASCENDING), ("created_at", DESCENDING)],
+                   name="account_sessions"),
+    ],
+    LOGIN_HISTORY: [
+        IndexModel([("account_id", ASCENDING), ("at", DESCENDING)], name="account_history"),
+    ],
+}
+
+
+class _Repository:
+    collection_name: str
+
+    def __init__(self, db: Db, session: AsyncClientSession | None = None) -> None:
+        self._collection = db[self.collection_name]
+        self._session = session
+
+
+class MongoAccounts(_Repository):
+    collection_name = ACCOUNTS
+
+    async def add(self, account: Account) -> None:
+        await self._collection.insert_one(account_to_doc(account), session=self._session)
+
+    async def get(self, account_id: str) -> Account | None:
+        doc = await self._collection.find_one({"_id": account_id}, session=self._session)
+        return account_from_doc(doc) if doc else None
+
+    async def find_by_login_name(self, name: str) -> Account | None:
+        # The username first: should an issued username ever equal someone's ID number, the
+        # account it was issued to is the one meant.
+        doc = await self._collection.find_one({"username": name}, session=self._session)
+        if doc is None:
+            doc = await self._collection.find_one({"id_number": name}, session=self._session)
+        return account_from_doc(doc) if doc else None
+
+
+class MongoLoginFlows(_Repository):
+    collection_name = LOGIN_FLOWS
+
+    async def add(self, flow: LoginFlow) -> None:
+        await self._collection.insert_one(flow_to_doc(flow), session=self._session)
+
+    async def get(self, flow_id: str) -> LoginFlow | None:
+        doc = await self._collection.find_one({"_id": flow_id}, session=self._session)
+        return flow_from_doc(doc) if doc else None
+
+    async def complete(self, flow_id: str, session_id: str, now: datetime) -> bool:
+        try:
+            doc = await self._collection.find_one_and_update(
+                {"_id": flow_id, "status": "otp_sent", "expires_at": {"$gt": now}},
+                {"$set": {"status": "completed", "session_id": session_id,
+                          "completed_at": now}},
+                session=self._session)
+        except OperationFailure as exc:
+            # A concurrent transaction is completing the same flow: that one wins.
+            if exc.has_error_label("TransientTransactionError"):
+                return False
+            raise
+        return doc is not None
+
+
+class MongoSessions(_Repository):
+    collection_name = SESSIONS
+
+    async def add(self, session: Session) -> None:
+        await self._collection.insert_one(session_to_doc(session), session=self._session)
+
+    async def touch(self, token_hash: str, now: datetime,
+                    idle_expires_at: datetime) -> Session | None:
+        doc = await self._collection.find_one_and_update(
+            {"token_hash": token_hash, "revoked_at": None,
+             "idle_expires_at": {"$gt": now}, "absolute_expires_at": {"$gt": now}},
+            # $max: a slower concurrent touch never moves the expiry back.
+            {"$max": {"last_seen_at": now, "idle_expires_at": idle_expires_at}},
+            return_document=ReturnDocument.AFTER, session=self._session)
+        return session_from_doc(doc) if doc else None
+
+    async def revoke(self, token_hash: str, now: datetime) -> Session | None:
+        doc = await self._collection.find_one_and_update(
+            {"token_hash": token_hash, "revoked_at": None},
+            {"$set": {"revoked_at": now}},
+            return_document=ReturnDocument.AFTER, session=self._session)
+        return session_from_doc(doc) if doc else None
+
+
+class MongoLoginHistory(_Repository):
+    collection_name = LOGIN_HISTORY
+
+    async def add(self, record: LoginRecord) -> None:
+        await self._collection.insert_one(record_to_doc(record), session=self._session)
+
+    async def recent(self, account_id: str, limit: int,
+                     before: datetime | None = None) -> list[LoginRecord]:
+        query: Document = {"account_id": account_id}
+        if before is not None:
+            query["at"] = {"$lt": before}
+        cursor = self._collection.find(query, session=self._session)
+        return [record_from_doc(d) async for d in cursor.sort("at", DESCENDING).limit(limit)]
+
+
+class MongoStore:
+    """The repositories without a transaction."""
+
+    def __init__(self, db: Db, session: AsyncClientSession | None = None) -> None:
+        self.accounts = MongoAccounts(db, session)
+        self.logins = MongoLoginFlows(db, session)
+        self.sessions = MongoSessions(db, session)
+        self.history = MongoLoginHistory(db, session)
+
+
+class ProfileUnitOfWork(UnitOfWork):
+    """shared's unit of work (transaction + outbox + processed ids) with profile's
+    repositories bound to its session."""
+
+    accounts: MongoAccounts
+    logins: MongoLoginFlows
+    sessions: MongoSessions
+    history: MongoLoginHistory
+
+    async def __aenter__(self) -> ProfileUnitOfWork:
+        await super().__aenter__()
+        store = MongoStore(self.db, self.session)
+        self.accounts = store.accounts
+        self.logins = store.logins
+        self.sessions = store.sessions
+        self.history = store.history
+        return self
+
+
+# --- documents ---------------------------------------------------------------------------
+
+def account_to_doc(account: Account) -> Document:
+    doc: Document = {
+        "_id": account.account_id,
+        "subject_type": account.subject_type,
+        "level": account.level,
+        "identity": account.identity.to_dict(),
+        "id_number": account.id_number,
+        "phones": [{"phone_id": p.phone_id, "phone": p.phone, "otp": p.otp,
+                    "added_at": p.added_at} for p in account.phones],
+        "email": account.email,
+        "address": account.address,
+        "password_hash": account.password_hash,
+        "auth_methods": [{"id": m.method_id, "type": m.type, "created_at": m.created_at,
+                          "phone_id": m.phone_id, "details": m.details}
+                         for m in account.auth_methods],
+        "created_at": account.created_at,
+        "registration_id": account.registration_id,
+    }
+    # Absent, not null: the sparse unique index skips only documents without the field.
+    if account.username is not None:
+        doc["username"] = account.username
+    return doc
+
+
+def account_from_doc(doc: Document) -> Account:
+    return Account(
+        account_id=doc["_id"], subject_type=doc["subject_type"], level=doc["level"],
+        identity=Identity(**doc["identity"]), registration_id=doc["registration_id"],
+        created_at=doc["created_at"],
+        phones=[Phone(p["phone_id"], p["phone"], p["otp"], p["added_at"])
+                for p in doc.get("phones", [])],
+        auth_methods=[AuthMethod(m["id"], m["type"], m["created_at"], m.get("phone_id"),
+                                 m.get("details") or {}) for m in doc.get("auth_methods", [])],
+        username=doc.get("username"), email=doc.get("email"), address=doc.get("address"),
+        password_hash=doc.get("password_hash"),
+    )
+
+
+def flow_to_doc(flow: LoginFlow) -> Document:
+    return {
+        "_id": flow.flow_id, "account_id": flow.account_id, "method": flow.method,
+        "status": flow.status, "flow_token_hash": flow.flow_token_hash, "phone": flow.phone,
+        "phone_id": flow.phone_id, "created_at": flow.created_at,
+        "expires_at": flow.expires_at, "ip": flow.ip, "user_agent": flow.user_agent,
+        "session_id": flow.session_id, "completed_at": flow.completed_at,
+    }
+
+
+def flow_from_doc(doc: Document) -> LoginFlow:
+    return LoginFlow(
+        flow_id=doc["_id"], account_id=doc["account_id"], method=doc["method"],
+        status=doc["status"], flow_token_hash=doc["flow_token_hash"], phone=doc["phone"],
+        phone_id=doc["phone_id"], created_at=doc["created_at"], expires_at=doc["expires_at"],
+        ip=doc.get("ip"), user_agent=doc.get("user_agent"), session_id=doc.get("session_id"),
+        completed_at=doc.get("completed_at"),
+    )
+
+
+def session_to_doc(session: Session) -> Document:
+    return {
+        "_id": session.session_id, "token_hash": session.token_hash,
+        "account_id": session.account_id, "level": session.level, "method": session.method,
+        "login_id": session.login_id, "created_at": session.created_at,
+        "last_seen_at": session.last_seen_at, "idle_expires_at": session.idle_expires_at,
+        "absolute_expires_at": session.absolute_expires_at, "ip": session.ip,
+        "user_agent": session.user_agent, "revoked_at": session.revoked_at,
+    }
+
+
+def session_from_doc(doc: Document) -> Session:
+    return Session(
+        session_id=doc["_id"], token_hash=doc["token_hash"], account_id=doc["account_id"],
+        level=doc["level"], method=doc["method"], login_id=doc["login_id"],
+        created_at=doc["created_at"], last_seen_at=doc["last_seen_at"],
+        idle_expires_at=doc["idle_expires_at"],
+        absolute_expires_at=doc["absolute_expires_at"], ip=doc.get("ip"),
+        user_agent=doc.get("user_agent"), revoked_at=doc.get("revoked_at"),
+    )
+
+
+def record_to_doc(record: LoginRecord) -> Document:
+    return {
+        "_id": record.record_id, "account_id": record.account_id, "login_id": record.login_id,
+        "at": record.at, "method": record.method, "result": record.result,
+        "reason": record.reason, "ip": record.ip, "user_agent": record.user_agent,
+    }
+
+
+def record_from_doc(doc: Document) -> LoginRecord:
+    return LoginRecord(
+        record_id=doc["_id"], account_id=doc.get("account_id"), login_id=doc["login_id"],
+        at=doc["at"], method=doc["method"], result=doc["result"], reason=doc.get("reason"),
+        ip=doc.get("ip"), user_agent=doc.get("user_agent"),
+    )

@@ -1,0 +1,199 @@
+"""Accounts, login flows, sessions and login history: the state profile owns, and its rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from services.profile.domain.errors import FlowExpired, FlowState, NoOtpPhone
+
+# FLOWS.md: a session records the level of the method used to log in; password + SMS OTP
+# proves level 2 whatever level the account itself has reached.
+PASSWORD_OTP_LEVEL = 2
+PASSWORD_METHOD = "password"
+# Methods whose AccountCreated carries a certificate: they become a signature method.
+SIGNATURE_METHODS = frozenset({"sim", "usb"})
+
+FlowStatus = Literal["otp_sent", "completed"]
+LoginResult = Literal["success", "failure"]
+
+
+@dataclass(frozen=True)
+class Identity:
+    id_number: str
+    full_name: str
+    birth_date: str | None = None
+    sex: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id_number": self.id_number, "full_name": self.full_name,
+                "birth_date": self.birth_date, "sex": self.sex}
+
+
+@dataclass(frozen=True)
+class Phone:
+    phone_id: str
+    phone: str  # E.164
+    otp: bool
+    added_at: datetime
+
+
+@dataclass(frozen=True)
+class AuthMethod:
+    method_id: str
+    type: str  # password / sms / sim / usb
+    created_at: datetime
+    phone_id: str | None = None
+    # Certificate facts of a signature method (fingerprint, serial, issuer), when known.
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Account:
+    account_id: str
+    subject_type: str
+    level: int
+    identity: Identity
+    registration_id: str
+    created_at: datetime
+    phones: list[Phone] = field(default_factory=list)
+    auth_methods: list[AuthMethod] = field(default_factory=list)
+    # Citizens log in with their ID number; post-office accounts get an issued username.
+    username: str | None = None
+    email: str | None = None
+    address: str | None = None
+    password_hash: str | None = None
+
+    @property
+    def id_number(self) -> str:
+        return self.identity.id_number
+
+    def otp_phones(self) -> list[Phone]:
+        return [p for p in self.phones if p.otp]
+
+    def login_phone(self) -> Phone:
+        """The phone the login OTP goes to first: the oldest OTP phone."""
+        phones = self.otp_phones()
+        if not phones:
+            raise NoOtpPhone()
+        return phones[0]
+
+    def other_otp_phones(self, chosen: Phone) -> list[Phone]:
+        return [p for p in self.otp_phones() if p.phone_id != chosen.phone_id]
+
+
+def open_account(*, account_id: str, registration_id: str, subject_type: str, method: str,
+                 level: int, identity: Identity, phone: str | None, email: str | None,
+                 password_hash: str | None, created_at: datetime,
+                 certificate: dict[str, Any], new_id: Callable[[], str]) -> Account:
+    """The account a completed registration creates, with the ways it proved to log in."""
+    account = Account(
+        account_id=account_id, subject_type=subject_type, level=level, identity=identity,
+        registration_id=registration_id, created_at=created_at,
+        username=identity.id_number if subject_type == "citizen" else None,
+        email=email, password_hash=password_hash,
+    )
+    if password_hash:
+        account.auth_methods.append(AuthMethod(new_id(), PASSWORD_METHOD, created_at))
+    if phone:
+        added = Phone(new_id(), phone, otp=True, added_at=created_at)
+        account.phones.append(added)
+        account.auth_methods.append(AuthMethod(new_id(), "sms", created_at,
+                                               phone_id=added.phone_id))
+    if method in SIGNATURE_METHODS:
+        account.auth_methods.append(AuthMethod(new_id(), method, created_at,
+                                               details=dict(certificate)))
+    return account
+
+
+@dataclass
+class LoginFlow:
+    flow_id: str
+    account_id: str
+    method: str
+    status: FlowStatus
+    flow_token_hash: str
+    phone: str
+    phone_id: str
+    created_at: datetime
+    expires_at: datetime
+    ip: str | None = None
+    user_agent: str | None = None
+    session_id: str | None = None
+    completed_at: datetime | None = None
+
+    def is_expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
+
+    def ensure_readable(self, now: datetime) -> None:
+        if self.status != "completed" and self.is_expired(now):
+            raise FlowExpired()
+
+    def ensure_awaiting_otp(self, now: datetime) -> None:
+        """A code may be entered or resent only while the flow waits for it."""
+        if self.status != "otp_sent":
+            raise FlowState()
+        if self.is_expired(now):
+            raise FlowExpired()
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle: timedelta
+    absolute: timedelta
+
+    def idle_expiry(self, now: datetime) -> datetime:
+        return now + self.idle
+
+
+@dataclass
+class Session:
+    session_id: str
+    token_hash: str
+    account_id: str
+    level: int
+    method: str
+    login_id: str
+    created_at: datetime
+    last_seen_at: datetime
+    idle_expires_at: datetime
+    absolute_expires_at: datetime
+    ip: str | None = None
+    user_agent: str | None = None
+    revoked_at: datetime | None = None
+
+    @property
+    def expires_at(self) -> datetime:
+        """When the session ends if unused: the earlier of the idle and absolute limits."""
+        return min(self.idle_expires_at, self.absolute_expires_at)
+
+    def is_active(self, now: datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+
+def open_session(*, session_id: str, token_hash: str, flow: LoginFlow, level: int,
+                 policy: SessionPolicy, now: datetime, ip: str | None,
+                 user_agent: str | None) -> Session:
+    return Session(
+        session_id=session_id, token_hash=token_hash, account_id=flow.account_id,
+        level=level, method=flow.method, login_id=flow.flow_id, created_at=now,
+        last_seen_at=now, idle_expires_at=policy.idle_expiry(now),
+        absolute_expires_at=now + policy.absolute, ip=ip, user_agent=user_agent,
+    )
+
+
+@dataclass(frozen=True)
+class LoginRecord:
+    """One line of the access history (Quản lý đăng nhập): never holds a password or code."""
+
+    record_id: str
+    account_id: str | None
+    login_id: str
+    at: datetime
+    method: str
+    result: LoginResult
+    reason: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None

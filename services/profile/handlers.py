@@ -1,0 +1,314 @@
+"""Use cases of the profile service: an account from AccountCreated, the password + OTP
+login, sessions (authenticate, me, logout).
+
+Every dependency comes in through the constructor (ports, clock, secrets), so the unit tests
+run these rules against in-memory fakes and a frozen clock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from services.profile.domain.commands import (
+    FlowRef,
+    SessionRef,
+    StartLogin,
+    SubmitLoginOtp,
+    parse,
+)
+from services.profile.domain.errors import (
+    FlowState,
+    InvalidCredentials,
+    NotFound,
+    OtpRejected,
+    Unauthenticated,
+    ValidationFailed,
+)
+from services.profile.domain.models import (
+    PASSWORD_METHOD,
+    PASSWORD_OTP_LEVEL,
+    Account,
+    Identity,
+    LoginFlow,
+    LoginRecord,
+    LoginResult,
+    Session,
+    SessionPolicy,
+    open_account,
+    open_session,
+)
+from services.profile.domain.phones import mask_phone
+from services.profile.domain.ports import OtpService, Store, UnitOfWork
+from shared import crypto
+from shared.clock import Clock
+from shared.events import AccountCreated, Envelope, LoginFailed, LoginSucceeded, SessionRevoked, new_event
+from shared.failpoints import Failpoints
+from shared.logging import get_logger
+from shared.storage import AlreadyProcessed
+
+log = get_logger(__name__)
+
+ACCOUNT_CREATED_CONSUMER = "profile-account-created"
+ACCOUNT_COMMITTED_FAILPOINT = "profile.after_account_commit"
+LOGIN_PURPOSE = "login"
+# Facts about a signature method that AccountCreated may carry (extra fields of the payload).
+_CERTIFICATE_FIELDS = ("fingerprint_sha256", "serial", "issuer")
+
+PasswordVerifier = Callable[[str | None, str], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class ProfilePolicy:
+    session_secret: str
+    flow_secret: str
+    session: SessionPolicy
+    login_flow_ttl: timedelta
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+class Profile:
+    def __init__(self, *, uow: Callable[[], UnitOfWork], store: Store, otp: OtpService,
+                 clock: Clock, policy: ProfilePolicy, failpoints: Failpoints | None = None,
+                 verify_password: PasswordVerifier = crypto.verify_password,
+                 new_id: Callable[[], str] = _new_id,
+                 new_token: Callable[[], str] = crypto.new_token) -> None:
+        self._uow = uow
+        self._store = store
+        self._otp = otp
+        self._clock = clock
+        self._policy = policy
+        self._failpoints = failpoints or Failpoints()
+        self._verify_password = verify_password
+        self._new_id = new_id
+        self._new_token = new_token
+
+    # --- accounts --------------------------------------------------------------------------
+
+    async def on_account_created(self, event: Envelope) -> None:
+        """Creates the account once, however often the event is delivered or replayed."""
+        data: AccountCreated = event.parse(AccountCreated)
+        async with self._uow() as uow:
+            try:
+                await uow.mark_processed(ACCOUNT_CREATED_CONSUMER, event.id)
+            except AlreadyProcessed:
+                return
+            # Another event announcing the same account (a re-emitted fact) creates nothing;
+            # the unique _id is the last guard against a concurrent twin.
+            if await uow.accounts.get(data.account_id) is None:
+                await uow.accounts.add(self._account_from(data))
+            await uow.commit()
+        # A crash test kills the process here: committed, not yet acknowledged.
+        self._failpoints.hit(ACCOUNT_COMMITTED_FAILPOINT)
+        log.info("account created", account_id=data.account_id, event_id=event.id)
+
+    def _account_from(self, data: AccountCreated) -> Account:
+        extra = data.model_extra or {}
+        return open_account(
+            account_id=data.account_id, registration_id=data.registration_id,
+            subject_type=data.subject_type, method=data.method, level=data.level,
+            identity=Identity(id_number=data.identity.id_number,
+                              full_name=data.identity.full_name,
+                              birth_date=data.identity.birth_date, sex=data.identity.sex),
+            phone=data.phone, email=data.email, password_hash=data.password_hash,
+            created_at=_parse_time(data.created_at),
+            certificate={k: extra[k] for k in _CERTIFICATE_FIELDS if k in extra},
+            new_id=self._new_id,
+        )
+
+    # --- login flow ------------------------------------------------------------------------
+
+    async def login_start(self, payload: dict[str, Any]) -> dict[str, Any]:
+        command = parse(StartLogin, payload)
+        account = await self._store.accounts.find_by_login_name(command.login_name())
+        # An unknown user is verified against a dummy hash: same time, same answer.
+        password_hash = account.password_hash if account else None
+        if not await self._verify_password(password_hash, command.password) or account is None:
+            await self._record_failure(account_id=account.account_id if account else None,
+                                       login_id=self._new_id(), reason=InvalidCredentials.code,
+                                       ip=command.ip, user_agent=command.user_agent)
+            raise InvalidCredentials()
+        phone = account.login_phone()
+        token = self._new_token()
+        now = self._clock()
+        flow = LoginFlow(
+            flow_id=self._new_id(), account_id=account.account_id, method=PASSWORD_METHOD,
+            status="otp_sent", flow_token_hash=self._flow_hash(token), phone=phone.phone,
+            phone_id=phone.phone_id, created_at=now,
+            expires_at=now + self._policy.login_flow_ttl, ip=command.ip,
+            user_agent=command.user_agent,
+        )
+        # The flow exists before the code is sent, so every later answer can find it.
+        await self._store.logins.add(flow)
+        sent = await self._otp.issue(flow.flow_id, LOGIN_PURPOSE, phone.phone)
+        return {
+            "id": flow.flow_id,
+            "flow_token": token,
+            "status": flow.status,
+            "phone_masked": mask_phone(phone.phone),
+            "alternatives": [{"phone_id": p.phone_id, "phone_masked": mask_phone(p.phone)}
+                             for p in account.other_otp_phones(phone)],
+            "expires_at": _iso(flow.expires_at),
+            "resend_available_at": sent.get("resend_available_at"),
+        }
+
+    async def login_get(self, payload: dict[str, Any]) -> dict[str, Any]:
+        ref = parse(FlowRef, payload)
+        flow = await self._flow(ref)
+        flow.ensure_readable(self._clock())
+        return {"id": flow.flow_id, "status": flow.status, "method": flow.method,
+                "phone_masked": mask_phone(flow.phone)}
+
+    async def login_resend_otp(self, payload: dict[str, Any]) -> dict[str, Any]:
+        ref = parse(FlowRef, payload)
+        flow = await self._flow(ref)
+        flow.ensure_awaiting_otp(self._clock())
+        sent = await self._otp.issue(flow.flow_id, LOGIN_PURPOSE, flow.phone)
+        return {"status": "otp_sent", "resend_available_at": sent.get("resend_available_at")}
+
+    async def login_submit_otp(self, payload: dict[str, Any]) -> dict[str, Any]:
+        command = parse(SubmitLoginOtp, payload)
+        flow = await self._flow(command)
+        flow.ensure_awaiting_otp(self._clock())
+        ip = command.ip or flow.ip
+        user_agent = command.user_agent or flow.user_agent
+        try:
+            await self._otp.verify(flow.flow_id, LOGIN_PURPOSE, command.code)
+        except OtpRejected as exc:
+            await self._record_failure(account_id=flow.account_id, login_id=flow.flow_id,
+                                       reason=exc.code, ip=ip, user_agent=user_agent)
+            raise
+        token = self._new_token()
+        now = self._clock()
+        session = open_session(
+            session_id=self._new_id(), token_hash=self._session_hash(token), flow=flow,
+            level=PASSWORD_OTP_LEVEL, policy=self._policy.session, now=now, ip=ip,
+            user_agent=user_agent,
+        )
+        async with self._uow() as uow:
+            # Conditional: of two requests carrying the same code, one completes the flow.
+            if not await uow.logins.complete(flow.flow_id, session.session_id, now):
+                raise FlowState()
+            await uow.sessions.add(session)
+            await uow.history.add(self._record(flow.account_id, flow.flow_id, "success",
+                                               None, ip, user_agent, now))
+            uow.emit(new_event(
+                LoginSucceeded(account_id=flow.account_id, login_id=flow.flow_id,
+                               method=flow.method, level=session.level, ip=ip,
+                               user_agent=user_agent),
+                correlation_id=flow.flow_id, occurred_at=now))
+            await uow.commit()
+        log.info("login succeeded", account_id=flow.account_id, session_id=session.session_id)
+        return {"status": "completed", "session_token": token,
+                "session_id": session.session_id, "expires_at": _iso(session.expires_at),
+                "level": session.level}
+
+    async def _flow(self, ref: FlowRef) -> LoginFlow:
+        """The flow, only for the holder of its token: otherwise it does not exist."""
+        flow = await self._store.logins.get(ref.id)
+        if flow is None or not crypto.same(self._flow_hash(ref.flow_token),
+                                           flow.flow_token_hash):
+            raise NotFound()
+        return flow
+
+    # --- sessions --------------------------------------------------------------------------
+
+    async def authenticate(self, payload: dict[str, Any]) -> dict[str, Any]:
+        session = await self._live_session(payload)
+        return {"account_id": session.account_id, "session_id": session.session_id,
+                "level": session.level, "expires_at": _iso(session.expires_at)}
+
+    async def me(self, payload: dict[str, Any]) -> dict[str, Any]:
+        session = await self._live_session(payload)
+        account = await self._store.accounts.get(session.account_id)
+        if account is None:
+            raise Unauthenticated()
+        return {
+            "account_id": account.account_id,
+            "subject_type": account.subject_type,
+            "level": account.level,
+            "identity": account.identity.to_dict(),
+            "contacts": {
+                "phones": [{"phone_id": p.phone_id, "phone_masked": mask_phone(p.phone),
+                            "otp": p.otp} for p in account.phones],
+                # The owner sees their own email in full.
+                "email": account.email,
+                "address": account.address,
+            },
+        }
+
+    async def logout(self, payload: dict[str, Any]) -> dict[str, Any]:
+        token_hash = self._session_hash(_session_token(payload))
+        now = self._clock()
+        async with self._uow() as uow:
+            session = await uow.sessions.revoke(token_hash, now)
+            if session is None:
+                return {}  # unknown or already ended: logging out twice is not an error
+            uow.emit(new_event(
+                SessionRevoked(account_id=session.account_id, session_id=session.session_id,
+                               reason="logout"),
+                correlation_id=session.login_id, occurred_at=now))
+            await uow.commit()
+        return {}
+
+    async def _live_session(self, payload: dict[str, Any]) -> Session:
+        token_hash = self._session_hash(_session_token(payload))
+        now = self._clock()
+        # One atomic update whose filter holds every condition: an expired or revoked session
+        # is never revived by a late touch.
+        session = await self._store.sessions.touch(token_hash, now,
+                                                   self._policy.session.idle_expiry(now))
+        if session is None:
+            raise Unauthenticated()
+        return session
+
+    # --- history ---------------------------------------------------------------------------
+
+    async def _record_failure(self, *, account_id: str | None, login_id: str, reason: str,
+                              ip: str | None, user_agent: str | None) -> None:
+        now = self._clock()
+        async with self._uow() as uow:
+            await uow.history.add(self._record(account_id, login_id, "failure", reason, ip,
+                                               user_agent, now))
+            uow.emit(new_event(
+                LoginFailed(login_id=login_id, method=PASSWORD_METHOD, reason=reason,
+                            account_id=account_id, ip=ip, user_agent=user_agent),
+                correlation_id=login_id, occurred_at=now))
+            await uow.commit()
+        log.info("login failed", account_id=account_id, reason=reason)
+
+    def _record(self, account_id: str | None, login_id: str, result: LoginResult,
+                reason: str | None,
+                ip: str | None, user_agent: str | None, now: datetime) -> LoginRecord:
+        return LoginRecord(record_id=self._new_id(), account_id=account_id, login_id=login_id,
+                           at=now, method=PASSWORD_METHOD, result=result, reason=reason,
+                           ip=ip, user_agent=user_agent)
+
+    def _flow_hash(self, token: str) -> str:
+        return crypto.keyed_hash(self._policy.flow_secret, token)
+
+    def _session_hash(self, token: str) -> str:
+        return crypto.keyed_hash(self._policy.session_secret, token)
+
+
+def _session_token(payload: dict[str, Any]) -> str:
+    """A missing or malformed token is simply not a session."""
+    try:
+        return parse(SessionRef, payload).session_token
+    except ValidationFailed:
+        raise Unauthenticated() from None
+
+
+def _parse_time(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
