@@ -39,7 +39,6 @@ from services.otp.domain.model import (
     Challenge,
     ensure_can_send,
     hash_code,
-    mask_phone,
     new_code,
     refusal,
     seconds_until,
@@ -64,6 +63,7 @@ from shared.events import (
 )
 from shared.failpoints import Failpoints
 from shared.logging import get_logger
+from shared.phones import mask_phone
 from shared.storage import AlreadyProcessed
 
 log = get_logger(__name__)

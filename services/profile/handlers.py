@@ -41,13 +41,13 @@ from services.profile.domain.models import (
     open_account,
     open_session,
 )
-from services.profile.domain.phones import mask_phone
 from services.profile.domain.ports import OtpService, Store, UnitOfWork
 from shared import crypto
 from shared.clock import Clock
 from shared.events import AccountCreated, Envelope, LoginFailed, LoginSucceeded, SessionRevoked, new_event
 from shared.failpoints import Failpoints
 from shared.logging import get_logger
+from shared.phones import mask_phone
 from shared.storage import AlreadyProcessed
 
 log = get_logger(__name__)

@@ -35,7 +35,7 @@ from services.registration.domain.model import (
     rfc3339,
     vietnam_today,
 )
-from services.registration.domain.phone import mask_phone, national_digits
+from services.registration.domain.phone import national_digits
 from services.registration.domain.ports import OtpGateway, SubscriberRegistry, UnitOfWork
 from shared import crypto
 from shared.clock import Clock
@@ -50,6 +50,7 @@ from shared.events import (
 )
 from shared.events.schemas import Identity as EventIdentity
 from shared.logging import get_logger
+from shared.phones import mask_phone
 from shared.storage import AlreadyProcessed
 
 log = get_logger(__name__)

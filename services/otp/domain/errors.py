@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from shared.errors import ServiceError
 
 
-class OtpError(Exception):
+class OtpError(ServiceError):
     """A refusal the caller can act on; ``to_error()`` is the reply's error object."""
 
-    code = "internal"
-    detail = "Đã có lỗi xảy ra, vui lòng thử lại."
-
-    def __init__(self, detail: str | None = None, *, retry_after: int | None = None,
-                 fields: list[dict[str, str]] | None = None) -> None:
-        self.detail = detail or type(self).detail
-        self.retry_after = retry_after
-        self.fields = fields
-        super().__init__(self.code)
-
-    def to_error(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "detail": self.detail}
-        if self.fields:
-            error["fields"] = self.fields
-        if self.retry_after is not None:
-            error["retry_after"] = self.retry_after
-        return error
+    default_detail = "Đã có lỗi xảy ra, vui lòng thử lại."
 
 
 class InvalidInput(OtpError):
     code = "validation_error"
-    detail = "Dữ liệu gửi lên không hợp lệ, vui lòng kiểm tra lại."
+    default_detail = "Dữ liệu gửi lên không hợp lệ, vui lòng kiểm tra lại."
 
 
 class ChallengeNotFound(OtpError):
     code = "not_found"
-    detail = "Không tìm thấy yêu cầu xác thực OTP. Vui lòng thực hiện lại từ đầu."
+    default_detail = "Không tìm thấy yêu cầu xác thực OTP. Vui lòng thực hiện lại từ đầu."
 
 
 class OtpInvalid(OtpError):
@@ -52,12 +36,12 @@ class OtpInvalid(OtpError):
 
 class OtpExpired(OtpError):
     code = "otp_expired"
-    detail = "Mã OTP đã hết hiệu lực. Vui lòng bấm “Gửi lại OTP” để nhận mã mới."
+    default_detail = "Mã OTP đã hết hiệu lực. Vui lòng bấm “Gửi lại OTP” để nhận mã mới."
 
 
 class OtpAttemptsExceeded(OtpError):
     code = "otp_attempts_exceeded"
-    detail = "Bạn đã nhập sai mã OTP quá 5 lần. Vui lòng thực hiện lại từ đầu."
+    default_detail = "Bạn đã nhập sai mã OTP quá 5 lần. Vui lòng thực hiện lại từ đầu."
 
 
 class OtpResendTooSoon(OtpError):
@@ -79,5 +63,5 @@ class OtpSendLimit(OtpError):
 
 class SmsFailed(OtpError):
     code = "sms_failed"
-    detail = ("Không gửi được tin nhắn chứa mã OTP đến số điện thoại này. "
+    default_detail = ("Không gửi được tin nhắn chứa mã OTP đến số điện thoại này. "
               "Vui lòng kiểm tra lại số điện thoại hoặc thử lại sau ít phút.")

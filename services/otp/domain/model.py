@@ -90,10 +90,6 @@ def sms_body(code: str) -> str:
     return SMS_TEMPLATE.format(code=code)
 
 
-def mask_phone(phone: str) -> str:
-    """+84912345678 → +8491****678 (docs/messaging.md)."""
-    return f"{phone[:5]}****{phone[-3:]}" if len(phone) > 8 else "****"
-
 
 def seconds_until(moment: datetime, now: datetime) -> int:
     return max(1, math.ceil((moment - now).total_seconds()))

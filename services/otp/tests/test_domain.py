@@ -21,7 +21,6 @@ from services.otp.domain.model import (
     Challenge,
     ensure_can_send,
     hash_code,
-    mask_phone,
     new_code,
     refusal,
     seconds_until,
@@ -29,6 +28,7 @@ from services.otp.domain.model import (
     storage_time,
 )
 from shared.crypto import keyed_hash
+from shared.phones import mask_phone
 
 NOW = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 
@@ -103,7 +103,7 @@ def test_error_objects_follow_the_reply_format() -> None:
     assert "60 phút" in OtpSendLimit(3600).detail
     assert "còn 3 lần" in OtpInvalid(3).detail
     assert OtpInvalid(0).to_error()["code"] == "otp_invalid"
-    assert SmsFailed().to_error() == {"code": "sms_failed", "detail": SmsFailed.detail}
+    assert SmsFailed().to_error() == {"code": "sms_failed", "detail": SmsFailed.default_detail}
     assert ChallengeNotFound().to_error()["code"] == "not_found"
 
 

@@ -6,27 +6,11 @@ can act on; ``to_error()`` is the error object of docs/messaging.md.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from shared.errors import ServiceError
 
 
-class ProfileError(Exception):
-    code: str = "internal"
-    default_detail: ClassVar[str] = "Đã có lỗi xảy ra, vui lòng thử lại sau."
-
-    def __init__(self, detail: str | None = None, *, retry_after: int | None = None,
-                 fields: list[dict[str, str]] | None = None) -> None:
-        self.detail = detail or self.default_detail
-        self.retry_after = retry_after
-        self.fields = fields
-        super().__init__(self.code)
-
-    def to_error(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "detail": self.detail}
-        if self.fields:
-            error["fields"] = self.fields
-        if self.retry_after is not None:
-            error["retry_after"] = self.retry_after
-        return error
+class ProfileError(ServiceError):
+    """Base of every error this service answers with."""
 
 
 class ValidationFailed(ProfileError):

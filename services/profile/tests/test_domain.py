@@ -24,8 +24,8 @@ from services.profile.domain.models import (
     open_account,
     open_session,
 )
-from services.profile.domain.phones import mask_phone
 from services.profile.tests.fakes import sequential_ids
+from shared.phones import mask_phone
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -15,8 +15,8 @@ from typing import Any, Final
 
 from services.registration.domain.errors import FlowExpired, FlowState
 from services.registration.domain.identity import Identity
-from services.registration.domain.phone import mask_phone
 from shared.events.schemas import SubjectType
+from shared.phones import mask_phone
 
 FLOW_LIFETIME = timedelta(minutes=30)
 # Mirrors the otp service's rule (60 s between sends) so the page can show the countdown.

@@ -30,7 +30,3 @@ def national_digits(e164: str) -> str:
     """+84912345678 → 912345678 (the part people recognise in 0912345678 and 84912345678)."""
     return e164.removeprefix(COUNTRY_PREFIX)
 
-
-def mask_phone(e164: str) -> str:
-    """+84912345678 → +8491****678: enough for the owner to recognise it, not to reuse it."""
-    return f"{e164[:5]}****{e164[-3:]}"

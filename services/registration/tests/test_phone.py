@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.registration.domain.errors import InvalidPhone
-from services.registration.domain.phone import mask_phone, national_digits, normalize_mobile
+from services.registration.domain.phone import national_digits, normalize_mobile
+from shared.phones import mask_phone
 
 # Mobile prefixes of the Vietnamese numbering plan (Viettel, VinaPhone, MobiFone, Vietnamobile,
 # Gmobile, Reddi, Itelecom) after the 2018 move from 11 to 10 digits.

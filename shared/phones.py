@@ -1,4 +1,4 @@
-"""How a phone is shown to a person: ``+84912345567`` → ``+8491****567``."""
+"""How a phone is shown to a person: ``+84912345678`` → ``+8491****678``."""
 
 from __future__ import annotations
 
@@ -17,4 +17,4 @@ def mask_phone(phone: str) -> str:
     national = phone.removeprefix("+").removeprefix(country)
     if len(national) <= _HEAD_DIGITS + _TAIL_DIGITS:
         return "+" + country + "*" * len(national)
-    return f"+{country}{national[:_HEAD_DIGITS]}****{national[-_TAIL_DIGITS:]}"
+    return f"{'+' + country}{national[:_HEAD_DIGITS]}****{national[-_TAIL_DIGITS:]}"
