@@ -13,7 +13,7 @@ from services.gateway import SERVICE, VERSION
 from services.gateway.config import GatewaySettings
 from services.gateway.metrics import GatewayMetrics, MetricsMiddleware
 from services.gateway.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from services.gateway.routers import dev, health, logins, me, registrations
+from services.gateway.routers import dev, health, logins, me, pages, registrations
 from shared.bus import connect_nats
 from shared.rpc import RpcClient
 
@@ -61,6 +61,7 @@ def create_app(settings: GatewaySettings | None = None, *,
     app.include_router(me.router)
     app.include_router(health.router)
     app.include_router(dev.router)
+    app.include_router(pages.router)
     _problems_in_openapi(app)
     return app
 

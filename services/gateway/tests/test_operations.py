@@ -147,3 +147,11 @@ async def test_a_crash_in_the_gateway_is_a_500_problem(app: FastAPI) -> None:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
             assert_problem(await client.get("/crash"), 500, "internal")
+
+
+async def test_the_home_page_is_in_vietnamese_and_points_to_the_api(api: httpx.AsyncClient) -> None:
+    response = await api.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert '<html lang="vi">' in response.text
+    assert "Cổng Dịch vụ công Quốc gia" in response.text and 'href="/docs"' in response.text
