@@ -8,6 +8,7 @@ and answered as ``internal`` (and counted as an error by ``nats micro stats``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -45,13 +46,20 @@ class ServiceUnavailable(Exception):
 
 
 class RpcServer:
-    def __init__(self, nc: NATS, service: str, version: str, description: str) -> None:
+    def __init__(self, nc: NATS, service: str, version: str, description: str,
+                 max_in_flight: int = 256) -> None:
         self._nc = nc
         self._name = service
         self._version = version
         self._description = description
         self._service: Service | None = None
         self._endpoints: dict[str, Endpoint] = {}
+        # nats-py runs a subscription's callback one message at a time: each request is
+        # served in its own task so a slow one (argon2, a registry call) never queues the
+        # rest; the semaphore bounds how many run at once. (So `nats micro stats` counts
+        # requests and errors, while its processing times cover only the hand-off.)
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     def endpoint(self, name: str, handler: Endpoint) -> None:
         self._endpoints[name] = handler
@@ -67,6 +75,8 @@ class RpcServer:
     async def stop(self) -> None:
         if self._service:
             await self._service.stop()
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     def _wrap(self, name: str, handler: Endpoint) -> Callable[[Request], Awaitable[None]]:
         async def serve(request: Request) -> None:
@@ -87,7 +97,17 @@ class RpcServer:
                       ms=round((time.perf_counter() - started) * 1000, 1))
             await request.respond(_dumps(body))
 
-        return serve
+        async def dispatch(request: Request) -> None:
+            await self._slots.acquire()
+            task = asyncio.create_task(serve(request), name=f"rpc-{self._name}.{name}")
+            self._in_flight.add(task)
+            task.add_done_callback(self._finished)
+
+        return dispatch
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._slots.release()
 
 
 class RpcClient:
