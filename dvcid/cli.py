@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from dvcid.devstack import run_dev
+from dvcid.signer import server as signer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,11 +17,15 @@ def main(argv: list[str] | None = None) -> int:
     dev = commands.add_parser("dev", help="run the whole system locally (NATS, DB, sandbox, services)")
     dev.add_argument("--home", type=Path, default=Path(".dev"), help="data and logs folder")
     dev.add_argument("--fresh", action="store_true", help="start from empty data")
+    signer.add_arguments(commands.add_parser(
+        "signer", help="the USB token signing agent the portal page calls (127.0.0.1)"))
     args = parser.parse_args(argv)
     if args.command == "dev":
         if args.fresh and args.home.exists():
             shutil.rmtree(args.home)
         return run_dev(args.home.resolve())
+    if args.command == "signer":
+        return signer.run_signer(args)
     return 2
 
 

@@ -81,6 +81,10 @@ class DevStack:
         return f"http://127.0.0.1:{self.ports.sandbox}"
 
     @property
+    def sandbox_ca_dir(self) -> Path:
+        return self.home / "sandbox-ca"
+
+    @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.gateway}"
 
@@ -93,7 +97,14 @@ class DevStack:
             "DVCID_SANDBOX_URL": self.sandbox_url,
             "DVCID_SANDBOX_PORT": str(self.ports.sandbox),
             "DVCID_TELCO_URL": f"{self.sandbox_url}/telco",
+            "DVCID_BHXH_URL": f"{self.sandbox_url}/bhxh",
             "DVCID_TWILIO_API_BASE": f"{self.sandbox_url}/twilio",
+            # The sandbox CA writes its certificates here at start (the sandbox starts before
+            # pki); pki trusts them only through its ordinary trust-store setting.
+            "DVCID_SANDBOX_CA_DIR": str(self.sandbox_ca_dir),
+            "DVCID_TRUST_ANCHOR_FILES": (f"{self.sandbox_ca_dir / 'root.pem'},"
+                                         f"{self.sandbox_ca_dir / 'issuing.pem'}"),
+            "DVCID_MOBILE_SIGNATURE_URL": f"{self.sandbox_url}/mobile-signature/v1",
             "DVCID_GATEWAY_PORT": str(self.ports.gateway),
             "PYTHONUNBUFFERED": "1",
         }

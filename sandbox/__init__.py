@@ -9,7 +9,8 @@ URL (``shared.settings``).
 Running it
 ----------
 ``python -m sandbox`` listens on ``DVCID_SANDBOX_HOST`` (127.0.0.1) : ``DVCID_SANDBOX_PORT``
-(8100). Services are configured with ``DVCID_TELCO_URL=<sandbox>/telco`` and
+(8100). Services are configured with ``DVCID_TELCO_URL=<sandbox>/telco``,
+``DVCID_BHXH_URL=<sandbox>/bhxh`` and
 ``DVCID_TWILIO_API_BASE=<sandbox>/twilio``; the gateway forwards ``/dev/*`` and
 ``/api/v1/dev/*`` here when ``DVCID_SANDBOX_URL`` is set.
 
@@ -19,6 +20,9 @@ route                                                      what it simulates / d
 ``GET /telco/v1/subscribers/{phone_e164}``                 carriers' subscriber registry;
                                                            ``Authorization: Bearer
                                                            DVCID_TELCO_API_KEY``
+``GET /bhxh/v1/insured/{bhxh_code}``                       BHXH (social insurance) registry;
+                                                           ``Authorization: Bearer
+                                                           DVCID_BHXH_API_KEY``
 ``POST /twilio/2010-04-01/Accounts/{Sid}/Messages.json``   Twilio Messages API (Basic auth
                                                            ``DVCID_TWILIO_ACCOUNT_SID`` :
                                                            ``DVCID_TWILIO_AUTH_TOKEN``)
@@ -26,6 +30,11 @@ route                                                      what it simulates / d
                                                            (``status`` optional: active,
                                                            suspended, terminated)
 ``GET /dev/telco-subscribers/{phone}``                     read one
+``POST /dev/bhxh-records``                                 add or replace a BHXH record
+                                                           ``{bhxh_code, id_number,
+                                                           full_name, birth_date, sex,
+                                                           phone?}``
+``GET /dev/bhxh-records/{bhxh_code}``                      read one
 ``GET /dev/sms?phone=``                                    messages sent to a phone, newest
                                                            first ``[{to, body, sent_at}]``
 ``DELETE /dev/sms``                                        empty the inbox
@@ -40,6 +49,7 @@ route                                                      what it simulates / d
 Phones are accepted in any usual Vietnamese form (0912345678, +84912345678, 84912345678) and
 stored as E.164 (``phonenumbers``, region VN). Settings (``config.py``): ``DVCID_SANDBOX_HOST``,
 ``DVCID_SANDBOX_PORT``, ``DVCID_SANDBOX_SEED`` (another seed file), ``DVCID_TELCO_API_KEY``,
+``DVCID_BHXH_API_KEY``,
 ``DVCID_TWILIO_ACCOUNT_SID``, ``DVCID_TWILIO_AUTH_TOKEN``.
 
 Seed (``seed.json``)
@@ -62,4 +72,17 @@ phone           CCCD            full name        birth date  sex     carrier    
 
 The registry answers ``{phone, id_number, full_name, birth_date, status: "active"}``; sex,
 carrier and province are in the seed only to document the records.
+
+BHXH records (``bhxh_records``): the first three people above, and one person known to BHXH
+only (no seeded phone; add a subscriber or use any phone: BHXH registration proves the phone
+by OTP, not against the registry).
+
+==========  ============  ====================  ==========  ======  ============
+BHXH code   CCCD          full name             birth date  sex     phone
+==========  ============  ====================  ==========  ======  ============
+0190123456  001090001234  Nguyễn Văn An         1990-05-12  male    +84912345678
+7995000123  079195000123  Trần Thị Bình         1995-08-23  female  —
+4888004567  048088004567  Lê Hoàng Cường        1988-11-02  male    +84903456789
+0107001122  001307001122  Nguyễn Thị Ngọc Ánh   2007-02-14  female  —
+==========  ============  ====================  ==========  ======  ============
 """

@@ -6,8 +6,9 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from sandbox.config import SandboxSettings
+from sandbox.pki_world import install_pki
 from sandbox.problems import on_validation_error
-from sandbox.routes import dev, telco, twilio
+from sandbox.routes import bhxh, dev, telco, twilio
 from sandbox.world import World
 from shared.clock import Clock, system_clock
 
@@ -15,7 +16,7 @@ from shared.clock import Clock, system_clock
 def create_app(settings: SandboxSettings | None = None, clock: Clock = system_clock) -> FastAPI:
     settings = settings or SandboxSettings()
     app = FastAPI(title="dvcid sandbox world",
-                  description="Simulated telco registry, SMS gateway and dev routes. "
+                  description="Simulated telco registry, BHXH registry, SMS gateway and dev routes. "
                               "Dev, demo and tests only; never production.")
     app.state.settings = settings
     app.state.world = World.from_seed(settings.sandbox_seed, clock)
@@ -23,6 +24,10 @@ def create_app(settings: SandboxSettings | None = None, clock: Clock = system_cl
     app.include_router(telco.router)
     app.include_router(twilio.router)
     app.include_router(dev.router)
+    app.include_router(bhxh.router)
+    app.include_router(bhxh.dev_router)
+    # The sandbox CA (CRL, OCSP, /dev/certificates) and the SIM signature provider.
+    install_pki(app, settings, clock)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -37,6 +37,26 @@ class TelcoSubscriber:
 
 
 @dataclass(frozen=True)
+class InsuredPerson:
+    """A record of the BHXH (social insurance) registry (docs/external/bhxh-registry.md)."""
+
+    bhxh_code: str  # 10 digits
+    id_number: str
+    full_name: str
+    birth_date: date
+    sex: str  # male | female
+    phone: str | None = None  # E.164, as the insurer holds it (often out of date)
+
+    def to_registry(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"bhxh_code": self.bhxh_code, "id_number": self.id_number,
+                                  "full_name": self.full_name,
+                                  "birth_date": self.birth_date.isoformat(), "sex": self.sex}
+        if self.phone:
+            record["phone"] = self.phone
+        return record
+
+
+@dataclass(frozen=True)
 class SentMessage:
     sid: str
     account_sid: str
@@ -67,6 +87,7 @@ class World:
     subscribers: dict[str, TelcoSubscriber] = field(default_factory=dict)
     messages: list[SentMessage] = field(default_factory=list)
     sms_faults: dict[str, SmsFault] = field(default_factory=dict)
+    insured: dict[str, InsuredPerson] = field(default_factory=dict)
 
     @classmethod
     def from_seed(cls, path: Path, clock: Callable[[], datetime]) -> World:
@@ -74,7 +95,17 @@ class World:
         world = cls(clock=clock)
         for record in seed.get("telco_subscribers", []):
             world.add_subscriber(_subscriber_from_seed(record))
+        for record in seed.get("bhxh_records", []):
+            world.add_insured(_insured_from_seed(record))
         return world
+
+    # BHXH registry
+    def add_insured(self, person: InsuredPerson) -> None:
+        """Adds or replaces the record of a BHXH code."""
+        self.insured[person.bhxh_code] = person
+
+    def insured_person(self, bhxh_code: str) -> InsuredPerson | None:
+        return self.insured.get(bhxh_code)
 
     # Telco subscriber registry
     def add_subscriber(self, subscriber: TelcoSubscriber) -> None:
@@ -114,3 +145,14 @@ def _subscriber_from_seed(record: dict[str, Any]) -> TelcoSubscriber:
                            full_name=record["full_name"],
                            birth_date=date.fromisoformat(record["birth_date"]),
                            sex=record.get("sex"), status=record.get("status", "active"))
+
+
+def _insured_from_seed(record: dict[str, Any]) -> InsuredPerson:
+    phone = record.get("phone")
+    e164 = vietnamese_mobile_e164(phone) if phone else None
+    if phone and e164 is None:
+        raise ValueError(f"seed: not a Vietnamese mobile number: {phone}")
+    return InsuredPerson(bhxh_code=record["bhxh_code"], id_number=record["id_number"],
+                         full_name=record["full_name"],
+                         birth_date=date.fromisoformat(record["birth_date"]),
+                         sex=record["sex"], phone=e164)

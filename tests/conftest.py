@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,10 @@ from dvcid.devstack import DevStack, Ports
 
 @pytest.fixture(scope="session")
 def stack(request: pytest.FixtureRequest) -> Iterator[DevStack]:
+    # Data in a temporary folder; the processes' logs are kept under test-output/ so a
+    # failure can be read after the run (CI prints their tails when the suite fails).
+    logs = Path("test-output/e2e-logs")
+    shutil.rmtree(logs, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix="dvcid-e2e-") as home:
         env = {
             "DVCID_ENV": "test",
@@ -22,9 +27,12 @@ def stack(request: pytest.FixtureRequest) -> Iterator[DevStack]:
             # Redeliver after a crash in seconds, not the production half-minute.
             "DVCID_BUS_ACK_WAIT_SECONDS": "3",
             "DVCID_RPC_TIMEOUT": "5",
+            # Every captcha shows this text, so login-guard tests can answer it (test only).
+            "DVCID_CAPTCHA_TEST_TEXT": "K7M3Q",
         }
         stack = DevStack(Path(home), Ports.free(), env=env, persistent=False,
                          say=lambda line: None)
+        stack.logs = logs.resolve()
         try:
             stack.start(timeout=90)
         except Exception:

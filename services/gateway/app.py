@@ -13,7 +13,9 @@ from services.gateway import SERVICE, VERSION
 from services.gateway.config import GatewaySettings
 from services.gateway.metrics import GatewayMetrics, MetricsMiddleware
 from services.gateway.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from services.gateway.routers import dev, health, logins, me, pages, registrations
+from services.gateway.routers import agent as agent_counter
+from services.gateway.routers import dev, health, logins, me, recovery, registrations
+from services.gateway.web import install_web
 from shared.bus import connect_nats
 from shared.rpc import RpcClient
 
@@ -58,10 +60,12 @@ def create_app(settings: GatewaySettings | None = None, *,
     install_problem_handlers(app)
     app.include_router(registrations.router)
     app.include_router(logins.router)
+    app.include_router(recovery.router)
     app.include_router(me.router)
+    app.include_router(agent_counter.router)
     app.include_router(health.router)
     app.include_router(dev.router)
-    app.include_router(pages.router)
+    install_web(app)  # the web pages (services/gateway/web)
     _problems_in_openapi(app)
     return app
 

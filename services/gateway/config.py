@@ -20,6 +20,8 @@ class GatewaySettings(CommonSettings):
     # Proxies trusted to set X-Forwarded-For (uvicorn's forwarded_allow_ips): the client IP
     # recorded in the login history comes from them, never from an untrusted header.
     forwarded_allow_ips: str = "127.0.0.1"
+    # Signs the web pages' cookies (the flow cookie, the per-form CSRF tokens).
+    web_secret: str = "dev-insecure-web-secret"
 
     @model_validator(mode="after")
     def _secure_cookies_outside_dev(self) -> GatewaySettings:

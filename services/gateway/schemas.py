@@ -99,6 +99,26 @@ class PasswordChoice(RequestBody):
     password_confirmation: Password
 
 
+# Digital signature (USB token): what the token returned. PEM text; its meaning is pki's.
+Pem = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64_000)]
+SignatureValue = Annotated[StrictStr, StringConstraints(min_length=1, max_length=4_000)]
+
+
+class SignatureSubmission(RequestBody):
+    certificate: Pem
+    chain: Annotated[list[Pem], Field(max_length=8)] | Pem | None = None
+    signature: SignatureValue
+
+
+class SignatureConfirmation(RequestBody):
+    email: Email = None
+
+
+class SignatureAccepted(ResponseBody):
+    status: str
+    identity: dict[str, Any]
+
+
 class RegistrationStarted(ResponseBody):
     id: str
     flow_token: str
@@ -137,11 +157,19 @@ class RegistrationCompleted(ResponseBody):
 
 
 # Login
+class CaptchaAnswer(RequestBody):
+    """The answer to a captcha from ``POST /captchas``: asked for after failed passwords
+    (``captcha_required``); each captcha can be answered once."""
+
+    id: ShortText
+    answer: ShortText
+
+
 class PasswordLogin(RequestBody):
     method: Literal["password"]
     username: ShortText
     password: Password
-    captcha: ShortText | None = None
+    captcha: CaptchaAnswer | None = None
 
 
 class SimLogin(RequestBody):
@@ -192,6 +220,69 @@ class Me(ResponseBody):
     level: int
     identity: dict[str, Any]
     contacts: dict[str, Any]
+    # Operator-made accounts: "agent" (post office clerk); the office or the agency.
+    roles: list[str] | None = None
+    organisation: dict[str, Any] | None = None
+
+
+# Post office counter (agent session)
+class AgentRegistration(RequestBody):
+    id_number: IdNumber
+    full_name: FullName
+    birth_date: IsoDate
+    sex: Sex
+    phone: Phone
+    email: Email = None
+    # Must be true; false or missing is the registration service's validation_error (422),
+    # with a detail that tells the clerk what to do.
+    id_document_checked: bool | None = Field(default=None, strict=True)
+
+
+class AgentRegistrationCreated(ResponseBody):
+    account_id: str
+    username: str
+    level: int | None = None
+    phone_masked: str | None = None
+    initial_password_sent: bool | None = None
+
+
+# Login options, captcha and forgotten password (issue 5)
+class Captcha(ResponseBody):
+    captcha_id: str
+    image: str  # data:image/png;base64,...
+    expires_at: str | None = None
+
+
+class OtpPhoneChoice(RequestBody):
+    phone_id: ShortText
+
+
+class LostPhoneReport(RequestBody):
+    phone: Phone
+
+
+class FirstPasswordChange(RequestBody):
+    new_password: Password
+    new_password_confirmation: Password
+
+
+class OtpRedirected(ResponseBody):
+    status: str
+    phone_masked: str | None = None
+    resend_available_at: str | None = None
+
+
+class NewPasswordReset(RequestBody):
+    username: ShortText
+
+
+class PasswordResetStarted(ResponseBody):
+    id: str
+    flow_token: str
+    status: str
+    phone_masked: str | None = None
+    expires_at: str | None = None
+    resend_available_at: str | None = None
 
 
 UNION_TAGS.update({"mobile", "bhxh", "sim", "usb", "password"})

@@ -10,6 +10,7 @@ from services.otp.adapters.sms import TwilioSmsSender
 from services.otp.config import OtpSettings
 from services.otp.domain.commands import IssueOtp, VerifyOtp
 from services.otp.handlers import REGISTRATION_CONSUMER, OtpService
+from services.otp.notices import Notices
 from shared.bus import Consumer
 from shared.clock import system_clock
 from shared.runtime import Infrastructure, Wiring
@@ -42,7 +43,9 @@ async def wire(infra: Infrastructure) -> Wiring:
         return await service.verify(VerifyOtp.parse(payload))
 
     return Wiring(
-        endpoints={"issue": issue, "verify": verify},
+        endpoints={"issue": issue, "verify": verify,
+                   # Post office: the initial password, composed here from a template.
+                   "send_notice": Notices(sms, system_clock).send_notice},
         consumers=[Consumer(REGISTRATION_CONSUMER, ["RegistrationRequested"],
                             service.on_registration_requested)],
         indexes=INDEXES,

@@ -5,4 +5,4 @@ from services.pki.entrypoints import wire
 from shared.runtime import serve
 
 if __name__ == "__main__":
-    asyncio.run(serve("pki", "0.1.0", "Certificates and signatures", PkiSettings(), wire))
+    asyncio.run(serve("pki", "0.2.0", "Certificates and signatures", PkiSettings(), wire))

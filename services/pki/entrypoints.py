@@ -1,21 +1,76 @@
-"""NATS wiring of the pki service."""
+"""Wiring of the pki service: RPC endpoints (docs/messaging.md), adapters, indexes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from services.pki import handlers
+from services.pki.adapters import mobile_signature, revocation
+from services.pki.adapters.mongo import INDEXES, MongoTransactions
 from services.pki.adapters.trust_store import load_trust_anchors
 from services.pki.config import PkiSettings
+from services.pki.domain.certificates import TrustStore
+from services.pki.domain.commands import FlowRef, SimStatus, StartSim, VerifySignature
+from services.pki.handlers import PkiService
+from shared.clock import system_clock
+from shared.logging import get_logger
 from shared.runtime import Infrastructure, Wiring
+
+log = get_logger(__name__)
+
+
+def settings_of(infra: Infrastructure) -> PkiSettings:
+    if isinstance(infra.settings, PkiSettings):
+        return infra.settings
+    return PkiSettings(**infra.settings.model_dump())
 
 
 async def wire(infra: Infrastructure) -> Wiring:
-    settings = infra.settings
-    assert isinstance(settings, PkiSettings)
-    anchors = load_trust_anchors(settings.trust_anchor_files)
+    settings = settings_of(infra)
+    trust = TrustStore(load_trust_anchors(settings.trust_anchor_files))
+    log.info("trust store loaded", anchors=len(trust.anchors), intermediates=len(trust.intermediates))
+    # One HTTP client (connection pool) for every CRL and OCSP fetch of the process.
+    http = revocation.create_client(settings.revocation_timeout_seconds)
+    clients = [http]
+    provider = None
+    if settings.mobile_signature_url:
+        sim_http = mobile_signature.create_client(settings.mobile_signature_url,
+                                                  settings.mobile_signature_token,
+                                                  settings.mobile_signature_timeout_seconds)
+        clients.append(sim_http)
+        provider = mobile_signature.HttpMobileSignatureProvider(
+            sim_http, settings.mobile_signature_relying_party)
+    service = PkiService(
+        transactions=MongoTransactions(infra.mongo, infra.db, on_commit=infra.relay.notify),
+        trust=trust,
+        revocation=revocation.HttpRevocationChecker(http),
+        sim=provider,
+        clock=system_clock,
+        revocation_fail_open=settings.revocation_fail_open,
+    )
 
     async def status(_payload: dict[str, Any]) -> dict[str, Any]:
-        return await handlers.status(anchors)
+        return await service.status()
 
-    return Wiring(endpoints={"status": status})
+    async def challenge(payload: dict[str, Any]) -> dict[str, str]:
+        return await service.challenge(FlowRef.parse(payload))
+
+    async def verify_signature(payload: dict[str, Any]) -> dict[str, Any]:
+        return await service.verify_signature(VerifySignature.parse(payload))
+
+    async def sim_start(payload: dict[str, Any]) -> dict[str, str]:
+        return await service.sim_start(StartSim.parse(payload))
+
+    async def sim_status(payload: dict[str, Any]) -> dict[str, Any]:
+        return await service.sim_status(SimStatus.parse(payload))
+
+    async def close_clients() -> None:
+        for client in clients:
+            await client.aclose()
+
+    return Wiring(
+        endpoints={"status": status, "challenge": challenge,
+                   "verify_signature": verify_signature, "sim_start": sim_start,
+                   "sim_status": sim_status},
+        indexes=INDEXES,
+        on_stop=[close_clients],
+    )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from shared.settings import CommonSettings
+from shared.settings import DEV_SECRET_PREFIX, CommonSettings
 
 
 class ProfileSettings(CommonSettings):
@@ -19,3 +19,33 @@ class ProfileSettings(CommonSettings):
     login_flow_minutes: int = Field(default=10, gt=0)
     # How long the otp service may take to answer before the call fails.
     otp_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Login guards (FLOWS.md): captcha after 5 failed passwords in 15 minutes for a login name
+    # or an IP, lock for 15 minutes after 10; per-IP throttles of logins and OTP SMS.
+    guard_secret: str = "dev-insecure-profile-guard-secret"
+    login_window_minutes: int = Field(default=15, gt=0)
+    login_captcha_after: int = Field(default=5, ge=0)
+    login_lock_after: int = Field(default=10, gt=0)
+    login_lock_minutes: int = Field(default=15, gt=0)
+    login_ip_attempts: int = Field(default=100, gt=0)
+    login_ip_otp_sends: int = Field(default=30, gt=0)
+    # Telco subscriber registry (docs/external/telco-registry.md): the lost OTP phone.
+    telco_url: str = "http://127.0.0.1:8100/telco"
+    telco_api_key: str = "dev-insecure-telco-token"
+    telco_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    # End-to-end tests only (DVCID_ENV=test): every captcha shows this text, so a test can
+    # answer it. Refused in any other environment.
+    captcha_test_text: str | None = None
+
+    @model_validator(mode="after")
+    def _captcha_test_text_only_in_tests(self) -> ProfileSettings:
+        if self.captcha_test_text is not None and self.env != "test":
+            raise ValueError("captcha_test_text is for DVCID_ENV=test only")
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_dev_telco_key_in_production(self) -> ProfileSettings:
+        # The base class checks *_secret / *_token names; this key is named by the contract.
+        if self.env == "production" and self.telco_api_key.startswith(DEV_SECRET_PREFIX):
+            raise ValueError("production refuses development secrets: telco_api_key")
+        return self

@@ -3,18 +3,26 @@ indexes (shared.runtime.serve calls ``wire`` once at start-up)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
+from services.profile.adapters.captcha_image import ImageCaptchaRenderer
+from services.profile.adapters.guards import GUARD_INDEXES, MongoGuardStore
 from services.profile.adapters.mongo import INDEXES, MongoStore, ProfileUnitOfWork
 from services.profile.adapters.otp import RpcOtpService
+from services.profile.adapters.telco import HttpSubscriberRegistry
+from services.profile.adapters.telco import create_client as create_telco_client
 from services.profile.config import ProfileSettings
+from services.profile.domain.guards import GuardPolicy
 from services.profile.domain.models import SessionPolicy
-from services.profile.domain.ports import OtpService
+from services.profile.domain.ports import OtpService, SubscriberRegistry
+from services.profile.guard import LoginGuard
 from services.profile.handlers import ACCOUNT_CREATED_CONSUMER, Profile, ProfilePolicy
+from services.profile.recovery import Recovery
 from shared.bus import Consumer
 from shared.clock import Clock, system_clock
 from shared.rpc import RpcClient
-from shared.runtime import Infrastructure, Wiring
+from shared.runtime import Endpoint, Infrastructure, Wiring
 
 
 def policy_from(settings: ProfileSettings) -> ProfilePolicy:
@@ -27,29 +35,87 @@ def policy_from(settings: ProfileSettings) -> ProfilePolicy:
     )
 
 
-def build_profile(infra: Infrastructure, settings: ProfileSettings,
-                  otp: OtpService | None = None, clock: Clock = system_clock) -> Profile:
-    def unit_of_work() -> ProfileUnitOfWork:
-        # After each commit the relay is woken, so events leave at once.
-        return ProfileUnitOfWork(infra.mongo, infra.db, on_commit=infra.relay.notify)
+def guard_policy_from(settings: ProfileSettings) -> GuardPolicy:
+    return GuardPolicy(
+        window=timedelta(minutes=settings.login_window_minutes),
+        captcha_after=settings.login_captcha_after,
+        lock_after=settings.login_lock_after,
+        lock_for=timedelta(minutes=settings.login_lock_minutes),
+        ip_attempts=settings.login_ip_attempts,
+        ip_otp_sends=settings.login_ip_otp_sends,
+    )
 
+
+def build_guard(infra: Infrastructure, settings: ProfileSettings,
+                clock: Clock = system_clock) -> LoginGuard:
+    fixed = settings.captcha_test_text
+    return LoginGuard(store=MongoGuardStore(infra.db), images=ImageCaptchaRenderer(),
+                      clock=clock, policy=guard_policy_from(settings),
+                      secret=settings.guard_secret,
+                      **({"new_text": lambda: fixed} if fixed else {}))
+
+
+def build_profile(infra: Infrastructure, settings: ProfileSettings,
+                  otp: OtpService | None = None, clock: Clock = system_clock,
+                  subscribers: SubscriberRegistry | None = None) -> Profile:
     return Profile(
-        uow=unit_of_work,
+        uow=_unit_of_work(infra),
         store=MongoStore(infra.db),
         otp=otp or RpcOtpService(RpcClient(infra.nc), timeout=settings.otp_timeout_seconds),
         clock=clock,
         policy=policy_from(settings),
         failpoints=infra.failpoints,
+        guard=build_guard(infra, settings, clock),
+        subscribers=subscribers,
     )
+
+
+def build_recovery(infra: Infrastructure, settings: ProfileSettings, profile: Profile,
+                   otp: OtpService | None = None, clock: Clock = system_clock) -> Recovery:
+    return Recovery(
+        uow=_unit_of_work(infra), store=MongoStore(infra.db),
+        otp=otp or RpcOtpService(RpcClient(infra.nc), timeout=settings.otp_timeout_seconds),
+        clock=clock, policy=policy_from(settings), guard=profile.guard,
+    )
+
+
+def _unit_of_work(infra: Infrastructure) -> Callable[[], ProfileUnitOfWork]:
+    def unit_of_work() -> ProfileUnitOfWork:
+        # After each commit the relay is woken, so events leave at once.
+        return ProfileUnitOfWork(infra.mongo, infra.db, on_commit=infra.relay.notify)
+
+    return unit_of_work
 
 
 async def wire(infra: Infrastructure) -> Wiring:
     settings = (infra.settings if isinstance(infra.settings, ProfileSettings)
                 else ProfileSettings())
-    return wiring_for(build_profile(infra, settings))
+    telco = HttpSubscriberRegistry(create_telco_client(
+        settings.telco_url, settings.telco_api_key, settings.telco_timeout_seconds))
+    profile = build_profile(infra, settings, subscribers=telco)
+    wiring = wiring_for(profile, build_recovery(infra, settings, profile))
+    # USB token and SIM signature logins (certificate_login.py); imported here, not at the
+    # top: that module builds on this one's policy_from.
+    from services.profile.certificate_wiring import add_certificate_logins, build_certificate_logins
+    add_certificate_logins(wiring, build_certificate_logins(infra, settings))
+    # Operator-made accounts (dvcid admin) and the post-office agent's session (staff.py).
+    from services.profile.staff_wiring import add_staff_endpoints, build_staff_accounts
+    add_staff_endpoints(wiring, build_staff_accounts(infra, profile))
+    wiring.on_stop = [telco.close]
+    return wiring
 
 
-def wiring_for(profile: Profile) -> Wiring:
+def wiring_for(profile: Profile, recovery: Recovery | None = None) -> Wiring:
+    extra: dict[str, Endpoint] = {}
+    if recovery is not None:
+        extra = {
+            "login_otp_phone": recovery.login_otp_phone,
+            "login_lost_phone": recovery.login_lost_phone,
+            "login_change_password": recovery.login_change_password,
+            "reset_start": recovery.reset_start,
+            "reset_submit_otp": recovery.reset_submit_otp,
+            "reset_set_password": recovery.reset_set_password,
+        }
     return Wiring(
         endpoints={
             "login_start": profile.login_start,
@@ -59,8 +125,9 @@ def wiring_for(profile: Profile) -> Wiring:
             "authenticate": profile.authenticate,
             "me": profile.me,
             "logout": profile.logout,
-        },
+            "captcha_new": profile.guard.new_captcha,
+        } | extra,
         consumers=[Consumer(ACCOUNT_CREATED_CONSUMER, ["AccountCreated"],
                             profile.on_account_created)],
-        indexes=INDEXES,
+        indexes=INDEXES | GUARD_INDEXES,
     )

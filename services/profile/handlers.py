@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.profile.domain.commands import (
+    FlowAction,
     FlowRef,
     SessionRef,
     StartLogin,
@@ -25,6 +26,7 @@ from services.profile.domain.errors import (
     InvalidCredentials,
     NotFound,
     OtpRejected,
+    SubscriberMismatch,
     Unauthenticated,
     ValidationFailed,
 )
@@ -38,13 +40,24 @@ from services.profile.domain.models import (
     LoginResult,
     Session,
     SessionPolicy,
+    Subscriber,
     open_account,
     open_session,
+    subscriber_is_owner,
 )
-from services.profile.domain.ports import OtpService, Store, UnitOfWork
+from services.profile.domain.ports import OtpService, Store, SubscriberRegistry, UnitOfWork
+from services.profile.guard import LoginGuard
 from shared import crypto
 from shared.clock import Clock
-from shared.events import AccountCreated, Envelope, LoginFailed, LoginSucceeded, SessionRevoked, new_event
+from shared.events import (
+    AccountCreated,
+    Envelope,
+    LoginFailed,
+    LoginSucceeded,
+    OtpPhoneReplaced,
+    SessionRevoked,
+    new_event,
+)
 from shared.failpoints import Failpoints
 from shared.logging import get_logger
 from shared.phones import mask_phone
@@ -82,8 +95,11 @@ class Profile:
                  clock: Clock, policy: ProfilePolicy, failpoints: Failpoints | None = None,
                  verify_password: PasswordVerifier = crypto.verify_password,
                  new_id: Callable[[], str] = _new_id,
-                 new_token: Callable[[], str] = crypto.new_token) -> None:
+                 new_token: Callable[[], str] = crypto.new_token,
+                 guard: LoginGuard, subscribers: SubscriberRegistry | None = None) -> None:
         self._uow = uow
+        self._guard = guard
+        self._subscribers = subscribers or _NoRegistry()
         self._store = store
         self._otp = otp
         self._clock = clock
@@ -92,6 +108,10 @@ class Profile:
         self._verify_password = verify_password
         self._new_id = new_id
         self._new_token = new_token
+
+    @property
+    def guard(self) -> LoginGuard:
+        return self._guard
 
     # --- accounts --------------------------------------------------------------------------
 
@@ -114,15 +134,25 @@ class Profile:
 
     def _account_from(self, data: AccountCreated) -> Account:
         extra = data.model_extra or {}
+        account = self._open_account(data, extra)
+        # Post office (additive fields): the issued username and the one-time password mark.
+        if isinstance(extra.get("username"), str):
+            account.username = extra["username"]
+        account.must_change_password = extra.get("must_change_password") is True
+        return account
+
+    def _open_account(self, data: AccountCreated, extra: dict[str, Any]) -> Account:
         return open_account(
             account_id=data.account_id, registration_id=data.registration_id,
             subject_type=data.subject_type, method=data.method, level=data.level,
             identity=Identity(id_number=data.identity.id_number,
                               full_name=data.identity.full_name,
-                              birth_date=data.identity.birth_date, sex=data.identity.sex),
+                              birth_date=data.identity.birth_date, sex=data.identity.sex,
+                              tax_code=(data.identity.model_extra or {}).get("tax_code")),
             phone=data.phone, email=data.email, password_hash=data.password_hash,
             created_at=_parse_time(data.created_at),
-            certificate={k: extra[k] for k in _CERTIFICATE_FIELDS if k in extra},
+            certificate=data.certificate or {k: extra[k] for k in _CERTIFICATE_FIELDS
+                                             if k in extra},
             new_id=self._new_id,
         )
 
@@ -130,6 +160,8 @@ class Profile:
 
     async def login_start(self, payload: dict[str, Any]) -> dict[str, Any]:
         command = parse(StartLogin, payload)
+        # Throttles, lock and captcha come first, the same for a name that has no account.
+        admission = await self._guard.admit(command.login_name(), command.ip, command.captcha)
         account = await self._store.accounts.find_by_login_name(command.login_name())
         # An unknown user is verified against a dummy hash: same time, same answer.
         password_hash = account.password_hash if account else None
@@ -137,19 +169,27 @@ class Profile:
             await self._record_failure(account_id=account.account_id if account else None,
                                        login_id=self._new_id(), reason=InvalidCredentials.code,
                                        ip=command.ip, user_agent=command.user_agent)
+            await self._guard.failed(admission)
             raise InvalidCredentials()
+        await self._guard.succeeded(admission)
         phone = account.login_phone()
         token = self._new_token()
         now = self._clock()
         flow = LoginFlow(
             flow_id=self._new_id(), account_id=account.account_id, method=PASSWORD_METHOD,
-            status="otp_sent", flow_token_hash=self._flow_hash(token), phone=phone.phone,
+            # A post-office account's one-time password must be changed before the OTP step.
+            status="password_change_required" if account.must_change_password else "otp_sent",
+            flow_token_hash=self._flow_hash(token), phone=phone.phone,
             phone_id=phone.phone_id, created_at=now,
             expires_at=now + self._policy.login_flow_ttl, ip=command.ip,
             user_agent=command.user_agent,
         )
         # The flow exists before the code is sent, so every later answer can find it.
         await self._store.logins.add(flow)
+        if flow.status == "password_change_required":
+            return {"id": flow.flow_id, "flow_token": token, "status": flow.status,
+                    "expires_at": _iso(flow.expires_at)}
+        await self._guard.allow_otp_send(command.ip)
         sent = await self._otp.issue(flow.flow_id, LOGIN_PURPOSE, phone.phone)
         return {
             "id": flow.flow_id,
@@ -170,10 +210,11 @@ class Profile:
                 "phone_masked": mask_phone(flow.phone)}
 
     async def login_resend_otp(self, payload: dict[str, Any]) -> dict[str, Any]:
-        ref = parse(FlowRef, payload)
+        ref = parse(FlowAction, payload)
         flow = await self._flow(ref)
         flow.ensure_awaiting_otp(self._clock())
-        sent = await self._otp.issue(flow.flow_id, LOGIN_PURPOSE, flow.phone)
+        await self._guard.allow_otp_send(ref.ip)
+        sent = await self._otp.issue(flow.otp_key(), LOGIN_PURPOSE, flow.otp_phone())
         return {"status": "otp_sent", "resend_available_at": sent.get("resend_available_at")}
 
     async def login_submit_otp(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -183,8 +224,10 @@ class Profile:
         ip = command.ip or flow.ip
         user_agent = command.user_agent or flow.user_agent
         try:
-            await self._otp.verify(flow.flow_id, LOGIN_PURPOSE, command.code)
-        except OtpRejected as exc:
+            await self._otp.verify(flow.otp_key(), LOGIN_PURPOSE, command.code)
+            if flow.new_phone is not None:
+                await self._check_new_phone(flow)
+        except (OtpRejected, SubscriberMismatch) as exc:
             await self._record_failure(account_id=flow.account_id, login_id=flow.flow_id,
                                        reason=exc.code, ip=ip, user_agent=user_agent)
             raise
@@ -200,6 +243,8 @@ class Profile:
             if not await uow.logins.complete(flow.flow_id, session.session_id, now):
                 raise FlowState()
             await uow.sessions.add(session)
+            if flow.new_phone is not None:
+                await self._replace_lost_phone(uow, flow, now)
             await uow.history.add(self._record(flow.account_id, flow.flow_id, "success",
                                                None, ip, user_agent, now))
             uow.emit(new_event(
@@ -212,6 +257,23 @@ class Profile:
         return {"status": "completed", "session_token": token,
                 "session_id": session.session_id, "expires_at": _iso(session.expires_at),
                 "level": session.level}
+
+    async def _check_new_phone(self, flow: LoginFlow) -> None:
+        """The new phone must be registered to the account holder at the carrier."""
+        account = await self._store.accounts.get(flow.account_id)
+        subscriber = await self._subscribers.find(flow.otp_phone())
+        if account is None or not subscriber_is_owner(subscriber, account.identity):
+            log.info("lost phone refused by the subscriber registry",
+                     account_id=flow.account_id)
+            raise SubscriberMismatch()
+
+    async def _replace_lost_phone(self, uow: UnitOfWork, flow: LoginFlow,
+                                  now: datetime) -> None:
+        new_phone = flow.otp_phone()
+        await uow.accounts.replace_phone(flow.account_id, flow.phone_id, new_phone, now)
+        uow.emit(new_event(OtpPhoneReplaced(account_id=flow.account_id, phone_id=flow.phone_id,
+                                            phone=new_phone),
+                           correlation_id=flow.flow_id, occurred_at=now))
 
     async def _flow(self, ref: FlowRef) -> LoginFlow:
         """The flow, only for the holder of its token: otherwise it does not exist."""
@@ -245,7 +307,7 @@ class Profile:
                 "email": account.email,
                 "address": account.address,
             },
-        }
+        } | _staff_view(account)
 
     async def logout(self, payload: dict[str, Any]) -> dict[str, Any]:
         token_hash = self._session_hash(_session_token(payload))
@@ -299,6 +361,24 @@ class Profile:
 
     def _session_hash(self, token: str) -> str:
         return crypto.keyed_hash(self._policy.session_secret, token)
+
+
+class _NoRegistry:
+    """Without a telco registry no new phone can be proven: every lookup finds nobody."""
+
+    async def find(self, phone: str) -> Subscriber | None:
+        return None
+
+
+def _staff_view(account: Account) -> dict[str, Any]:
+    """Additive ``me`` fields of operator-made accounts: roles (agent) and organisation
+    (the post office of an agent, the agency of an agency account)."""
+    view: dict[str, Any] = {}
+    if account.roles:
+        view["roles"] = list(account.roles)
+    if account.organisation:
+        view["organisation"] = dict(account.organisation)
+    return view
 
 
 def _session_token(payload: dict[str, Any]) -> str:

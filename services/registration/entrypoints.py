@@ -4,15 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.registration.adapters import bhxh
 from services.registration.adapters.mongo import INDEXES, MongoUnitOfWork
 from services.registration.adapters.otp import RpcOtpGateway
+from services.registration.adapters.pki import RpcPkiGateway
+from services.registration.adapters.post_office_mongo import COUNTER_INDEXES
+from services.registration.adapters.signature_mongo import (
+    SIGNATURE_INDEXES,
+    MongoSignatureUnitOfWork,
+)
 from services.registration.adapters.telco import HttpSubscriberRegistry, create_client
 from services.registration.config import RegistrationSettings
+from services.registration.expiry import ExpirySweeper
 from services.registration.handlers import (
     ACCOUNT_CREATED_CONSUMER,
+    OTP_FAILED_CONSUMER,
     OTP_VERIFIED_CONSUMER,
     Dependencies,
     RegistrationHandlers,
+)
+from services.registration.post_office_wiring import build_post_office
+from services.registration.signature_handlers import (
+    CERTIFICATE_VALIDATED_CONSUMER,
+    RegistrationEndpoints,
+    SignatureDependencies,
+    SignatureExpirySweeper,
+    SignatureRegistrations,
 )
 from shared.bus import Consumer
 from shared.clock import system_clock
@@ -31,9 +48,16 @@ async def wire(infra: Infrastructure) -> Wiring:
     settings = _settings(infra)
     telco_client = create_client(settings.telco_url, settings.telco_api_key,
                                  settings.telco_timeout_seconds)
+    bhxh_client = bhxh.create_client(settings.bhxh_url, settings.bhxh_api_key,
+                                     settings.bhxh_timeout_seconds)
+
+    def uow() -> MongoUnitOfWork:
+        return MongoUnitOfWork(infra.mongo, infra.db, on_commit=infra.relay.notify)
+
     handlers = RegistrationHandlers(Dependencies(
-        uow=lambda: MongoUnitOfWork(infra.mongo, infra.db, on_commit=infra.relay.notify),
+        uow=uow,
         subscribers=HttpSubscriberRegistry(telco_client),
+        insurance=bhxh.HttpInsuranceRegistry(bhxh_client),
         otp=RpcOtpGateway(RpcClient(infra.nc)),
         clock=system_clock,
         flow_secret=settings.flow_secret,
@@ -43,19 +67,50 @@ async def wire(infra: Infrastructure) -> Wiring:
     async def close_telco_client() -> None:
         await telco_client.aclose()
 
+    async def close_bhxh_client() -> None:
+        await bhxh_client.aclose()
+
+    sweeper = ExpirySweeper(uow, system_clock)
+
+    async def sweep_expired_flows() -> None:
+        await sweeper.run(settings.expiry_sweep_interval_seconds)
+
+    # USB token and SIM signature flows (signature_handlers.py): start and get dispatch.
+    def signature_uow() -> MongoSignatureUnitOfWork:
+        return MongoSignatureUnitOfWork(infra.mongo, infra.db, on_commit=infra.relay.notify)
+
+    signatures = SignatureRegistrations(SignatureDependencies(
+        uow=signature_uow, pki=RpcPkiGateway(RpcClient(infra.nc)), clock=system_clock,
+        flow_secret=settings.flow_secret))
+    dispatch = RegistrationEndpoints(handlers, signatures)
+    signature_sweeper = SignatureExpirySweeper(signature_uow, system_clock)
+
+    async def sweep_expired_signature_flows() -> None:
+        await signature_sweeper.run(settings.expiry_sweep_interval_seconds)
+
+    # Registration at a post office counter (post_office.py): one call, no flow.
+    counter = build_post_office(infra)
+
     endpoints: dict[str, Any] = {
-        "start": handlers.start,
-        "get": handlers.get,
+        "start": dispatch.start,
+        "get": dispatch.get,
+        "submit_signature": signatures.submit_signature,
+        "confirm": signatures.confirm,
         "submit_otp": handlers.submit_otp,
         "resend_otp": handlers.resend_otp,
         "set_password": handlers.set_password,
+        "agent_register": counter.agent_register,
     }
     return Wiring(
         endpoints=endpoints,
         consumers=[
             Consumer(OTP_VERIFIED_CONSUMER, ["OtpVerified"], handlers.on_otp_verified),
             Consumer(ACCOUNT_CREATED_CONSUMER, ["AccountCreated"], handlers.on_account_created),
+            Consumer(OTP_FAILED_CONSUMER, ["OtpFailed"], handlers.on_otp_failed),
+            Consumer(CERTIFICATE_VALIDATED_CONSUMER, ["CertificateValidated"],
+                     signatures.on_certificate_validated),
         ],
-        indexes=INDEXES,
-        on_stop=[close_telco_client],
+        indexes=INDEXES | SIGNATURE_INDEXES | COUNTER_INDEXES,
+        background=[sweep_expired_flows, sweep_expired_signature_flows],
+        on_stop=[close_telco_client, close_bhxh_client],
     )

@@ -23,12 +23,12 @@ from services.registration.domain.errors import (
     TransactionConflict,
 )
 from services.registration.domain.fields import FieldErrors, require_text
-from services.registration.domain.methods import choose_method, mobile
+from services.registration.domain.identity import Identity
+from services.registration.domain.methods import bhxh, choose_method, mobile
 from services.registration.domain.model import (
     FLOW_LIFETIME,
     OTP_PURPOSE,
     RESEND_DELAY,
-    TERMINAL,
     IdentityRecord,
     Registration,
     Status,
@@ -36,12 +36,18 @@ from services.registration.domain.model import (
     vietnam_today,
 )
 from services.registration.domain.phone import national_digits
-from services.registration.domain.ports import OtpGateway, SubscriberRegistry, UnitOfWork
+from services.registration.domain.ports import (
+    InsuranceRegistry,
+    OtpGateway,
+    SubscriberRegistry,
+    UnitOfWork,
+)
 from shared import crypto
 from shared.clock import Clock
 from shared.events import (
     AccountCreated,
     Envelope,
+    OtpFailed,
     OtpVerified,
     RegistrationCompleted,
     RegistrationFailed,
@@ -49,6 +55,7 @@ from shared.events import (
     new_event,
 )
 from shared.events.schemas import Identity as EventIdentity
+from shared.events.schemas import SubjectType
 from shared.logging import get_logger
 from shared.phones import mask_phone
 from shared.storage import AlreadyProcessed
@@ -58,6 +65,10 @@ log = get_logger(__name__)
 # Durable consumer names (docs/messaging.md): <service>-<purpose>.
 OTP_VERIFIED_CONSUMER = "registration-otp-verified"
 ACCOUNT_CREATED_CONSUMER = "registration-account-created"
+OTP_FAILED_CONSUMER = "registration-otp-failed"
+# The otp service's OtpFailed reason after which the flow can never finish: the code is
+# locked and no new code is issued for it.
+_FATAL_OTP_REASON = "otp_attempts_exceeded"
 AFTER_COMPLETE_FAILPOINT = "registration.after_complete_commit"
 # Two completions racing for one ID number conflict in the database; the loser retries and
 # then meets the winner's identity row (account_exists).
@@ -72,6 +83,7 @@ def _no_failpoint(_name: str) -> None:
 class Dependencies:
     uow: Callable[[], UnitOfWork]
     subscribers: SubscriberRegistry
+    insurance: InsuranceRegistry
     otp: OtpGateway
     clock: Clock
     flow_secret: str
@@ -88,22 +100,19 @@ class RegistrationHandlers:
 
     async def start(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         now = self.deps.clock()
-        choose_method(payload)  # only "mobile" today; other strategies plug in here
-        application = mobile.parse_application(payload, vietnam_today(now))
-        identity = application.identity
-        async with self.deps.uow() as uow:
-            if await uow.identities.exists(identity.id_number):
-                raise AccountExists()
-        # Outside any transaction: never hold one open across an HTTP call.
-        mobile.check_subscriber(application, await self.deps.subscribers.find(application.phone))
+        method = choose_method(payload)
+        if method == bhxh.METHOD:
+            application = await self._bhxh_application(payload, now)
+        else:
+            application = await self._mobile_application(payload, now)
 
         token = crypto.new_token()
         registration = Registration(
             id=self.deps.new_id(),
             status=Status.OTP_SENT,
-            method=mobile.METHOD,
+            method=method,
             subject_type=application.subject_type,
-            identity=identity,
+            identity=application.identity,
             phone=application.phone,
             email=application.email,
             flow_token_hash=crypto.keyed_hash(self.deps.flow_secret, token),
@@ -129,9 +138,33 @@ class RegistrationHandlers:
             "resend_available_at": rfc3339(now + RESEND_DELAY),
         }
 
+    async def _mobile_application(self, payload: Mapping[str, Any],
+                                  now: datetime) -> ProvenApplication:
+        application = mobile.parse_application(payload, vietnam_today(now))
+        await self._refuse_duplicate(application.identity.id_number)
+        # Outside any transaction: never hold one open across an HTTP call.
+        mobile.check_subscriber(application, await self.deps.subscribers.find(application.phone))
+        return ProvenApplication(application.subject_type, application.identity,
+                                 application.phone, application.email)
+
+    async def _bhxh_application(self, payload: Mapping[str, Any],
+                                now: datetime) -> ProvenApplication:
+        application = bhxh.parse_application(payload, vietnam_today(now))
+        record = await self.deps.insurance.find(application.bhxh_code)
+        identity = bhxh.proven_identity(application, record)
+        # The ID number of the record, as FLOWS.md asks (equal to the declared one by now).
+        await self._refuse_duplicate(identity.id_number)
+        return ProvenApplication(application.subject_type, identity, application.phone, None)
+
+    async def _refuse_duplicate(self, id_number: str) -> None:
+        # An early, friendly answer; the unique index at completion is what guarantees it.
+        async with self.deps.uow() as uow:
+            if await uow.identities.exists(id_number):
+                raise AccountExists()
+
     async def get(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         registration = await self._load(payload)
-        if registration.status not in TERMINAL and registration.is_expired(self.deps.clock()):
+        if registration.answers_expired(self.deps.clock()):
             raise FlowExpired()
         # A finished flow stays readable (its outcome) until the TTL index purges it.
         return registration.view()
@@ -148,6 +181,9 @@ class RegistrationHandlers:
         registration = await self._load(payload)
         registration.require(Status.OTP_SENT, self.deps.clock())
         issued = await self.deps.otp.issue(registration.id, OTP_PURPOSE, registration.phone)
+        if registration.code:
+            # A new code went out: the earlier delivery problem is no longer the news.
+            await self._note_otp_problem(registration.id, None)
         return {"status": str(Status.OTP_SENT), "resend_available_at": issued.resend_available_at}
 
     async def set_password(self, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -190,6 +226,38 @@ class RegistrationHandlers:
                 await uow.registrations.transition(
                     registration.id, from_status=Status.OTP_SENT,
                     to_status=Status.AWAITING_PASSWORD, now=self.deps.clock())
+            await uow.commit()
+
+    async def on_otp_failed(self, event: Envelope) -> None:
+        """The code of a flow could not be delivered (SMS refused, phone over its hourly
+        limit): the flow stays at otp_sent, the person may ask for a resend, and GET says why
+        (``code``). Too many wrong entries lock the code for good: the flow fails."""
+        failed: OtpFailed = event.parse(OtpFailed)
+        if failed.purpose != OTP_PURPOSE:
+            return
+        now = self.deps.clock()
+        async with self.deps.uow() as uow:
+            try:
+                await uow.mark_processed(OTP_FAILED_CONSUMER, event.id)
+            except AlreadyProcessed:
+                return
+            fatal = failed.reason == _FATAL_OTP_REASON
+            moved = await uow.registrations.transition(
+                failed.flow_id, from_status=Status.OTP_SENT,
+                to_status=Status.FAILED if fatal else Status.OTP_SENT, now=now,
+                changes={"code": failed.reason})
+            if moved is not None and fatal:
+                uow.emit(new_event(
+                    RegistrationFailed(registration_id=moved.id, method=moved.method,
+                                       code=failed.reason),
+                    correlation_id=moved.id, causation_id=event.id, occurred_at=now))
+            await uow.commit()
+
+    async def _note_otp_problem(self, registration_id: str, code: str | None) -> None:
+        async with self.deps.uow() as uow:
+            await uow.registrations.transition(
+                registration_id, from_status=Status.OTP_SENT, to_status=Status.OTP_SENT,
+                now=self.deps.clock(), changes={"code": code})
             await uow.commit()
 
     async def on_account_created(self, event: Envelope) -> None:
@@ -285,6 +353,17 @@ class RegistrationHandlers:
                     correlation_id=registration.id, occurred_at=now))
             await uow.commit()
         log.info("registration failed", registration_id=registration.id, code=code)
+
+
+@dataclass(frozen=True)
+class ProvenApplication:
+    """What every method hands to the common part of ``start``: who, proven how far the
+    method's external check goes, and where the OTP goes."""
+
+    subject_type: SubjectType
+    identity: Identity
+    phone: str
+    email: str | None
 
 
 def _password_fields(payload: Mapping[str, Any]) -> tuple[str, str]:

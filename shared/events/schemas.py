@@ -64,6 +64,8 @@ class CertificateValidated(EventPayload):
     serial: str
     issuer: str
     level: int = 3
+    # RFC 3339 end of the certificate's validity (additive: absent in older events).
+    not_after: str | None = None
 
 
 class CertificateRejected(EventPayload):
@@ -84,6 +86,9 @@ class AccountCreated(EventPayload):
     # argon2id hash: the password itself never leaves the request that carried it.
     password_hash: str | None = None
     created_at: str
+    # Signature methods (usb, sim): the certificate the account is bound to
+    # {fingerprint_sha256, serial, issuer, not_after} (additive: absent for other methods).
+    certificate: dict[str, str] | None = None
 
 
 class RegistrationCompleted(EventPayload):
@@ -123,6 +128,21 @@ class SessionRevoked(EventPayload):
     reason: str
 
 
+class PasswordChanged(EventPayload):
+    """The password of an account was set anew (reason: reset, first_login, change)."""
+
+    account_id: str
+    reason: str
+
+
+class OtpPhoneReplaced(EventPayload):
+    """A lost OTP phone was replaced by a new one, proven by OTP and the telco registry."""
+
+    account_id: str
+    phone_id: str
+    phone: str
+
+
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     cls.__name__: cls
     for cls in (
@@ -138,5 +158,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         LoginSucceeded,
         LoginFailed,
         SessionRevoked,
+        PasswordChanged,
+        OtpPhoneReplaced,
     )
 }

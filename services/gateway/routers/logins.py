@@ -21,7 +21,7 @@ from services.gateway.dependencies import (
     SessionToken,
     Settings,
 )
-from services.gateway.problems import Problem, problem_responses
+from services.gateway.problems import problem_responses
 from services.gateway.routers import API_PREFIX
 from services.gateway.schemas import (
     LoginCompleted,
@@ -30,7 +30,7 @@ from services.gateway.schemas import (
     NewLogin,
     OtpResent,
     OtpSubmission,
-    PasswordLogin,
+    SignatureSubmission,
 )
 from shared.rpc import RemoteError
 
@@ -44,18 +44,38 @@ router = APIRouter(prefix=API_PREFIX, tags=["logins"],
 @router.post("/logins", status_code=201, response_model=LoginStarted,
              response_model_exclude_unset=True, summary="Start a login")
 async def start_login(body: NewLogin, client: Client, rpc: Rpc) -> Any:
-    if not isinstance(body, PasswordLogin):
-        raise Problem("validation_error", "Phương thức đăng nhập này chưa được hỗ trợ.",
-                      errors=[{"name": "method",
-                               "detail": "Phương thức đăng nhập này chưa được hỗ trợ."}])
+    # password → OTP; usb → a challenge for the token; sim → a signing request to the phone.
     payload = body.model_dump(mode="json", exclude_none=True) | client.as_payload()
     return await rpc.call(SERVICE, "login_start", payload)
 
 
 @router.get("/logins/{login_id}", response_model=LoginView,
              response_model_exclude_unset=True, summary="Read a login flow")
-async def get_login(login_id: str, token: FlowToken, rpc: Rpc) -> Any:
-    return await rpc.call(SERVICE, "login_get", {"id": login_id, "flow_token": token})
+async def get_login(login_id: str, token: FlowToken, rpc: Rpc, settings: Settings,
+                    response: Response) -> Any:
+    result: dict[str, Any] = await rpc.call(SERVICE, "login_get",
+                                            {"id": login_id, "flow_token": token})
+    # A SIM login completes on the poll that sees the approval: that answer opens the session.
+    session_token = result.get("session_token")
+    if session_token:
+        _set_session_cookies(response, str(session_token), settings.secure_cookies)
+    return result
+
+
+@router.post("/logins/{login_id}/signature", response_model=LoginCompleted,
+             response_model_exclude_unset=True,
+             summary="USB token: certificate + signature over the challenge; opens the session")
+async def submit_login_signature(login_id: str, body: SignatureSubmission, token: FlowToken,
+                                 client: Client, rpc: Rpc, settings: Settings,
+                                 response: Response) -> Any:
+    result: dict[str, Any] = await rpc.call(
+        SERVICE, "login_submit_signature",
+        {"id": login_id, "flow_token": token} | body.model_dump(mode="json", exclude_none=True)
+        | client.as_payload())
+    session_token = result.get("session_token")
+    if session_token:
+        _set_session_cookies(response, str(session_token), settings.secure_cookies)
+    return result
 
 
 @router.post("/logins/{login_id}/otp", response_model=LoginCompleted,
@@ -76,8 +96,9 @@ async def submit_login_otp(login_id: str, body: OtpSubmission, token: FlowToken,
 @router.post("/logins/{login_id}/otp/resend", response_model=OtpResent,
              response_model_exclude_unset=True,
              summary="Send the login OTP again")
-async def resend_login_otp(login_id: str, token: FlowToken, rpc: Rpc) -> Any:
-    return await rpc.call(SERVICE, "login_resend_otp", {"id": login_id, "flow_token": token})
+async def resend_login_otp(login_id: str, token: FlowToken, client: Client, rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "login_resend_otp",
+                          {"id": login_id, "flow_token": token} | client.as_payload())
 
 
 @router.post("/logout", status_code=204, response_class=Response,

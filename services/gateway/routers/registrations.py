@@ -17,6 +17,9 @@ from services.gateway.schemas import (
     RegistrationCompleted,
     RegistrationStarted,
     RegistrationView,
+    SignatureAccepted,
+    SignatureConfirmation,
+    SignatureSubmission,
     StepDone,
 )
 
@@ -63,3 +66,23 @@ async def set_password(registration_id: str, body: PasswordChoice, token: FlowTo
     return await rpc.call(SERVICE, "set_password",
                           {"id": registration_id, "flow_token": token, "password": body.password,
                            "password_confirmation": body.password_confirmation})
+
+
+@router.post("/{registration_id}/signature", response_model=SignatureAccepted,
+             response_model_exclude_unset=True,
+             summary="USB token: the certificate and the signature over the challenge")
+async def submit_signature(registration_id: str, body: SignatureSubmission, token: FlowToken,
+                           rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "submit_signature",
+                          {"id": registration_id, "flow_token": token}
+                          | body.model_dump(mode="json", exclude_none=True))
+
+
+@router.post("/{registration_id}/confirm", status_code=201, response_model=RegistrationCompleted,
+             response_model_exclude_unset=True,
+             summary="USB token / SIM: confirm the identity read from the certificate")
+async def confirm_registration(registration_id: str, body: SignatureConfirmation,
+                               token: FlowToken, rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "confirm",
+                          {"id": registration_id, "flow_token": token}
+                          | body.model_dump(mode="json", exclude_none=True))

@@ -21,9 +21,10 @@ from shared.bus import connect_nats
 from shared.rpc import RpcServer
 
 ENDPOINTS = {
-    "registration": ["start", "get", "submit_otp", "resend_otp", "set_password"],
+    "registration": ["start", "get", "submit_otp", "resend_otp", "set_password",
+                     "submit_signature", "confirm"],
     "profile": ["login_start", "login_get", "login_submit_otp", "login_resend_otp",
-                "authenticate", "me", "logout"],
+                "authenticate", "me", "logout", "login_submit_signature"],
     "otp": ["issue", "verify"],
     "pki": ["status"],
 }

@@ -59,15 +59,43 @@ async def test_a_post_office_account_must_change_its_password(api: httpx.AsyncCl
     assert response.json()["status"] == "password_change_required"
 
 
-@pytest.mark.parametrize("body", [{"method": "sim", "phone": "0912345678"}, {"method": "usb"}])
-async def test_sim_and_usb_logins_are_not_supported_yet(api: httpx.AsyncClient,
-                                                        profile: StubService,
-                                                        body: dict[str, Any]) -> None:
-    problem = assert_problem(await api.post(f"{API}/logins", json=body), 422,
-                             "validation_error")
-    assert "chưa được hỗ trợ" in problem["detail"]
-    assert problem["errors"][0]["name"] == "method"
-    assert profile.calls == []
+@pytest.mark.parametrize(("body", "answer"), [
+    ({"method": "sim", "phone": "0912345678"}, {"verification_code": "0420"}),
+    ({"method": "usb"}, {"challenge": "AAEC"}),
+])
+async def test_sim_and_usb_logins_go_to_profile(api: httpx.AsyncClient, profile: StubService,
+                                                body: dict[str, Any],
+                                                answer: dict[str, Any]) -> None:
+    profile.answer("login_start", {"id": "l", "flow_token": "t",
+                                   "status": "awaiting_signature"} | answer)
+    response = await api.post(f"{API}/logins", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json() | answer == response.json()
+    [payload] = profile.payloads("login_start")
+    assert payload["method"] == body["method"]
+
+
+async def test_a_usb_signature_opens_the_session_with_cookies(api: httpx.AsyncClient,
+                                                              profile: StubService) -> None:
+    profile.answer("login_submit_signature", {"status": "completed", "session_token": "s",
+                                              "expires_at": "2026-01-01T00:00:00Z", "level": 3})
+    response = await api.post(f"{API}/logins/l/signature", headers={"X-Flow-Token": "t"},
+                              json={"certificate": "PEM", "signature": "c2ln"})
+    assert response.status_code == 200, response.text
+    assert response.cookies.get("dvcid_session") == "s"
+    [payload] = profile.payloads("login_submit_signature")
+    assert payload["id"] == "l" and payload["flow_token"] == "t"
+    assert payload["certificate"] == "PEM" and "chain" not in payload
+
+
+async def test_a_completed_sim_login_read_opens_the_session(api: httpx.AsyncClient,
+                                                            profile: StubService) -> None:
+    profile.answer("login_get", {"id": "l", "status": "completed", "method": "sim",
+                                 "session_token": "s", "level": 3})
+    response = await api.get(f"{API}/logins/l", headers={"X-Flow-Token": "t"})
+    assert response.status_code == 200, response.text
+    assert response.json()["session_token"] == "s"
+    assert response.cookies.get("dvcid_session") == "s"
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -105,7 +133,10 @@ async def test_reading_and_resending_a_login_flow(api: httpx.AsyncClient,
     assert response.status_code == 200 and response.json()["method"] == "password"
     response = await api.post(f"{API}/logins/login-9/otp/resend", headers=FLOW)
     assert response.status_code == 200 and response.json()["status"] == "otp_sent"
-    assert profile.payloads("login_resend_otp") == [{"id": "login-9", "flow_token": "tok-9"}]
+    # The client's IP goes along: profile throttles the OTP SMS per IP.
+    assert profile.payloads("login_resend_otp") == [{"id": "login-9", "flow_token": "tok-9",
+                                                     "ip": "203.0.113.7",
+                                                     "user_agent": "gateway-tests/1.0"}]
 
 
 async def test_the_otp_opens_a_session_with_cookies(api: httpx.AsyncClient,

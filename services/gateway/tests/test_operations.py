@@ -126,7 +126,8 @@ async def test_an_unreachable_sandbox_is_503(settings: GatewaySettings) -> None:
 
 def test_production_refuses_a_sandbox() -> None:
     with pytest.raises(ValueError, match="sandbox"):
-        GatewaySettings(env="production", sandbox_url="http://127.0.0.1:8100")
+        GatewaySettings(env="production", sandbox_url="http://127.0.0.1:8100",
+                        web_secret="a-real-production-secret")
 
 
 async def test_an_unexpected_error_is_a_500_problem(api: httpx.AsyncClient,

@@ -61,7 +61,9 @@ def test_a_remote_error_without_detail_still_has_one() -> None:
 @pytest.mark.parametrize(("env", "secure"), [("dev", False), ("test", False),
                                              ("production", True)])
 def test_cookies_are_secure_outside_dev(env: str, secure: bool) -> None:
-    assert GatewaySettings(env=env).secure_cookies is secure  # type: ignore[arg-type]
+    # Production needs real secrets (DVCID_WEB_SECRET) before it even starts.
+    settings = GatewaySettings(env=env, web_secret="a-real-production-secret")  # type: ignore[arg-type]
+    assert settings.secure_cookies is secure
 
 
 def test_secure_cookies_can_be_forced() -> None:

@@ -192,3 +192,31 @@ async def test_a_service_too_slow_is_503(api: httpx.AsyncClient,
     registration.respond_with("start", slow)
     assert_problem(await api.post(f"{API}/registrations", json=MOBILE), 503,
                    "service_unavailable")
+
+
+async def test_a_usb_signature_and_the_confirmation_reach_registration(
+        api: httpx.AsyncClient, registration: StubService) -> None:
+    registration.answer("submit_signature", {"status": "awaiting_confirmation",
+                                             "identity": {"id_number": "001090001234"}})
+    registration.answer("confirm", {"status": "completed", "account_id": "a", "level": 3})
+    headers = {"X-Flow-Token": "t"}
+    response = await api.post(f"{API}/registrations/r/signature", headers=headers,
+                              json={"certificate": "PEM", "chain": ["PEM2"], "signature": "c2ln"})
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "awaiting_confirmation"
+    response = await api.post(f"{API}/registrations/r/confirm", headers=headers,
+                              json={"email": ""})
+    assert response.status_code == 201, response.text
+    [signature] = registration.payloads("submit_signature")
+    assert signature == {"id": "r", "flow_token": "t", "certificate": "PEM", "chain": ["PEM2"],
+                         "signature": "c2ln"}
+    assert registration.payloads("confirm") == [{"id": "r", "flow_token": "t"}]
+
+
+async def test_a_signature_without_its_fields_is_refused_here(
+        api: httpx.AsyncClient, registration: StubService) -> None:
+    problem = assert_problem(await api.post(f"{API}/registrations/r/signature",
+                                            headers={"X-Flow-Token": "t"},
+                                            json={"certificate": "PEM"}), 422, "validation_error")
+    assert problem["errors"][0]["name"] == "signature"
+    assert registration.calls == []

@@ -21,6 +21,7 @@ from services.profile.domain.models import (
     Identity,
     LoginFlow,
     LoginRecord,
+    PasswordReset,
     Phone,
     Session,
 )
@@ -33,6 +34,7 @@ ACCOUNTS = "accounts"
 LOGIN_FLOWS = "login_flows"
 SESSIONS = "sessions"
 LOGIN_HISTORY = "login_history"
+PASSWORD_RESETS = "password_resets"
 # An expired flow is kept an hour so its holder hears flow_expired rather than not_found.
 FLOW_KEPT_AFTER_EXPIRY_SECONDS = 3600
 
@@ -56,6 +58,10 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     LOGIN_HISTORY: [
         IndexModel([("account_id", ASCENDING), ("at", DESCENDING)], name="account_history"),
+    ],
+    PASSWORD_RESETS: [
+        IndexModel([("expires_at", ASCENDING)], name="expires_at_ttl",
+                   expireAfterSeconds=FLOW_KEPT_AFTER_EXPIRY_SECONDS),
     ],
 }
 
@@ -86,6 +92,21 @@ class MongoAccounts(_Repository):
             doc = await self._collection.find_one({"id_number": name}, session=self._session)
         return account_from_doc(doc) if doc else None
 
+    async def replace_phone(self, account_id: str, phone_id: str, phone: str,
+                            now: datetime) -> bool:
+        result = await self._collection.update_one(
+            {"_id": account_id, "phones.phone_id": phone_id},
+            {"$set": {"phones.$.phone": phone, "phones.$.added_at": now}},
+            session=self._session)
+        return result.matched_count == 1
+
+    async def set_password(self, account_id: str, password_hash: str) -> bool:
+        result = await self._collection.update_one(
+            {"_id": account_id},
+            {"$set": {"password_hash": password_hash, "must_change_password": False}},
+            session=self._session)
+        return result.matched_count == 1
+
 
 class MongoLoginFlows(_Repository):
     collection_name = LOGIN_FLOWS
@@ -109,6 +130,40 @@ class MongoLoginFlows(_Repository):
             if exc.has_error_label("TransientTransactionError"):
                 return False
             raise
+        return doc is not None
+
+    async def redirect_otp(self, flow_id: str, now: datetime, *, phone: str, phone_id: str,
+                           otp_ref: str, new_phone: str | None) -> bool:
+        doc = await self._collection.find_one_and_update(
+            {"_id": flow_id, "status": "otp_sent", "expires_at": {"$gt": now}},
+            {"$set": {"phone": phone, "phone_id": phone_id, "otp_ref": otp_ref,
+                      "new_phone": new_phone}},
+            session=self._session)
+        return doc is not None
+
+    async def advance(self, flow_id: str, from_status: str, to_status: str,
+                      now: datetime) -> bool:
+        doc = await self._collection.find_one_and_update(
+            {"_id": flow_id, "status": from_status, "expires_at": {"$gt": now}},
+            {"$set": {"status": to_status}}, session=self._session)
+        return doc is not None
+
+
+class MongoPasswordResets(_Repository):
+    collection_name = PASSWORD_RESETS
+
+    async def add(self, reset: PasswordReset) -> None:
+        await self._collection.insert_one(reset_to_doc(reset), session=self._session)
+
+    async def get(self, reset_id: str) -> PasswordReset | None:
+        doc = await self._collection.find_one({"_id": reset_id}, session=self._session)
+        return reset_from_doc(doc) if doc else None
+
+    async def advance(self, reset_id: str, from_status: str, to_status: str,
+                      now: datetime) -> bool:
+        doc = await self._collection.find_one_and_update(
+            {"_id": reset_id, "status": from_status, "expires_at": {"$gt": now}},
+            {"$set": {"status": to_status}}, session=self._session)
         return doc is not None
 
 
@@ -135,6 +190,16 @@ class MongoSessions(_Repository):
             return_document=ReturnDocument.AFTER, session=self._session)
         return session_from_doc(doc) if doc else None
 
+    async def revoke_all(self, account_id: str, now: datetime) -> list[Session]:
+        cursor = self._collection.find({"account_id": account_id, "revoked_at": None},
+                                       session=self._session)
+        live = [session_from_doc(d) async for d in cursor]
+        if live:
+            await self._collection.update_many(
+                {"_id": {"$in": [s.session_id for s in live]}, "revoked_at": None},
+                {"$set": {"revoked_at": now}}, session=self._session)
+        return live
+
 
 class MongoLoginHistory(_Repository):
     collection_name = LOGIN_HISTORY
@@ -159,6 +224,7 @@ class MongoStore:
         self.logins = MongoLoginFlows(db, session)
         self.sessions = MongoSessions(db, session)
         self.history = MongoLoginHistory(db, session)
+        self.resets = MongoPasswordResets(db, session)
 
 
 class ProfileUnitOfWork(UnitOfWork):
@@ -169,6 +235,7 @@ class ProfileUnitOfWork(UnitOfWork):
     logins: MongoLoginFlows
     sessions: MongoSessions
     history: MongoLoginHistory
+    resets: MongoPasswordResets
 
     async def __aenter__(self) -> ProfileUnitOfWork:
         await super().__aenter__()
@@ -177,6 +244,7 @@ class ProfileUnitOfWork(UnitOfWork):
         self.logins = store.logins
         self.sessions = store.sessions
         self.history = store.history
+        self.resets = store.resets
         return self
 
 
@@ -188,7 +256,7 @@ def account_to_doc(account: Account) -> Document:
         "subject_type": account.subject_type,
         "level": account.level,
         "identity": account.identity.to_dict(),
-        "id_number": account.id_number,
+        "id_number": account.index_key,
         "phones": [{"phone_id": p.phone_id, "phone": p.phone, "otp": p.otp,
                     "added_at": p.added_at} for p in account.phones],
         "email": account.email,
@@ -199,6 +267,9 @@ def account_to_doc(account: Account) -> Document:
                          for m in account.auth_methods],
         "created_at": account.created_at,
         "registration_id": account.registration_id,
+        "must_change_password": account.must_change_password,
+        "roles": account.roles,
+        "organisation": account.organisation,
     }
     # Absent, not null: the sparse unique index skips only documents without the field.
     if account.username is not None:
@@ -217,6 +288,8 @@ def account_from_doc(doc: Document) -> Account:
                                  m.get("details") or {}) for m in doc.get("auth_methods", [])],
         username=doc.get("username"), email=doc.get("email"), address=doc.get("address"),
         password_hash=doc.get("password_hash"),
+        must_change_password=bool(doc.get("must_change_password", False)),
+        roles=list(doc.get("roles") or []), organisation=dict(doc.get("organisation") or {}),
     )
 
 
@@ -227,6 +300,7 @@ def flow_to_doc(flow: LoginFlow) -> Document:
         "phone_id": flow.phone_id, "created_at": flow.created_at,
         "expires_at": flow.expires_at, "ip": flow.ip, "user_agent": flow.user_agent,
         "session_id": flow.session_id, "completed_at": flow.completed_at,
+        "new_phone": flow.new_phone, "otp_ref": flow.otp_ref,
     }
 
 
@@ -236,7 +310,8 @@ def flow_from_doc(doc: Document) -> LoginFlow:
         status=doc["status"], flow_token_hash=doc["flow_token_hash"], phone=doc["phone"],
         phone_id=doc["phone_id"], created_at=doc["created_at"], expires_at=doc["expires_at"],
         ip=doc.get("ip"), user_agent=doc.get("user_agent"), session_id=doc.get("session_id"),
-        completed_at=doc.get("completed_at"),
+        completed_at=doc.get("completed_at"), new_phone=doc.get("new_phone"),
+        otp_ref=doc.get("otp_ref"),
     )
 
 
@@ -276,3 +351,16 @@ def record_from_doc(doc: Document) -> LoginRecord:
         at=doc["at"], method=doc["method"], result=doc["result"], reason=doc.get("reason"),
         ip=doc.get("ip"), user_agent=doc.get("user_agent"),
     )
+
+
+def reset_to_doc(reset: PasswordReset) -> Document:
+    return {"_id": reset.reset_id, "account_id": reset.account_id, "status": reset.status,
+            "flow_token_hash": reset.flow_token_hash, "phone": reset.phone,
+            "created_at": reset.created_at, "expires_at": reset.expires_at, "ip": reset.ip}
+
+
+def reset_from_doc(doc: Document) -> PasswordReset:
+    return PasswordReset(reset_id=doc["_id"], account_id=doc["account_id"],
+                         status=doc["status"], flow_token_hash=doc["flow_token_hash"],
+                         phone=doc["phone"], created_at=doc["created_at"],
+                         expires_at=doc["expires_at"], ip=doc.get("ip"))

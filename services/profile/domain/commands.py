@@ -26,6 +26,8 @@ class StartLogin(ClientInfo):
     username: str = _Short
     # Not stripped: spaces can be part of a password. Bounded so hashing stays cheap.
     password: str = Field(min_length=1, max_length=1024)
+    # {id, answer}: checked by the login guard when the guard asks for it.
+    captcha: dict[str, Any] | None = None
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False, frozen=True)
 
@@ -36,6 +38,10 @@ class StartLogin(ClientInfo):
 class FlowRef(Command):
     id: str = _Short
     flow_token: str = _Token
+
+
+class FlowAction(FlowRef, ClientInfo):
+    """A step of a flow that a client's request causes (its IP is throttled)."""
 
 
 class SubmitLoginOtp(FlowRef, ClientInfo):

@@ -56,3 +56,93 @@ class OtpRejected(ProfileError):
                  retry_after: int | None = None) -> None:
         super().__init__(detail, retry_after=retry_after)
         self.code = code
+
+
+class CaptchaRequired(ProfileError):
+    code = "captcha_required"
+    default_detail = ("Có nhiều lần đăng nhập không thành công. Vui lòng nhập mã xác thực "
+                      "(captcha) hiển thị trong hình.")
+
+
+class CaptchaInvalid(ProfileError):
+    code = "captcha_invalid"
+    default_detail = ("Mã xác thực (captcha) không đúng hoặc đã hết hạn. Vui lòng nhập mã "
+                      "trong hình mới.")
+
+
+class AccountLocked(ProfileError):
+    code = "account_locked"
+    default_detail = ("Tài khoản tạm thời bị khóa do nhập sai mật khẩu quá nhiều lần. Vui "
+                      "lòng thử lại sau 15 phút hoặc dùng chức năng Quên mật khẩu.")
+
+
+class RateLimited(ProfileError):
+    code = "rate_limited"
+    default_detail = "Bạn đã thao tác quá nhiều lần. Vui lòng thử lại sau ít phút."
+
+
+class SubscriberMismatch(ProfileError):
+    code = "subscriber_mismatch"
+    default_detail = ("Số điện thoại mới không đứng tên chủ tài khoản trong cơ sở dữ liệu "
+                      "thuê bao của nhà mạng. Vui lòng cập nhật thông tin thuê bao tại nhà "
+                      "mạng rồi thử lại.")
+
+
+class InvalidPhone(ProfileError):
+    code = "invalid_phone"
+    default_detail = "Số điện thoại không hợp lệ, vui lòng nhập số di động Việt Nam."
+
+
+class ExternalUnavailable(ProfileError):
+    code = "external_unavailable"
+    default_detail = ("Không kết nối được cơ sở dữ liệu thuê bao của nhà mạng. Vui lòng "
+                      "thử lại sau ít phút.")
+
+
+class PasswordPolicy(ProfileError):
+    code = "password_policy"
+
+    def __init__(self, problems: list[tuple[str, str]], field: str = "password") -> None:
+        # problems: (rule id, requirement phrase); every unmet rule is listed at once.
+        detail = ("Mật khẩu chưa đạt yêu cầu. Mật khẩu cần: "
+                  + "; ".join(p for _, p in problems) + ".")
+        super().__init__(detail, fields=[{"name": field, "rule": rule,
+                                          "detail": f"Mật khẩu cần {phrase}."}
+                                         for rule, phrase in problems])
+
+
+class PasswordMismatch(ProfileError):
+    code = "password_mismatch"
+    default_detail = "Mật khẩu xác nhận không khớp với mật khẩu mới."
+
+
+class Forbidden(ProfileError):
+    code = "forbidden"
+    default_detail = "Tài khoản của bạn không có quyền thực hiện thao tác này."
+
+
+class CertificateNotRegistered(ProfileError):
+    """A valid certificate that no account is bound to, and whose identity has no account."""
+
+    code = "certificate_not_registered"
+    default_detail = ("Chứng thư số này hợp lệ nhưng chưa gắn với tài khoản nào trên Cổng Dịch "
+                      "vụ công Quốc gia. Vui lòng đăng ký tài khoản bằng chữ ký số này, hoặc "
+                      "thêm nó vào tài khoản của bạn trong mục «Các phương thức xác thực».")
+
+
+class PkiRejected(ProfileError):
+    """A refusal of the pki service (certificate, signature, SIM), passed through with its own
+    code, detail and fields."""
+
+    def __init__(self, code: str, detail: str | None = None, *,
+                 fields: list[dict[str, str]] | None = None,
+                 retry_after: int | None = None) -> None:
+        super().__init__(detail, fields=fields, retry_after=retry_after)
+        self.code = code
+
+
+class AccountExists(ProfileError):
+    """An operator asked for a staff account (agent, agency) that already exists."""
+
+    code = "account_exists"
+    default_detail = "Tài khoản này đã tồn tại."

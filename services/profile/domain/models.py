@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,8 +16,11 @@ PASSWORD_OTP_LEVEL = 2
 PASSWORD_METHOD = "password"
 # Methods whose AccountCreated carries a certificate: they become a signature method.
 SIGNATURE_METHODS = frozenset({"sim", "usb"})
+# Staff accounts created by an operator (``dvcid admin``): post-office clerks and agencies.
+AGENT_ROLE = "agent"
+AGENCY_SUBJECT = "agency"
 
-FlowStatus = Literal["otp_sent", "completed"]
+FlowStatus = Literal["password_change_required", "otp_sent", "completed"]
 LoginResult = Literal["success", "failure"]
 
 
@@ -26,10 +30,15 @@ class Identity:
     full_name: str
     birth_date: str | None = None
     sex: str | None = None
+    # Enterprises (registered with a digital signature): the MST, also their id_number.
+    tax_code: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id_number": self.id_number, "full_name": self.full_name,
+        data = {"id_number": self.id_number, "full_name": self.full_name,
                 "birth_date": self.birth_date, "sex": self.sex}
+        if self.tax_code:
+            data["tax_code"] = self.tax_code
+        return data
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,11 @@ class Account:
     auth_methods: list[AuthMethod] = field(default_factory=list)
     # Citizens log in with their ID number; post-office accounts get an issued username.
     username: str | None = None
+    # Post-office accounts: the initial password is one-time, changed at the first login.
+    must_change_password: bool = False
+    # Who may use the agent API (post office clerks) and which office / agency they belong to.
+    roles: list[str] = field(default_factory=list)
+    organisation: dict[str, Any] = field(default_factory=dict)
     email: str | None = None
     address: str | None = None
     password_hash: str | None = None
@@ -69,6 +83,17 @@ class Account:
     @property
     def id_number(self) -> str:
         return self.identity.id_number
+
+    @property
+    def index_key(self) -> str:
+        """What the unique ``id_number`` index holds. A post-office agent's staff account and
+        an agency's account are kept apart from the one person / code they name, so the
+        agent's own citizen account (created later by any registration) never collides."""
+        if AGENT_ROLE in self.roles:
+            return f"agent:{self.id_number}"
+        if self.subject_type == AGENCY_SUBJECT:
+            return f"agency:{self.id_number}"
+        return self.id_number
 
     def otp_phones(self) -> list[Phone]:
         return [p for p in self.phones if p.otp]
@@ -123,6 +148,19 @@ class LoginFlow:
     user_agent: str | None = None
     session_id: str | None = None
     completed_at: datetime | None = None
+    # "Mất số điện thoại nhận OTP": the new phone the code went to, checked against the telco
+    # registry at /otp before it replaces the account's OTP phone.
+    new_phone: str | None = None
+    # The otp service keeps one challenge per (purpose, flow id): each phone the flow sends to
+    # has its own, so switching phones is not a "resend too soon" (None: the flow id).
+    otp_ref: str | None = None
+
+    def otp_key(self) -> str:
+        return self.otp_ref or self.flow_id
+
+    def otp_phone(self) -> str:
+        """Where the flow's code went: the new phone while a lost phone is being replaced."""
+        return self.new_phone or self.phone
 
     def is_expired(self, now: datetime) -> bool:
         return now >= self.expires_at
@@ -197,3 +235,61 @@ class LoginRecord:
     reason: str | None = None
     ip: str | None = None
     user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """A record of the telco subscriber registry (who a phone number is registered to)."""
+
+    phone: str
+    id_number: str
+    full_name: str
+    birth_date: str | None
+    status: str
+
+
+ACTIVE_SUBSCRIBER_STATUS = "active"
+
+
+def name_key(raw: str) -> str:
+    """Names from two sources compare with case and spacing ignored, diacritics never."""
+    return unicodedata.normalize("NFC", " ".join(raw.split()).casefold())
+
+
+def subscriber_is_owner(subscriber: Subscriber | None, identity: Identity) -> bool:
+    """The phone is registered, active, to this very person (chính chủ)."""
+    return (
+        subscriber is not None
+        and subscriber.status.casefold() == ACTIVE_SUBSCRIBER_STATUS
+        and subscriber.id_number == identity.id_number
+        and (identity.birth_date is None or subscriber.birth_date == identity.birth_date)
+        and name_key(subscriber.full_name) == name_key(identity.full_name)
+    )
+
+
+ResetStatus = Literal["otp_sent", "awaiting_password", "completed"]
+
+
+@dataclass
+class PasswordReset:
+    """"Quên mật khẩu": OTP to the account's phone, then a new password."""
+
+    reset_id: str
+    account_id: str
+    status: ResetStatus
+    flow_token_hash: str
+    phone: str
+    created_at: datetime
+    expires_at: datetime
+    ip: str | None = None
+
+    def ensure(self, status: ResetStatus, now: datetime) -> None:
+        if self.status != status:
+            raise FlowState()
+        if now >= self.expires_at:
+            raise FlowExpired()
+
+
+def national_digits(phone: str) -> str:
+    """``+84912345678`` → ``0912345678``: the form a person would put in a password."""
+    return "0" + phone.removeprefix("+84") if phone.startswith("+84") else phone.lstrip("+")

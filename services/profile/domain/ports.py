@@ -3,11 +3,19 @@ implement them in adapters/, in-memory fakes in the unit tests."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from services.profile.domain.models import Account, LoginFlow, LoginRecord, Session
+from services.profile.domain.guards import Count
+from services.profile.domain.models import (
+    Account,
+    LoginFlow,
+    LoginRecord,
+    PasswordReset,
+    Session,
+    Subscriber,
+)
 from shared.events import Envelope
 
 
@@ -20,6 +28,13 @@ class AccountRepository(Protocol):
     async def find_by_login_name(self, name: str) -> Account | None:
         """By username, or by ID number (citizens type their CCCD/CMND)."""
 
+    async def replace_phone(self, account_id: str, phone_id: str, phone: str,
+                            now: datetime) -> bool:
+        """The number of the phone ``phone_id`` becomes ``phone`` (a lost OTP phone)."""
+
+    async def set_password(self, account_id: str, password_hash: str) -> bool:
+        """A new password hash; the one-time-password mark (post office) is cleared."""
+
 
 class LoginFlowRepository(Protocol):
     async def add(self, flow: LoginFlow) -> None: ...
@@ -28,6 +43,14 @@ class LoginFlowRepository(Protocol):
 
     async def complete(self, flow_id: str, session_id: str, now: datetime) -> bool:
         """otp_sent → completed, atomically and only if still live: True for one caller only."""
+
+    async def redirect_otp(self, flow_id: str, now: datetime, *, phone: str, phone_id: str,
+                           otp_ref: str, new_phone: str | None) -> bool:
+        """Points a live flow that waits for its OTP at another phone."""
+
+    async def advance(self, flow_id: str, from_status: str, to_status: str,
+                      now: datetime) -> bool:
+        """``from_status`` → ``to_status`` if the flow is live and still there."""
 
 
 class SessionRepository(Protocol):
@@ -39,6 +62,19 @@ class SessionRepository(Protocol):
 
     async def revoke(self, token_hash: str, now: datetime) -> Session | None:
         """Revokes a session not yet revoked; None if unknown or already revoked."""
+
+    async def revoke_all(self, account_id: str, now: datetime) -> list[Session]:
+        """Revokes every session of the account not yet revoked; returns those it revoked."""
+
+
+class PasswordResetRepository(Protocol):
+    async def add(self, reset: PasswordReset) -> None: ...
+
+    async def get(self, reset_id: str) -> PasswordReset | None: ...
+
+    async def advance(self, reset_id: str, from_status: str, to_status: str,
+                      now: datetime) -> bool:
+        """``from_status`` → ``to_status`` if live: True for one caller only."""
 
 
 class LoginHistory(Protocol):
@@ -60,6 +96,8 @@ class Store(Protocol):
     def sessions(self) -> SessionRepository: ...
     @property
     def history(self) -> LoginHistory: ...
+    @property
+    def resets(self) -> PasswordResetRepository: ...
 
 
 class UnitOfWork(Store, Protocol):
@@ -84,3 +122,49 @@ class OtpService(Protocol):
     async def issue(self, flow_id: str, purpose: str, phone: str) -> dict[str, Any]: ...
 
     async def verify(self, flow_id: str, purpose: str, code: str) -> dict[str, Any]: ...
+
+
+class AttemptCounters(Protocol):
+    """Counters in windows that start at their first hit; every method is ONE atomic
+    operation in the store, so parallel requests each see a distinct value."""
+
+    async def hit(self, key: str, now: datetime, window: timedelta) -> Count:
+        """Adds one (opening a new window if none is live) and returns the count after it."""
+
+    async def give_back(self, key: str, now: datetime) -> None:
+        """Takes one back from the live window (a reservation that was not used)."""
+
+
+class Locks(Protocol):
+    async def lock(self, key: str, until: datetime) -> None:
+        """Locked until ``until`` (a later lock already in place is kept)."""
+
+    async def locked_until(self, key: str, now: datetime) -> datetime | None: ...
+
+
+class Captchas(Protocol):
+    async def add(self, captcha_id: str, answer_hash: str, expires_at: datetime) -> None: ...
+
+    async def take(self, captcha_id: str, now: datetime) -> str | None:
+        """Removes the captcha and returns its answer hash (None if unknown or expired):
+        right or wrong, an answer is given once."""
+
+
+class CaptchaImages(Protocol):
+    async def render(self, text: str) -> bytes:
+        """A PNG image of ``text``, distorted against machine reading."""
+
+
+class GuardStore(Protocol):
+    @property
+    def counters(self) -> AttemptCounters: ...
+    @property
+    def locks(self) -> Locks: ...
+    @property
+    def captchas(self) -> Captchas: ...
+
+
+class SubscriberRegistry(Protocol):
+    """The telco subscriber registry (docs/external/telco-registry.md)."""
+
+    async def find(self, phone: str) -> Subscriber | None: ...

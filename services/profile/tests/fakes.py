@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
 from argon2 import PasswordHasher
 
 from services.profile.domain.errors import OtpRejected
-from services.profile.domain.models import Account, LoginFlow, LoginRecord, Session
+from services.profile.domain.guards import Count
+from services.profile.domain.models import (
+    Account,
+    LoginFlow,
+    LoginRecord,
+    PasswordReset,
+    Session,
+    Subscriber,
+)
 from shared.events import Envelope
 from shared.failpoints import Failpoints
 from shared.storage import AlreadyProcessed
@@ -30,7 +38,7 @@ class FakeAccounts:
 
     async def add(self, account: Account) -> None:
         if account.account_id in self.rows or any(
-                a.id_number == account.id_number for a in self.rows.values()):
+                a.index_key == account.index_key for a in self.rows.values()):
             raise ValueError("duplicate key")
         self.rows[account.account_id] = account
 
@@ -38,11 +46,28 @@ class FakeAccounts:
         return self.rows.get(account_id)
 
     async def find_by_login_name(self, name: str) -> Account | None:
-        for match in (lambda a: a.username == name, lambda a: a.id_number == name):
+        # As the Mongo adapter: username, then the id_number field (the index key).
+        for match in (lambda a: a.username == name, lambda a: a.index_key == name):
             found = next((a for a in self.rows.values() if match(a)), None)
             if found:
                 return found
         return None
+
+    async def replace_phone(self, account_id: str, phone_id: str, phone: str,
+                            now: datetime) -> bool:
+        account = self.rows.get(account_id)
+        if account is None or not any(p.phone_id == phone_id for p in account.phones):
+            return False
+        account.phones = [dataclasses.replace(p, phone=phone, added_at=now)
+                          if p.phone_id == phone_id else p for p in account.phones]
+        return True
+
+    async def set_password(self, account_id: str, password_hash: str) -> bool:
+        account = self.rows.get(account_id)
+        if account is None:
+            return False
+        account.password_hash, account.must_change_password = password_hash, False
+        return True
 
 
 class FakeLoginFlows:
@@ -61,6 +86,43 @@ class FakeLoginFlows:
         if flow is None or flow.status != "otp_sent" or now >= flow.expires_at:
             return False
         flow.status, flow.session_id, flow.completed_at = "completed", session_id, now
+        return True
+
+    async def redirect_otp(self, flow_id: str, now: datetime, *, phone: str, phone_id: str,
+                           otp_ref: str, new_phone: str | None) -> bool:
+        flow = self.rows.get(flow_id)
+        if flow is None or flow.status != "otp_sent" or now >= flow.expires_at:
+            return False
+        flow.phone, flow.phone_id, flow.otp_ref, flow.new_phone = (phone, phone_id, otp_ref,
+                                                                   new_phone)
+        return True
+
+    async def advance(self, flow_id: str, from_status: str, to_status: str,
+                      now: datetime) -> bool:
+        flow = self.rows.get(flow_id)
+        if flow is None or flow.status != from_status or now >= flow.expires_at:
+            return False
+        flow.status = to_status  # type: ignore[assignment]
+        return True
+
+
+class FakeResets:
+    def __init__(self) -> None:
+        self.rows: dict[str, PasswordReset] = {}
+
+    async def add(self, reset: PasswordReset) -> None:
+        self.rows[reset.reset_id] = dataclasses.replace(reset)
+
+    async def get(self, reset_id: str) -> PasswordReset | None:
+        reset = self.rows.get(reset_id)
+        return dataclasses.replace(reset) if reset else None
+
+    async def advance(self, reset_id: str, from_status: str, to_status: str,
+                      now: datetime) -> bool:
+        reset = self.rows.get(reset_id)
+        if reset is None or reset.status != from_status or now >= reset.expires_at:
+            return False
+        reset.status = to_status  # type: ignore[assignment]
         return True
 
 
@@ -92,6 +154,13 @@ class FakeSessions:
         s.revoked_at = now
         return dataclasses.replace(s)
 
+    async def revoke_all(self, account_id: str, now: datetime) -> list[Session]:
+        live = [s for s in self.rows.values()
+                if s.account_id == account_id and s.revoked_at is None]
+        for s in live:
+            s.revoked_at = now
+        return [dataclasses.replace(s, revoked_at=None) for s in live]
+
 
 class FakeHistory:
     def __init__(self) -> None:
@@ -113,6 +182,7 @@ class FakeStore:
         self.logins = FakeLoginFlows()
         self.sessions = FakeSessions()
         self.history = FakeHistory()
+        self.resets = FakeResets()
         self.processed: set[str] = set()
         # Events of committed units of work, in order: what the relay would publish.
         self.published: list[Envelope] = []
@@ -127,6 +197,7 @@ class FakeUnitOfWork:
         self.logins = store.logins
         self.sessions = store.sessions
         self.history = store.history
+        self.resets = store.resets
         self._pending: list[Envelope] = []
         self._marks: list[str] = []
         self.committed = False
@@ -196,3 +267,68 @@ class RecordingFailpoints(Failpoints):
 def sequential_ids(prefix: str = "id") -> Any:
     counter = itertools.count(1)
     return lambda: f"{prefix}-{next(counter)}"
+
+
+class FakeCounters:
+    """Windowed counters; single-threaded asyncio makes each method atomic, as in Mongo."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[int, datetime]] = {}
+
+    async def hit(self, key: str, now: datetime, window: timedelta) -> Count:
+        n, ends = self.rows.get(key, (0, now))
+        if ends <= now:
+            n, ends = 0, now + window
+        self.rows[key] = (n + 1, ends)
+        return Count(n + 1, ends)
+
+    async def give_back(self, key: str, now: datetime) -> None:
+        n, ends = self.rows.get(key, (0, now))
+        if ends > now and n > 0:
+            self.rows[key] = (n - 1, ends)
+
+
+class FakeLocks:
+    def __init__(self) -> None:
+        self.rows: dict[str, datetime] = {}
+
+    async def lock(self, key: str, until: datetime) -> None:
+        self.rows[key] = max(until, self.rows.get(key, until))
+
+    async def locked_until(self, key: str, now: datetime) -> datetime | None:
+        until = self.rows.get(key)
+        return until if until and until > now else None
+
+
+class FakeCaptchas:
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[str, datetime]] = {}
+
+    async def add(self, captcha_id: str, answer_hash: str, expires_at: datetime) -> None:
+        self.rows[captcha_id] = (answer_hash, expires_at)
+
+    async def take(self, captcha_id: str, now: datetime) -> str | None:
+        row = self.rows.pop(captcha_id, None)
+        return row[0] if row and row[1] > now else None
+
+
+class FakeGuardStore:
+    def __init__(self) -> None:
+        self.counters = FakeCounters()
+        self.locks = FakeLocks()
+        self.captchas = FakeCaptchas()
+
+
+class FakeImages:
+    """Draws nothing: the 'image' is the text, so a test can read the answer."""
+
+    async def render(self, text: str) -> bytes:
+        return text.encode()
+
+
+class FakeSubscribers:
+    def __init__(self) -> None:
+        self.rows: dict[str, Subscriber] = {}
+
+    async def find(self, phone: str) -> Subscriber | None:
+        return self.rows.get(phone)

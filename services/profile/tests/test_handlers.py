@@ -18,9 +18,13 @@ from services.profile.domain.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from services.profile.domain.guards import GuardPolicy
 from services.profile.domain.models import SessionPolicy
+from services.profile.guard import LoginGuard
 from services.profile.handlers import ACCOUNT_COMMITTED_FAILPOINT, Profile, ProfilePolicy
 from services.profile.tests.fakes import (
+    FakeGuardStore,
+    FakeImages,
     FakeOtp,
     FakeStore,
     FakeUnitOfWork,
@@ -53,8 +57,10 @@ class World:
 def make_world(otp: FakeOtp | None = None) -> World:
     store, clock, failpoints = FakeStore(), FrozenClock(), RecordingFailpoints()
     otp = otp or FakeOtp()
+    guard = LoginGuard(store=FakeGuardStore(), images=FakeImages(), clock=clock,
+                       policy=GuardPolicy(), secret="test-guard-secret")
     profile = Profile(uow=lambda: FakeUnitOfWork(store), store=store, otp=otp, clock=clock,
-                      policy=POLICY, failpoints=failpoints)
+                      policy=POLICY, failpoints=failpoints, guard=guard)
     return World(profile, store, otp, clock, failpoints)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pymongo.errors import DuplicateKeyError
 
+from services.profile.adapters.guards import GUARD_INDEXES, MongoGuardStore
 from services.profile.adapters.mongo import (
     INDEXES,
     SESSIONS,
@@ -19,9 +20,16 @@ from services.profile.adapters.mongo import (
     ProfileUnitOfWork,
 )
 from services.profile.domain.errors import InvalidCredentials
+from services.profile.domain.guards import GuardPolicy
 from services.profile.domain.models import Identity, Session, open_account
+from services.profile.guard import LoginGuard
 from services.profile.handlers import Profile
-from services.profile.tests.fakes import FakeOtp, RecordingFailpoints, sequential_ids
+from services.profile.tests.fakes import (
+    FakeImages,
+    FakeOtp,
+    RecordingFailpoints,
+    sequential_ids,
+)
 from services.profile.tests.test_handlers import (
     ID_NUMBER,
     PASSWORD,
@@ -40,7 +48,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 async def db(test_servers: Any) -> AsyncIterator[Any]:
     client = connect_mongo(test_servers.mongo_url)
     database = client[f"t{uuid.uuid4().hex[:8]}_profile"]
-    await ensure_indexes(database, INDEXES)
+    await ensure_indexes(database, INDEXES | GUARD_INDEXES)
     yield database
     await client.drop_database(database.name)
     await client.close()
@@ -49,7 +57,10 @@ async def db(test_servers: Any) -> AsyncIterator[Any]:
 def _profile(db: Any, otp: FakeOtp | None = None, clock: FrozenClock | None = None) -> Profile:
     return Profile(uow=lambda: ProfileUnitOfWork(db.client, db), store=MongoStore(db),
                    otp=otp or FakeOtp(), clock=clock or FrozenClock(), policy=POLICY,
-                   failpoints=RecordingFailpoints())
+                   failpoints=RecordingFailpoints(),
+                   guard=LoginGuard(store=MongoGuardStore(db), images=FakeImages(),
+                                    clock=clock or FrozenClock(), policy=GuardPolicy(),
+                                    secret="test-guard-secret"))
 
 
 def _account(account_id: str, id_number: str, subject_type: str = "citizen") -> Any:

@@ -24,7 +24,13 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from services.registration.domain.errors import AccountExists, TransactionConflict
 from services.registration.domain.identity import Identity
-from services.registration.domain.model import IdentityRecord, Registration, Status
+from services.registration.domain.model import (
+    FLOW_EXPIRED_CODE,
+    UNFINISHED,
+    IdentityRecord,
+    Registration,
+    Status,
+)
 from shared.storage import PROCESSED
 from shared.storage import UnitOfWork as SharedUnitOfWork
 
@@ -39,6 +45,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     REGISTRATIONS: [
         IndexModel([("expires_at", ASCENDING)], name="purge_expired",
                    expireAfterSeconds=EXPIRED_FLOW_RETENTION_SECONDS),
+        # The expiry sweeper's query: unfinished flows by expiry time.
+        IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)], name="expiry_sweep"),
     ],
     IDENTITIES: [IndexModel([("id_number", ASCENDING)], name="one_account_per_id", unique=True)],
     PROCESSED: [IndexModel([("at", ASCENDING)], name="purge_processed",
@@ -135,6 +143,20 @@ class MongoRegistrationRepository:
         with _retryable_conflicts():
             doc = await self._collection.find_one_and_update(
                 query, update, return_document=ReturnDocument.AFTER, session=self._session)
+        return registration_from_document(doc) if doc else None
+
+
+    async def fail_one_expired(self, now: datetime) -> Registration | None:
+        # One flow per call, claimed by the filter itself: sweepers in several instances
+        # never fail (and announce) the same flow twice.
+        query: Document = {"status": {"$in": [str(s) for s in UNFINISHED]},
+                           "expires_at": {"$lte": now}}
+        update = {"$set": {"status": str(Status.FAILED), "code": FLOW_EXPIRED_CODE,
+                           "updated_at": now}}
+        with _retryable_conflicts():
+            doc = await self._collection.find_one_and_update(
+                query, update, sort=[("expires_at", ASCENDING)],
+                return_document=ReturnDocument.AFTER, session=self._session)
         return registration_from_document(doc) if doc else None
 
 

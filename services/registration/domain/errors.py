@@ -31,6 +31,37 @@ class InvalidIdNumber(RegistrationError):
         super().__init__(detail, fields=[{"name": "id_number", "detail": detail}])
 
 
+class InvalidTaxCode(RegistrationError):
+    code = "invalid_tax_code"
+    default_detail = "Mã số thuế không hợp lệ."
+
+    def __init__(self, detail: str | None = None, field: str = "tax_code") -> None:
+        message = detail or self.default_detail
+        super().__init__(message, fields=[{"name": field, "detail": message}])
+
+
+class BhxhNotFound(RegistrationError):
+    """No insured person has this BHXH code. Says nothing else."""
+
+    code = "bhxh_not_found"
+    default_detail = (
+        "Không tìm thấy mã số BHXH này trong cơ sở dữ liệu Bảo hiểm xã hội. Vui lòng kiểm tra "
+        "lại mã số BHXH (10 chữ số, in trên thẻ BHYT hoặc sổ BHXH)."
+    )
+
+
+class BhxhMismatch(RegistrationError):
+    """The record exists but differs: which field differs is never said (it would let anyone
+    probe a stranger's record field by field)."""
+
+    code = "bhxh_mismatch"
+    default_detail = (
+        "Thông tin đã khai (số CCCD/CMND, họ và tên, ngày sinh) không khớp với thông tin của mã "
+        "số BHXH trong cơ sở dữ liệu Bảo hiểm xã hội. Vui lòng kiểm tra lại, hoặc liên hệ cơ "
+        "quan BHXH để cập nhật thông tin rồi đăng ký lại."
+    )
+
+
 class InvalidPhone(RegistrationError):
     code = "invalid_phone"
     default_detail = "Số điện thoại không phải là số di động Việt Nam hợp lệ."
@@ -112,5 +143,30 @@ class OtpRejected(RegistrationError):
         self.code = code
 
 
+class EmailRequired(RegistrationError):
+    """An enterprise registering with a digital signature must give an e-mail address."""
+
+    code = "email_required"
+    default_detail = "Doanh nghiệp cần nhập địa chỉ email để hoàn tất đăng ký."
+
+    def __init__(self) -> None:
+        super().__init__(fields=[{"name": "email", "detail": self.default_detail}])
+
+
+class PkiRejected(RegistrationError):
+    """A refusal of the pki service (certificate, signature, SIM), passed through with its own
+    code, detail and fields."""
+
+    def __init__(self, code: str, detail: str | None,
+                 fields: list[dict[str, str]] | None = None,
+                 retry_after: int | None = None) -> None:
+        super().__init__(detail, fields=fields, retry_after=retry_after)
+        self.code = code
+
+
 class TransactionConflict(Exception):
     """Internal: a concurrent transaction touched the same documents; the unit is retried."""
+
+
+class UsernameTaken(Exception):
+    """Internal: an issued username (post office) is already someone's; draw another."""

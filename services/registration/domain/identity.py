@@ -50,8 +50,11 @@ def normalize_id_number(raw: str) -> str:
     return re.sub(r"[\s.]", "", raw)
 
 
-def validate_id_number(raw: str, birth_date: date, sex: Sex) -> str:
-    """Returns the normalised number or raises InvalidIdNumber with the precise reason."""
+def validate_id_number(raw: str, birth_date: date, sex: Sex | None) -> str:
+    """Returns the normalised number or raises InvalidIdNumber with the precise reason.
+
+    ``sex`` None (a method that does not ask for it, e.g. BHXH) checks the province, century
+    and birth-year digits only."""
     number = normalize_id_number(raw)
     if not number.isascii() or not number.isdigit():
         raise InvalidIdNumber("Số CCCD/CMND chỉ gồm các chữ số.")
@@ -72,7 +75,7 @@ def cccd_century_digit(birth_year: int, sex: Sex) -> int:
     return (birth_year // 100 - 19) * 2 + (0 if sex == "male" else 1)
 
 
-def check_cccd(number: str, birth_date: date, sex: Sex) -> None:
+def check_cccd(number: str, birth_date: date, sex: Sex | None) -> None:
     province = number[:3]
     if province not in PROVINCE_CODES:
         raise InvalidIdNumber(
@@ -82,7 +85,7 @@ def check_cccd(number: str, birth_date: date, sex: Sex) -> None:
     century_digit = int(number[3])
     encoded_sex: Sex = "male" if century_digit % 2 == 0 else "female"
     encoded_century = 1900 + (century_digit // 2) * 100
-    if encoded_sex != sex:
+    if sex is not None and encoded_sex != sex:
         raise InvalidIdNumber(
             f"Chữ số thứ 4 của số CCCD ({century_digit}) ứng với giới tính "
             f"{SEX_LABEL[encoded_sex]}, không khớp với giới tính đã khai ({SEX_LABEL[sex]})."

@@ -2,8 +2,11 @@
 
     otp_sent ──(OTP verified)──▶ awaiting_password ──(password set)──▶ completed
         └──────────────┴──(account_exists at completion)──▶ failed (with code)
+        └──────────────┴──(30 minutes without completion)──▶ failed (code flow_expired)
 
-A flow lives 30 minutes from its start; an expired flow answers ``flow_expired``.
+A flow lives 30 minutes from its start; an expired flow answers ``flow_expired``. The expiry
+sweeper (``services/registration/expiry.py``) moves it to ``failed`` and announces
+RegistrationFailed; until it has, the expiry time alone already refuses every step.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from services.registration.domain.errors import FlowExpired, FlowState
-from services.registration.domain.identity import Identity
+from services.registration.domain.identity import Identity, Sex
 from shared.events.schemas import SubjectType
 from shared.phones import mask_phone
 
@@ -23,6 +26,8 @@ FLOW_LIFETIME = timedelta(minutes=30)
 RESEND_DELAY = timedelta(seconds=60)
 # The level of assurance a mobile-subscriber registration proves (FLOWS.md).
 MOBILE_LEVEL = 2
+# Registration by BHXH code proves the same level (FLOWS.md).
+BHXH_LEVEL = 2
 OTP_PURPOSE: Final = "registration"
 
 # Birth dates and "today" are Vietnamese calendar days (UTC+7, no daylight saving).
@@ -45,6 +50,9 @@ class Status(StrEnum):
 
 
 TERMINAL = frozenset({Status.COMPLETED, Status.FAILED})
+UNFINISHED = frozenset(Status) - TERMINAL
+# The code of a flow failed for lapsing (FlowExpired.code, named here for the pure model).
+FLOW_EXPIRED_CODE = "flow_expired"
 
 _NEXT_STEP_HINT: dict[Status, str] = {
     Status.OTP_SENT: "Vui lòng nhập mã OTP đã gửi đến số điện thoại trước.",
@@ -74,11 +82,17 @@ class Registration:
     def is_expired(self, now: datetime) -> bool:
         return now >= self.expires_at
 
+    def answers_expired(self, now: datetime) -> bool:
+        """Lapsed unfinished: past its expiry time, or already failed by the sweeper for it."""
+        if self.status == Status.FAILED:
+            return self.code == FLOW_EXPIRED_CODE
+        return self.status not in TERMINAL and self.is_expired(now)
+
     def require(self, expected: Status, now: datetime) -> None:
         """Raises the error a caller gets when the flow is not at ``expected`` any more."""
         if self.status == expected and not self.is_expired(now):
             return
-        if self.status not in TERMINAL and self.is_expired(now):
+        if self.answers_expired(now):
             raise FlowExpired()
         raise FlowState(_NEXT_STEP_HINT[self.status])
 
@@ -110,6 +124,18 @@ class Subscriber:
     full_name: str
     birth_date: date | None
     status: str
+
+
+@dataclass(frozen=True)
+class InsuredPerson:
+    """A record of the BHXH (social insurance) registry: who a BHXH code belongs to."""
+
+    bhxh_code: str
+    id_number: str
+    full_name: str
+    birth_date: date
+    sex: Sex
+    phone: str | None = None  # as the registry holds it; not trusted for the OTP
 
 
 @dataclass(frozen=True)

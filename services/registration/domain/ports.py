@@ -8,7 +8,19 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from services.registration.domain.model import IdentityRecord, Registration, Status, Subscriber
+from services.registration.domain.methods.post_office import CounterRegistration
+from services.registration.domain.model import (
+    IdentityRecord,
+    InsuredPerson,
+    Registration,
+    Status,
+    Subscriber,
+)
+from services.registration.domain.signature import (
+    CertificateProof,
+    SignatureRegistration,
+    SignatureStatus,
+)
 from shared.events import Envelope
 
 
@@ -29,6 +41,12 @@ class RegistrationRepository(Protocol):
     ) -> Registration | None:
         """Atomically moves the flow if it is still at ``from_status`` (and, when
         ``only_if_live``, not expired at ``now``); the flow after the move, or None."""
+        ...
+
+    async def fail_one_expired(self, now: datetime) -> Registration | None:
+        """Atomically moves ONE unfinished flow whose expiry time has passed to ``failed``
+        (code ``flow_expired``); the flow after the move, or None when none is left. Of
+        several sweepers racing for a flow, exactly one gets it."""
         ...
 
 
@@ -74,6 +92,12 @@ class SubscriberRegistry(Protocol):
         ...
 
 
+class InsuranceRegistry(Protocol):
+    async def find(self, bhxh_code: str) -> InsuredPerson | None:
+        """The record of a 10-digit BHXH code, None when unknown; raises ExternalUnavailable."""
+        ...
+
+
 @dataclass(frozen=True)
 class OtpIssued:
     expires_at: str
@@ -87,3 +111,72 @@ class OtpGateway(Protocol):
     async def issue(self, flow_id: str, purpose: str, phone: str) -> OtpIssued: ...
 
     async def verify(self, flow_id: str, purpose: str, code: str) -> None: ...
+
+
+# --- registration with a digital signature (USB token, SIM) -----------------------------------
+
+class SignatureRegistrationRepository(Protocol):
+    async def add(self, registration: SignatureRegistration) -> None: ...
+
+    async def get(self, registration_id: str) -> SignatureRegistration | None: ...
+
+    async def transition(
+        self,
+        registration_id: str,
+        *,
+        from_status: SignatureStatus,
+        to_status: SignatureStatus,
+        now: datetime,
+        changes: dict[str, Any] | None = None,
+        only_if_live: bool = True,
+    ) -> SignatureRegistration | None:
+        """As ``RegistrationRepository.transition``, for signature flows."""
+        ...
+
+    async def fail_one_expired(self, now: datetime) -> SignatureRegistration | None: ...
+
+
+class SignatureUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def signature_registrations(self) -> SignatureRegistrationRepository: ...
+
+
+class PkiGateway(Protocol):
+    """The pki service. Its refusals arrive as PkiRejected (code passed through)."""
+
+    async def challenge(self, flow_id: str, purpose: str) -> dict[str, Any]:
+        """``{challenge (base64), expires_at}``."""
+        ...
+
+    async def verify_signature(self, flow_id: str, purpose: str, certificate: str,
+                               chain: list[str] | str | None,
+                               signature: str) -> CertificateProof: ...
+
+    async def sim_start(self, flow_id: str, purpose: str, phone: str) -> dict[str, Any]:
+        """``{verification_code, expires_at, status}``."""
+        ...
+
+    async def sim_status(self, flow_id: str, purpose: str,
+                         wait_seconds: float = 0) -> CertificateProof | None:
+        """None while the SIM owner has not answered."""
+        ...
+
+
+# --- registration at a post office counter ----------------------------------------------------
+
+class CounterRegistrationRepository(Protocol):
+    async def add(self, record: CounterRegistration) -> None:
+        """Raises UsernameTaken when the issued username is already someone's."""
+        ...
+
+
+class PostOfficeUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def counter_registrations(self) -> CounterRegistrationRepository: ...
+
+
+class NoticeGateway(Protocol):
+    """The otp service's ``send_notice``: it composes the SMS, so the initial password is in
+    no event or log. Refusals arrive as OtpRejected, silence as ExternalUnavailable."""
+
+    async def send_initial_password(self, phone: str, username: str, password: str) -> None: ...

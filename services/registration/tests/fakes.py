@@ -10,9 +10,13 @@ from types import TracebackType
 from typing import Any, Self
 
 from services.registration.domain.errors import AccountExists, ExternalUnavailable, OtpRejected
+from services.registration.domain.identity import Sex
 from services.registration.domain.model import (
+    FLOW_EXPIRED_CODE,
     RESEND_DELAY,
+    UNFINISHED,
     IdentityRecord,
+    InsuredPerson,
     Registration,
     Status,
     Subscriber,
@@ -62,6 +66,16 @@ class FakeRegistrationRepository:
         moved = replace(row, status=to_status, **(changes or {}))
         self.rows[registration_id] = moved
         return copy.deepcopy(moved)
+
+    async def fail_one_expired(self, now: datetime) -> Registration | None:
+        lapsed = sorted((r for r in self.rows.values()
+                         if r.status in UNFINISHED and r.expires_at <= now),
+                        key=lambda r: r.expires_at)
+        if not lapsed:
+            return None
+        failed = replace(lapsed[0], status=Status.FAILED, code=FLOW_EXPIRED_CODE)
+        self.rows[failed.id] = failed
+        return copy.deepcopy(failed)
 
 
 class FakeIdentityRepository:
@@ -135,6 +149,25 @@ class FakeSubscriberRegistry:
         return self.records.get(phone)
 
 
+class FakeInsuranceRegistry:
+    def __init__(self) -> None:
+        self.records: dict[str, InsuredPerson] = {}
+        self.unavailable = False
+        self.lookups: list[str] = []
+
+    def add(self, bhxh_code: str, id_number: str, full_name: str, birth_date: str,
+            sex: Sex = "male", phone: str | None = None) -> None:
+        self.records[bhxh_code] = InsuredPerson(
+            bhxh_code=bhxh_code, id_number=id_number, full_name=full_name,
+            birth_date=date.fromisoformat(birth_date), sex=sex, phone=phone)
+
+    async def find(self, bhxh_code: str) -> InsuredPerson | None:
+        self.lookups.append(bhxh_code)
+        if self.unavailable:
+            raise ExternalUnavailable()
+        return self.records.get(bhxh_code)
+
+
 class FakeOtpGateway:
     """Accepts ``valid_code``; ``next_error`` makes the next call fail with it."""
 
@@ -191,6 +224,7 @@ class World:
     otp: FakeOtpGateway
     failpoints: Failpoints
     handlers: RegistrationHandlers
+    bhxh: FakeInsuranceRegistry
 
 
 FLOW_SECRET = "test-flow-secret"
@@ -200,15 +234,17 @@ def make_world(now: datetime | None = None) -> World:
     store = FakeStore()
     clock = FrozenClock(now)
     telco = FakeSubscriberRegistry()
+    insurance = FakeInsuranceRegistry()
     otp = FakeOtpGateway(clock)
     failpoints = Failpoints()
     handlers = RegistrationHandlers(Dependencies(
         uow=lambda: FakeUnitOfWork(store),
         subscribers=telco,
+        insurance=insurance,
         otp=otp,
         clock=clock,
         flow_secret=FLOW_SECRET,
         hash_password=fake_hash_password,
         failpoint=failpoints,
     ))
-    return World(store, clock, telco, otp, failpoints, handlers)
+    return World(store, clock, telco, otp, failpoints, handlers, insurance)

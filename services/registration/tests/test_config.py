@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from services.registration.config import RegistrationSettings
 
 STRONG: dict[str, Any] = {"flow_secret": "f" * 32, "telco_api_key": "k" * 32,
-          "telco_url": "https://telco.example.vn/registry"}
+          "telco_url": "https://telco.example.vn/registry", "bhxh_api_key": "b" * 32,
+          "bhxh_url": "https://bhxh.example.vn/registry"}
 
 
 def test_dev_defaults() -> None:
@@ -18,18 +19,20 @@ def test_dev_defaults() -> None:
     assert settings.telco_url == "http://127.0.0.1:8100/telco"
     assert settings.telco_api_key.startswith("dev-insecure-")
     assert settings.flow_secret.startswith("dev-insecure-")
+    assert settings.bhxh_url == "http://127.0.0.1:8100/bhxh"
+    assert settings.bhxh_api_key.startswith("dev-insecure-")
 
 
-@pytest.mark.parametrize("weak", ["flow_secret", "telco_api_key"])
+@pytest.mark.parametrize("weak", ["flow_secret", "telco_api_key", "bhxh_api_key"])
 def test_production_refuses_development_secrets(weak: str) -> None:
     with pytest.raises(ValidationError, match=weak):
         RegistrationSettings(env="production", **{**STRONG, weak: "dev-insecure-x"})
 
 
-def test_production_refuses_a_sandbox_registry() -> None:
+@pytest.mark.parametrize("name", ["telco_url", "bhxh_url"])
+def test_production_refuses_a_sandbox_registry(name: str) -> None:
     with pytest.raises(ValidationError, match="sandbox"):
-        RegistrationSettings(env="production",
-                             **{**STRONG, "telco_url": "http://sandbox:8100/telco"})
+        RegistrationSettings(env="production", **{**STRONG, name: "http://sandbox:8100/x"})
 
 
 def test_production_accepts_real_secrets() -> None:

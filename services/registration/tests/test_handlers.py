@@ -23,6 +23,7 @@ from services.registration.domain.errors import (
     SubscriberMismatch,
     ValidationFailed,
 )
+from services.registration.domain.methods import choose_method
 from services.registration.domain.model import IdentityRecord, Status
 from services.registration.handlers import (
     ACCOUNT_CREATED_CONSUMER,
@@ -145,12 +146,10 @@ async def test_start_tells_when_the_registry_cannot_answer(world: World) -> None
     assert world.store.registrations == {}
 
 
-@pytest.mark.parametrize("method", ["bhxh", "sim", "usb"])
-async def test_methods_of_later_issues_are_not_available_yet(world: World, method: str) -> None:
-    with pytest.raises(ValidationFailed) as err:
-        await started(world, method=method)
-    [field] = err.value.to_error()["fields"]
-    assert field["name"] == "method" and "chưa được hỗ trợ" in field["detail"]
+@pytest.mark.parametrize("method", ["sim", "usb"])
+def test_the_signature_methods_are_available(method: str) -> None:
+    # Served by signature_handlers.py (test_signature_handlers.py), dispatched by method.
+    assert choose_method({"method": method}) == method
 
 
 @pytest.mark.parametrize("method", [..., "", "fax", 3])

@@ -24,6 +24,7 @@ from services.registration.domain.identity import Identity, cccd_century_digit
 from services.registration.domain.model import IdentityRecord, Registration, Status
 from services.registration.handlers import Dependencies, RegistrationHandlers
 from services.registration.tests.fakes import (
+    FakeInsuranceRegistry,
     FakeOtpGateway,
     FakeSubscriberRegistry,
     fake_hash_password,
@@ -80,7 +81,8 @@ def setup(infra: Infrastructure) -> Setup:
     telco = FakeSubscriberRegistry()
     otp = FakeOtpGateway(clock)
     handlers = RegistrationHandlers(Dependencies(
-        uow=lambda: MongoUnitOfWork(infra.mongo, infra.db), subscribers=telco, otp=otp,
+        uow=lambda: MongoUnitOfWork(infra.mongo, infra.db), subscribers=telco,
+        insurance=FakeInsuranceRegistry(), otp=otp,
         clock=clock, flow_secret="integration-secret", hash_password=fake_hash_password))
     return Setup(infra, clock, telco, otp, handlers)
 

@@ -136,7 +136,7 @@ async def test_rpc_errors_follow_the_messaging_contract(service: Infrastructure)
     client = RpcClient(service.nc, timeout=5)
     with pytest.raises(RemoteError) as err:
         await client.call("registration", "start", {**_person("0912345678", "000002"),
-                                                     "method": "usb"})
+                                                     "method": "fax"})
     assert err.value.error["code"] == "validation_error"
     assert err.value.error["fields"][0]["name"] == "method"
     with pytest.raises(RemoteError) as err:

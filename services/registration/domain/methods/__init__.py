@@ -12,9 +12,9 @@ from typing import Any
 
 from services.registration.domain.errors import ValidationFailed
 
-AVAILABLE_METHODS = ("mobile",)
-# Named by API.md and FLOWS.md; each arrives as its own module in a later issue.
-PLANNED_METHODS = ("bhxh", "sim", "usb")
+AVAILABLE_METHODS = ("mobile", "bhxh", "sim", "usb")
+# Named by API.md and FLOWS.md but not served yet (none left; kept for the next method).
+PLANNED_METHODS: tuple[str, ...] = ()
 SUBJECT_TYPES = ("citizen", "enterprise")
 
 _METHOD_LABEL = {"bhxh": "mã số BHXH", "sim": "SIM ký số", "usb": "USB ký số"}

@@ -13,19 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from services.registration.domain.email_address import normalize_email
 from services.registration.domain.errors import SubscriberMismatch
 from services.registration.domain.fields import FieldErrors
-from services.registration.domain.identity import (
-    Identity,
-    Sex,
-    birth_date_problem,
-    name_key,
-    name_problem,
-    normalize_name,
-    parse_iso_date,
-    validate_id_number,
-)
+from services.registration.domain.identity import Identity, name_key, validate_id_number
+from services.registration.domain.methods import person_fields as person
 from services.registration.domain.model import MOBILE_LEVEL, Subscriber
 from services.registration.domain.phone import normalize_mobile
 
@@ -51,17 +42,13 @@ def parse_application(payload: Mapping[str, Any], today: date) -> MobileApplicat
     valid birth date and sex to be checked) and the phone (``invalid_phone``).
     """
     errors = FieldErrors()
-    subject_type = payload.get("subject_type")
-    if subject_type != "citizen":
-        errors.add("subject_type", "Đăng ký bằng thuê bao di động chỉ dành cho Công dân."
-                   if subject_type == "enterprise"
-                   else "Vui lòng chọn đối tượng đăng ký: Công dân.")
+    person.citizen_only(errors, payload, "thuê bao di động")
     raw_id = errors.required_text(payload, "id_number", "số CCCD/CMND")
-    full_name = _full_name(errors, payload)
-    birth_date = _birth_date(errors, payload, today)
-    sex = _sex(errors, payload)
+    full_name = person.full_name(errors, payload)
+    birth_date = person.birth_date(errors, payload, today)
+    sex = person.sex(errors, payload)
     raw_phone = errors.required_text(payload, "phone", "số điện thoại")
-    email = _email(errors, payload)
+    email = person.email(errors, payload)
     errors.raise_if_any()
     assert raw_id and full_name and birth_date and sex and raw_phone
 
@@ -73,53 +60,6 @@ def parse_application(payload: Mapping[str, Any], today: date) -> MobileApplicat
         phone=phone,
         email=email,
     )
-
-
-def _full_name(errors: FieldErrors, payload: Mapping[str, Any]) -> str | None:
-    raw = errors.required_text(payload, "full_name", "họ và tên")
-    if raw is None:
-        return None
-    name = normalize_name(raw)
-    problem = name_problem(name)
-    if problem:
-        errors.add("full_name", problem)
-        return None
-    return name
-
-
-def _birth_date(errors: FieldErrors, payload: Mapping[str, Any], today: date) -> date | None:
-    raw = errors.required_text(payload, "birth_date", "ngày sinh")
-    if raw is None:
-        return None
-    birth_date = parse_iso_date(raw)
-    if birth_date is None:
-        errors.add("birth_date", "Ngày sinh phải là một ngày có thật, dạng YYYY-MM-DD.")
-        return None
-    problem = birth_date_problem(birth_date, today)
-    if problem:
-        errors.add("birth_date", problem)
-        return None
-    return birth_date
-
-
-def _sex(errors: FieldErrors, payload: Mapping[str, Any]) -> Sex | None:
-    raw = payload.get("sex")
-    if raw == "male":
-        return "male"
-    if raw == "female":
-        return "female"
-    errors.add("sex", "Vui lòng chọn giới tính: male (nam) hoặc female (nữ).")
-    return None
-
-
-def _email(errors: FieldErrors, payload: Mapping[str, Any]) -> str | None:
-    raw = errors.optional_text(payload, "email", "địa chỉ email")
-    if raw is None:
-        return None
-    email = normalize_email(raw)
-    if email is None:
-        errors.add("email", "Địa chỉ email không hợp lệ, ví dụ đúng: ten@example.vn.")
-    return email
 
 
 def check_subscriber(application: MobileApplication, subscriber: Subscriber | None) -> None:

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import base64
+
+import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
+
+
+async def test_issues_a_vietnamese_style_certificate(client: httpx.AsyncClient) -> None:
+    response = await client.post("/dev/certificates", json={
+        "subject_type": "enterprise", "tax_code": "0100109106-001", "full_name": "Chi nhánh A"})
+    assert response.status_code == 201
+    body = response.json()
+    certificate = x509.load_pem_x509_certificate(body["certificate_pem"].encode())
+    subject = certificate.subject.rfc4514_string()
+    assert "UID=MST:0100109106-001" in subject
+    assert "2.5.4.97=VATVN-0100109106-001" in subject
+    assert base64.b64decode(body["pkcs12"])
+    assert format(certificate.serial_number, "x") == body["serial"]
+
+
+async def test_citizen_needs_an_id_number(client: httpx.AsyncClient) -> None:
+    response = await client.post("/dev/certificates", json={"subject_type": "citizen",
+                                                            "full_name": "An"})
+    assert response.status_code == 422
+
+
+async def test_revocation_shows_in_crl_and_ocsp(client: httpx.AsyncClient, app) -> None:
+    body = (await client.post("/dev/certificates", json={
+        "subject_type": "citizen", "id_number": "001090001234", "full_name": "Nguyễn Văn An",
+        "key_type": "ec"})).json()
+    assert (await client.post(f"/dev/certificates/{body['serial']}/revoke")).status_code == 200
+    assert (await client.post("/dev/certificates/abc/revoke")).status_code == 404
+    crl = x509.load_der_x509_crl((await client.get("/ca/issuing.crl")).content)
+    serial = int(body["serial"], 16)
+    assert crl.get_revoked_certificate_by_serial_number(serial) is not None
+    certificate = x509.load_pem_x509_certificate(body["certificate_pem"].encode())
+    issuer = x509.load_pem_x509_certificate(body["chain_pem"].encode())
+    request = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, hashes.SHA1()).build()
+    answer = await client.post("/ca/ocsp", content=request.public_bytes(serialization.Encoding.DER))
+    response = ocsp.load_der_ocsp_response(answer.content)
+    assert response.certificate_status is ocsp.OCSPCertStatus.REVOKED
+    garbage = ocsp.load_der_ocsp_response((await client.post("/ca/ocsp", content=b"xx")).content)
+    assert garbage.response_status is ocsp.OCSPResponseStatus.MALFORMED_REQUEST

@@ -1,0 +1,95 @@
+"""The captcha of the login form, the options of the login's OTP step and the forgotten
+password (API.md "Login"), all owned by the profile service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from services.gateway.dependencies import Client, FlowToken, Rpc
+from services.gateway.problems import problem_responses
+from services.gateway.routers import API_PREFIX
+from services.gateway.schemas import (
+    Captcha,
+    FirstPasswordChange,
+    LostPhoneReport,
+    NewPasswordReset,
+    OtpPhoneChoice,
+    OtpRedirected,
+    OtpSubmission,
+    PasswordChoice,
+    PasswordResetStarted,
+    StepDone,
+)
+
+SERVICE = "profile"
+
+router = APIRouter(prefix=API_PREFIX, tags=["logins"],
+                   responses=problem_responses(401, 404, 409, 422, 429, 500, 503))
+
+
+@router.post("/captchas", status_code=201, response_model=Captcha,
+             summary="A new image captcha (Mã xác thực)",
+             description="Asked for by `POST /logins` after failed passwords "
+                         "(`captcha_required`); send `captcha: {id: captcha_id, answer}` "
+                         "with the next login. Each captcha is answered once and lives "
+                         "5 minutes.")
+async def new_captcha(client: Client, rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "captcha_new", client.as_payload())
+
+
+@router.post("/logins/{login_id}/otp/phone", response_model=OtpRedirected,
+             summary="Send the login OTP to another phone registered on the account")
+async def choose_otp_phone(login_id: str, body: OtpPhoneChoice, token: FlowToken,
+                           client: Client, rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "login_otp_phone",
+                          {"id": login_id, "flow_token": token, "phone_id": body.phone_id}
+                          | client.as_payload())
+
+
+@router.post("/logins/{login_id}/lost-phone", response_model=OtpRedirected,
+             summary="Lost OTP phone: send the OTP to a new phone",
+             description="The next `/otp` checks the new phone against the carriers' "
+                         "subscriber registry with the account's identity: on a match it "
+                         "replaces the OTP phone, else `subscriber_mismatch` and nothing "
+                         "changes.")
+async def lost_phone(login_id: str, body: LostPhoneReport, token: FlowToken, client: Client,
+                     rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "login_lost_phone",
+                          {"id": login_id, "flow_token": token, "phone": body.phone}
+                          | client.as_payload())
+
+
+@router.post("/logins/{login_id}/password", response_model=OtpRedirected,
+             summary="First login of a post-office account: the new password",
+             description="After `status: password_change_required`; then the OTP goes out "
+                         "and the login continues at `/otp`.")
+async def change_first_password(login_id: str, body: FirstPasswordChange, token: FlowToken,
+                                client: Client, rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "login_change_password",
+                          {"id": login_id, "flow_token": token} | body.model_dump()
+                          | client.as_payload())
+
+
+@router.post("/password-resets", status_code=201, response_model=PasswordResetStarted,
+             summary="Forgot password (Quên mật khẩu): OTP to the account's phone")
+async def start_password_reset(body: NewPasswordReset, client: Client, rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "reset_start", {"username": body.username}
+                          | client.as_payload())
+
+
+@router.post("/password-resets/{reset_id}/otp", response_model=StepDone,
+             summary="Confirm the password-reset OTP")
+async def submit_reset_otp(reset_id: str, body: OtpSubmission, token: FlowToken,
+                           rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "reset_submit_otp",
+                          {"id": reset_id, "flow_token": token, "code": body.code})
+
+
+@router.post("/password-resets/{reset_id}/password", response_model=StepDone,
+             summary="Set the new password: every session of the account ends")
+async def set_reset_password(reset_id: str, body: PasswordChoice, token: FlowToken,
+                             rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "reset_set_password",
+                          {"id": reset_id, "flow_token": token} | body.model_dump())

@@ -1,0 +1,40 @@
+"""The portal's web pages (Vietnamese, server-rendered with Jinja2), served by the gateway.
+
+Every page step calls the same service endpoints as the JSON API (the gateway's RPC client);
+no business rule lives here. Pages work without JavaScript (``static/enhance.js`` only adds
+the OTP resend countdown and the live password checklist), every form carries a CSRF token
+and flows keep their token in a signed HttpOnly cookie (``security.py``). CSS and JS are
+served from ``/static``: no external CDN.
+
+Adding the page of a new flow: a router module here, included in ``install_web``, and its
+entry (``registration.METHODS``, ``login.LOGIN_TABS``, ``account.ACCOUNT_PAGES``) pointed at it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from services.gateway.web import (
+    account,
+    home,
+    login,
+    login_otp_options,
+    password_reset,
+    register_bhxh,
+    registration,
+    sandbox,
+)
+from services.gateway.web.guards import PageProblem, on_page_problem
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def install_web(app: FastAPI) -> None:
+    for module in (home, registration, register_bhxh, login, login_otp_options,
+                   password_reset, account, sandbox):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_exception_handler(PageProblem, on_page_problem)

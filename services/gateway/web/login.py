@@ -1,0 +1,193 @@
+"""Đăng nhập: the tabs of the login page, the OTP step, and Đăng xuất.
+
+The steps call the profile service as the JSON API does, and a completed login sets the very
+cookies the API's login sets (``dvcid_session`` HttpOnly + SameSite=Lax, and ``dvcid_csrf``).
+A tab whose flow is not built yet shows a notice; give its ``LoginTab`` a template to fill it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from services.gateway.dependencies import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    Client,
+    ClientInfo,
+    Rpc,
+    Settings,
+)
+from services.gateway.routers.logins import _set_session_cookies
+from services.gateway.web.guards import FLOW_GONE_CODES, CheckedForm, LoginFlow, flow_gone
+from services.gateway.web.otp_screen import RESENT_NOTICE, OtpScreen, show_otp
+from services.gateway.web.rendering import MAX_FIELD_LENGTH, FormErrors, redirect, render
+from services.gateway.web.security import WebFlow, forget_flow, remember_flow
+from shared.rpc import RemoteError, ServiceUnavailable
+
+SERVICE = "profile"
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class LoginTab:
+    slug: str
+    title: str
+    template: str | None  # the tab's panel; None while its flow is being built
+
+
+LOGIN_TABS = (
+    LoginTab("cccd", "CMT/CCCD", "login_password_tab.html"),  # the default tab (seed guide)
+    LoginTab("sim", "Sim ký số", None),
+    LoginTab("usb", "USB ký số", None),
+    LoginTab("buu-dien", "Bưu điện", None),
+)
+PASSWORD_FIELDS = ("username", "password", "captcha")
+# The service wants a captcha answered with the password (after failed attempts).
+CAPTCHA_CODES = frozenset({"captcha_required", "captcha_invalid"})
+OTP_SCREEN = OtpScreen(heading="Nhập mã OTP", action="/dang-nhap/otp",
+                       resend_action="/dang-nhap/otp/gui-lai", back="/dang-nhap",
+                       back_text="Quay lại đăng nhập",
+                       options="login_otp_options.html")  # login_otp_options.py
+
+
+@router.get("/dang-nhap", response_class=HTMLResponse)
+async def login_page(request: Request, tab: str = "cccd") -> HTMLResponse:
+    return _login_page(request, tab)
+
+
+@router.post("/dang-nhap", response_class=HTMLResponse)
+async def start_password_login(request: Request, form: CheckedForm, client: Client,
+                               rpc: Rpc) -> Response:
+    username = str(form.get("username") or "").strip()
+    password = form.get("password")
+    password = password if isinstance(password, str) else ""
+    missing = {name: message for name, value, message in (
+        ("username", username, "Vui lòng nhập số CMT/CCCD."),
+        ("password", password, "Vui lòng nhập mật khẩu.")) if not value}
+    if len(username) > 64 or len(password) > MAX_FIELD_LENGTH:
+        missing["username" if len(username) > 64 else "password"] = "Quá dài."
+    if missing:
+        return _login_page(request, "cccd", {"username": username}, FormErrors.invalid(missing))
+    payload: dict[str, Any] = {"method": "password", "username": username, "password": password}
+    captcha_id = str(form.get("captcha_id") or "")[:64]
+    captcha_answer = str(form.get("captcha") or "").strip()[:64]
+    if captcha_id and captcha_answer:
+        payload["captcha"] = {"id": captcha_id, "answer": captcha_answer}
+    try:
+        started: dict[str, Any] = await rpc.call(SERVICE, "login_start",
+                                                 payload | client.as_payload())
+    except (RemoteError, ServiceUnavailable) as exc:
+        errors = FormErrors.of(exc, PASSWORD_FIELDS)
+        captcha = None
+        if errors.code in CAPTCHA_CODES:
+            captcha = await _new_captcha(rpc, client)
+            if errors.code == "captcha_invalid" and not errors.fields:
+                errors.add("captcha", errors.detail or "")
+        return _login_page(request, "cccd", {"username": username}, errors, captcha)
+    if started.get("status") != "otp_sent":
+        # e.g. password_change_required (post-office accounts): its page comes with its flow.
+        return _login_page(request, "cccd", {"username": username}, FormErrors(
+            code="flow_state", status=409,
+            detail="Tài khoản cần thực hiện thêm một bước chưa được hỗ trợ trên trang này "
+                   "(ví dụ: đổi mật khẩu lần đầu). Vui lòng liên hệ bộ phận hỗ trợ."))
+    flow = WebFlow("login", str(started["id"]), str(started["flow_token"]),
+                   phone_masked=started.get("phone_masked"),
+                   resend_available_at=started.get("resend_available_at"),
+                   alternatives=_alternatives(started.get("alternatives")))
+    response = redirect("/dang-nhap/otp")
+    remember_flow(request, response, flow)
+    return response
+
+
+@router.get("/dang-nhap/otp", response_class=HTMLResponse)
+async def login_otp_page(request: Request, flow: LoginFlow) -> Response:
+    return show_otp(request, OTP_SCREEN, flow)
+
+
+@router.post("/dang-nhap/otp", response_class=HTMLResponse)
+async def submit_login_otp(request: Request, form: CheckedForm, flow: LoginFlow, client: Client,
+                           rpc: Rpc, settings: Settings) -> Response:
+    code = str(form.get("code") or "").strip()
+    if not code:
+        return show_otp(request, OTP_SCREEN, flow,
+                        errors=FormErrors.invalid({"code": "Vui lòng nhập mã OTP."}))
+    try:
+        done: dict[str, Any] = await rpc.call(
+            SERVICE, "login_submit_otp",
+            {"id": flow.id, "flow_token": flow.token, "code": code[:16]} | client.as_payload())
+    except (RemoteError, ServiceUnavailable) as exc:
+        return _refused(request, exc, flow)
+    response = redirect("/tai-khoan")
+    _set_session_cookies(response, str(done["session_token"]), settings.secure_cookies)
+    forget_flow(request, response, "login")
+    return response
+
+
+@router.post("/dang-nhap/otp/gui-lai", response_class=HTMLResponse)
+async def resend_login_otp(request: Request, form: CheckedForm, flow: LoginFlow,
+                           client: Client, rpc: Rpc) -> Response:
+    try:
+        resent: dict[str, Any] = await rpc.call(
+            SERVICE, "login_resend_otp",
+            {"id": flow.id, "flow_token": flow.token} | client.as_payload())
+    except (RemoteError, ServiceUnavailable) as exc:
+        return _refused(request, exc, flow)
+    flow = replace(flow, resend_available_at=resent.get("resend_available_at"))
+    response = show_otp(request, OTP_SCREEN, flow, notice=RESENT_NOTICE)
+    remember_flow(request, response, flow)
+    return response
+
+
+@router.post("/dang-xuat", response_class=HTMLResponse)
+async def logout(request: Request, form: CheckedForm, rpc: Rpc, settings: Settings) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        try:
+            await rpc.call(SERVICE, "logout", {"session_token": token})
+        except RemoteError as exc:
+            if exc.code != "unauthenticated":  # already ended: logging out again is done
+                raise
+    response = redirect("/?tb=da-dang-xuat")
+    for name in (SESSION_COOKIE, CSRF_COOKIE):
+        response.delete_cookie(name, path="/", secure=settings.secure_cookies,
+                               httponly=name == SESSION_COOKIE, samesite="lax")
+    return response
+
+
+def _login_page(request: Request, slug: str, values: dict[str, str] | None = None,
+                errors: FormErrors | None = None,
+                captcha: dict[str, Any] | None = None) -> HTMLResponse:
+    tab = next((t for t in LOGIN_TABS if t.slug == slug), LOGIN_TABS[0])
+    return render(request, "login.html", tabs=LOGIN_TABS, tab=tab, values=values or {},
+                  errors=errors, captcha=captcha)
+
+
+async def _new_captcha(rpc: Rpc, client: ClientInfo) -> dict[str, Any] | None:
+    """A fresh captcha (Mã xác thực) for the form, as ``POST /api/v1/captchas`` gives; None
+    when none can be had (the page then shows the refusal alone)."""
+    try:
+        captcha: dict[str, Any] = await rpc.call(SERVICE, "captcha_new", client.as_payload())
+    except (RemoteError, ServiceUnavailable):
+        return None
+    image = str(captcha.get("image") or "")
+    if not captcha.get("captcha_id") or not image.startswith("data:image/"):
+        return None
+    return captcha
+
+
+def _alternatives(listed: Any) -> tuple[dict[str, str], ...]:
+    """The other OTP phones of the account the login start listed, as the pages keep them."""
+    return tuple({"phone_id": str(item["phone_id"]), "phone_masked": str(item["phone_masked"])}
+                 for item in listed or () if isinstance(item, dict)
+                 and item.get("phone_id") and item.get("phone_masked"))
+
+
+def _refused(request: Request, exc: RemoteError | ServiceUnavailable, flow: WebFlow) -> Response:
+    errors = FormErrors.of(exc, ("code",))
+    if errors.code in FLOW_GONE_CODES:
+        raise flow_gone("login") from exc
+    return show_otp(request, OTP_SCREEN, flow, errors=errors)

@@ -1,0 +1,121 @@
+"""Quên mật khẩu: the login name, the OTP to the account's phone, the new password.
+
+The steps call the profile service as ``/api/v1/password-resets`` does (``reset_start``,
+``reset_submit_otp``, ``reset_set_password``). The service has no resend for this flow: a new
+code is a new request, so the OTP screen links back to the first step instead. A new password
+ends every session of the account; this browser's session cookies go with them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from services.gateway.dependencies import CSRF_COOKIE, SESSION_COOKIE, Client, Rpc, Settings
+from services.gateway.web.guards import FLOW_GONE_CODES, CheckedForm, ResetFlow, flow_gone
+from services.gateway.web.otp_screen import OtpScreen, show_otp
+from services.gateway.web.rendering import MAX_FIELD_LENGTH, FormErrors, redirect, render
+from services.gateway.web.security import WebFlow, forget_flow, remember_flow
+from shared.rpc import RemoteError, ServiceUnavailable
+
+SERVICE = "profile"
+START = "/quen-mat-khau"
+USERNAME_MAX_LENGTH = 64
+router = APIRouter(prefix=START, include_in_schema=False)
+
+OTP_SCREEN = OtpScreen(heading="Xác nhận lấy lại mật khẩu", action=f"{START}/otp",
+                       resend_action=None, back=START, back_text="Nhập lại tên đăng nhập")
+PASSWORD_FIELDS = ("password", "password_confirmation")
+
+
+@router.get("", response_class=HTMLResponse)
+async def reset_form(request: Request) -> HTMLResponse:
+    return render(request, "reset_start.html", values={})
+
+
+@router.post("", response_class=HTMLResponse)
+async def start_reset(request: Request, form: CheckedForm, client: Client, rpc: Rpc) -> Response:
+    username = str(form.get("username") or "").strip()
+    values = {"username": username[:USERNAME_MAX_LENGTH]}
+    if not username or len(username) > USERNAME_MAX_LENGTH:
+        problem = "Vui lòng nhập số CMT/CCCD." if not username else "Quá dài."
+        return render(request, "reset_start.html", values=values,
+                      errors=FormErrors.invalid({"username": problem}))
+    try:
+        started: dict[str, Any] = await rpc.call(SERVICE, "reset_start",
+                                                 {"username": username} | client.as_payload())
+    except (RemoteError, ServiceUnavailable) as exc:
+        errors = FormErrors.of(exc, ("username",))
+        if errors.code == "not_found" and not errors.fields and errors.detail:
+            errors.add("username", errors.detail)
+        return render(request, "reset_start.html", values=values, errors=errors)
+    flow = WebFlow("reset", str(started["id"]), str(started["flow_token"]),
+                   phone_masked=started.get("phone_masked"),
+                   resend_available_at=started.get("resend_available_at"))
+    response = redirect(f"{START}/otp")
+    remember_flow(request, response, flow)
+    return response
+
+
+@router.get("/otp", response_class=HTMLResponse)
+async def reset_otp_page(request: Request, flow: ResetFlow) -> Response:
+    return show_otp(request, OTP_SCREEN, flow)
+
+
+@router.post("/otp", response_class=HTMLResponse)
+async def submit_reset_otp(request: Request, form: CheckedForm, flow: ResetFlow,
+                           rpc: Rpc) -> Response:
+    code = str(form.get("code") or "").strip()
+    if not code:
+        return show_otp(request, OTP_SCREEN, flow,
+                        errors=FormErrors.invalid({"code": "Vui lòng nhập mã OTP."}))
+    try:
+        await rpc.call(SERVICE, "reset_submit_otp", _flow_payload(flow) | {"code": code[:16]})
+    except (RemoteError, ServiceUnavailable) as exc:
+        errors = FormErrors.of(exc, ("code",))
+        if errors.code in FLOW_GONE_CODES:
+            raise flow_gone("reset") from exc
+        return show_otp(request, OTP_SCREEN, flow, errors=errors)
+    return redirect(f"{START}/mat-khau")
+
+
+@router.get("/mat-khau", response_class=HTMLResponse)
+async def new_password_page(request: Request, flow: ResetFlow) -> Response:
+    return render(request, "reset_password.html")
+
+
+@router.post("/mat-khau", response_class=HTMLResponse)
+async def set_new_password(request: Request, form: CheckedForm, flow: ResetFlow, rpc: Rpc,
+                           settings: Settings) -> Response:
+    payload = {name: value if isinstance(value := form.get(name), str) else ""
+               for name in PASSWORD_FIELDS}
+    if any(len(value) > MAX_FIELD_LENGTH for value in payload.values()):
+        return render(request, "reset_password.html",
+                      errors=FormErrors.invalid({"password": "Mật khẩu quá dài."}))
+    try:
+        await rpc.call(SERVICE, "reset_set_password", _flow_payload(flow) | payload)
+    except (RemoteError, ServiceUnavailable) as exc:
+        errors = FormErrors.of(exc, PASSWORD_FIELDS)
+        if errors.code in FLOW_GONE_CODES:
+            raise flow_gone("reset") from exc
+        if errors.code == "password_mismatch" and not errors.fields and errors.detail:
+            errors.add("password_confirmation", errors.detail)
+        return render(request, "reset_password.html", errors=errors)
+    response = redirect(f"{START}/thanh-cong")
+    forget_flow(request, response, "reset")
+    # Every session of the account has just ended, this browser's included.
+    for name in (SESSION_COOKIE, CSRF_COOKIE):
+        response.delete_cookie(name, path="/", secure=settings.secure_cookies,
+                               httponly=name == SESSION_COOKIE, samesite="lax")
+    return response
+
+
+@router.get("/thanh-cong", response_class=HTMLResponse)
+async def reset_done(request: Request) -> HTMLResponse:
+    return render(request, "reset_done.html")
+
+
+def _flow_payload(flow: WebFlow) -> dict[str, str]:
+    return {"id": flow.id, "flow_token": flow.token}

@@ -1,0 +1,65 @@
+// Progressive enhancement only: every page works without this script.
+// 1. "Gửi lại OTP" waits for the time the server gave (data-wait-seconds), counting down.
+// 2. The password checklist ticks the rules a browser can judge while the person types;
+//    the server checks every rule again on submit and its errors are always shown.
+(function () {
+  "use strict";
+
+  function countdown(button) {
+    var left = parseInt(button.getAttribute("data-wait-seconds"), 10) || 0;
+    if (left <= 0) return;
+    var form = button.form;
+    var wait = form ? form.querySelector("#resend-wait") : null;
+    var label = button.textContent;
+    button.disabled = true;
+    function tick() {
+      if (left <= 0) {
+        button.disabled = false;
+        button.textContent = label;
+        if (wait) wait.textContent = "Bạn có thể yêu cầu gửi lại mã OTP.";
+        return;
+      }
+      button.textContent = label + " (" + left + " giây)";
+      var span = wait ? wait.querySelector("[data-countdown]") : null;
+      if (span) span.textContent = String(left);
+      left -= 1;
+      window.setTimeout(tick, 1000);
+    }
+    tick();
+  }
+
+  var LIVE_RULES = {
+    min_length: function (p) { return p.length >= 8; },
+    lowercase: function (p) { return /\p{Ll}/u.test(p); },
+    uppercase: function (p) { return /\p{Lu}/u.test(p); },
+    digit: function (p) { return /[0-9]/.test(p); },
+    special: function (p) { return /[^\p{L}\p{N}\s]/u.test(p); }
+  };
+
+  function checklist(list) {
+    var input = document.getElementById(list.getAttribute("data-password-rules"));
+    var status = list.parentNode.querySelector("[data-password-rules-status]");
+    if (!input) return;
+    var items = list.querySelectorAll("li[data-live]");
+    function update() {
+      var value = input.value, met = 0;
+      items.forEach(function (item) {
+        var ok = LIVE_RULES[item.getAttribute("data-rule")](value);
+        item.classList.toggle("met", ok);
+        item.classList.toggle("unmet", !ok && value.length > 0);
+        item.querySelector(".rule-state").textContent = ok ? " — đã đạt" : (value ? " — chưa đạt" : "");
+        if (ok) met += 1;
+      });
+      if (status) status.textContent = "Đã đạt " + met + " trên " + items.length + " yêu cầu.";
+    }
+    input.addEventListener("input", update);
+    if (input.value) update();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("button[data-wait-seconds]").forEach(countdown);
+    document.querySelectorAll("[data-password-rules]").forEach(checklist);
+    var summary = document.getElementById("error-summary");
+    if (summary) summary.focus();
+  });
+})();

@@ -1,0 +1,54 @@
+"""Signature challenges: random, single use, valid 5 minutes, bound to one flow.
+
+A challenge is keyed by ``(purpose, flow_id)``: asking again replaces it. It is consumed only
+by a successful verification, atomically, so a replayed signature meets ``challenge_expired``.
+The nonce is not a secret (it is what the client signs); possession of the private key is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, get_args
+
+from services.pki.domain.errors import ChallengeExpired
+
+Purpose = Literal["registration", "login", "password_reset", "add_method"]
+PURPOSES: tuple[str, ...] = get_args(Purpose)
+CHALLENGE_TTL = timedelta(minutes=5)
+NONCE_BYTES = 32
+# Kept a while after expiry so a late answer is told challenge_expired, then purged (TTL).
+RETENTION = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Challenge:
+    purpose: str
+    flow_id: str
+    nonce: bytes
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+    def ensure_usable(self, now: datetime) -> None:
+        if self.used_at is not None or now >= self.expires_at:
+            raise ChallengeExpired()
+
+
+def new_challenge(purpose: str, flow_id: str, now: datetime) -> Challenge:
+    return Challenge(purpose=purpose, flow_id=flow_id, nonce=secrets.token_bytes(NONCE_BYTES),
+                     created_at=now, expires_at=now + CHALLENGE_TTL)
+
+
+def verification_code(digest: bytes) -> str:
+    """Mobile-ID's 4-digit control code: the 6 high bits of the hash's first byte and the 7 low
+    bits of its last byte, as a number 0000-8191. The phone shows the same code, so the person
+    can check that the request they approve is the one on the screen."""
+    return f"{((digest[0] >> 2) << 7) | (digest[-1] & 0x7F):04d}"
+
+
+def sim_digest(nonce: bytes) -> bytes:
+    """What the SIM signs: the SHA-256 of the challenge nonce (the provider signs a hash)."""
+    return hashlib.sha256(nonce).digest()

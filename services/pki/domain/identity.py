@@ -1,0 +1,108 @@
+"""Who a certificate names, read the way Vietnamese CAs write it.
+
+Vietnamese CAs put the identity in the subject's UID attribute (OID 0.9.2342.19200300.100.1.1,
+which Python prints as the raw OID): ``CMND:<9|12 digits>``, ``CCCD:<12 digits>``,
+``HC:<passport number>``, ``MST:<10 digits>`` or ``MST:<10 digits>-<3 digits>`` (a branch).
+Enterprise certificates may instead (or also) carry organizationIdentifier (OID 2.5.4.97)
+``VATVN-<tax code>`` (ETSI EN 319 412-1 semantics). The full name is the CN.
+
+A certificate with a tax code is an enterprise's; one with a personal number only is a
+citizen's. A personal certificate of someone in an enterprise that carries both is the
+enterprise's: it is the enterprise the holder signs for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID, ObjectIdentifier
+from stdnum.exceptions import ValidationError
+from stdnum.vn import mst
+
+from services.pki.domain.errors import CertificateUntrusted
+
+ORGANIZATION_IDENTIFIER = ObjectIdentifier("2.5.4.97")
+SubjectType = Literal["citizen", "enterprise"]
+
+_PERSONAL = {
+    "CCCD": re.compile(r"^\d{12}$"),
+    "CMND": re.compile(r"^(\d{9}|\d{12})$"),
+    "HC": re.compile(r"^[A-Z0-9]{6,12}$"),
+}
+_TAX_CODE = re.compile(r"^(\d{10})(?:-(\d{3}))?$")
+_UID_VALUE = re.compile(r"^\s*([A-Za-z]+)\s*[:=]\s*(.+?)\s*$")
+
+
+@dataclass(frozen=True)
+class CertificateIdentity:
+    subject_type: SubjectType
+    id_type: str  # CCCD, CMND, HC or MST
+    id_number: str  # the personal number, or the tax code for an enterprise
+    full_name: str
+
+    def as_dict(self) -> dict[str, str]:
+        data = {"id_type": self.id_type, "id_number": self.id_number, "full_name": self.full_name}
+        if self.subject_type == "enterprise":
+            data["tax_code"] = self.id_number
+        return data
+
+
+def identity_of(certificate: x509.Certificate) -> CertificateIdentity:
+    subject = certificate.subject
+    full_name = _first(subject, NameOID.COMMON_NAME) or _first(subject, NameOID.ORGANIZATION_NAME)
+    personal: tuple[str, str] | None = None
+    tax_code: str | None = None
+    for raw in _values(subject, NameOID.USER_ID):
+        match = _UID_VALUE.match(raw)
+        if not match:
+            continue
+        kind, number = match.group(1).upper(), re.sub(r"[\s.]", "", match.group(2)).upper()
+        if kind == "MST":
+            tax_code = tax_code or _tax_code(number)
+        elif kind in _PERSONAL and _PERSONAL[kind].match(number) and personal is None:
+            personal = (kind, number)
+    for raw in _values(subject, ORGANIZATION_IDENTIFIER):
+        if raw.upper().startswith("VATVN-"):
+            tax_code = tax_code or _tax_code(raw[6:].strip())
+    if not full_name or not full_name.strip():
+        raise _no_identity()
+    if tax_code is not None:
+        return CertificateIdentity("enterprise", "MST", tax_code, full_name.strip())
+    if personal is not None:
+        return CertificateIdentity("citizen", personal[0], personal[1], full_name.strip())
+    raise _no_identity()
+
+
+def _tax_code(raw: str) -> str | None:
+    match = _TAX_CODE.match(raw)
+    if not match:
+        return None
+    try:
+        mst.validate(match.group(1))
+    except ValidationError:
+        return None
+    return raw
+
+
+def _values(name: x509.Name, oid: ObjectIdentifier) -> list[str]:
+    values = []
+    for attribute in name.get_attributes_for_oid(oid):
+        value = attribute.value
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="replace")
+        values.append(value)
+    return values
+
+
+def _first(name: x509.Name, oid: ObjectIdentifier) -> str | None:
+    values = _values(name, oid)
+    return values[0] if values else None
+
+
+def _no_identity() -> CertificateUntrusted:
+    return CertificateUntrusted(
+        "Chứng thư số không chứa thông tin định danh hợp lệ (CCCD, CMND, hộ chiếu hoặc mã số "
+        "thuế). Vui lòng dùng chứng thư số cấp cho cá nhân hoặc doanh nghiệp.")

@@ -1,0 +1,137 @@
+"""Mongo side of the login with a digital signature: the ``certificate_logins`` collection,
+the account lookups by certificate, and the unit of work that holds both.
+
+Accounts are found by the fingerprint of a bound certificate (``auth_methods.details.
+fingerprint_sha256``, indexed) or by the identity the certificate proves (``id_number``,
+already unique); binding a certificate is one conditional update of the account document.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel
+from pymongo.errors import OperationFailure
+
+from services.profile.adapters.mongo import (
+    ACCOUNTS,
+    FLOW_KEPT_AFTER_EXPIRY_SECONDS,
+    Document,
+    ProfileUnitOfWork,
+    _Repository,
+    account_from_doc,
+)
+from services.profile.domain.certificate_login import CertificateLogin
+from services.profile.domain.models import Account
+
+CERTIFICATE_LOGINS = "certificate_logins"
+FINGERPRINT_FIELD = "auth_methods.details.fingerprint_sha256"
+
+CERTIFICATE_INDEXES: dict[str, list[IndexModel]] = {
+    ACCOUNTS: [IndexModel([(FINGERPRINT_FIELD, ASCENDING)], name="certificate_fingerprint",
+                          sparse=True)],
+    CERTIFICATE_LOGINS: [IndexModel([("expires_at", ASCENDING)], name="expires_at_ttl",
+                                    expireAfterSeconds=FLOW_KEPT_AFTER_EXPIRY_SECONDS)],
+}
+
+
+def with_certificate_indexes(indexes: dict[str, list[IndexModel]]) -> dict[str, list[IndexModel]]:
+    """``indexes`` plus ours, the lists of a collection both name joined."""
+    merged = {name: list(models) for name, models in indexes.items()}
+    for name, models in CERTIFICATE_INDEXES.items():
+        merged.setdefault(name, []).extend(models)
+    return merged
+
+
+class MongoCertificateLogins(_Repository):
+    collection_name = CERTIFICATE_LOGINS
+
+    async def add(self, flow: CertificateLogin) -> None:
+        await self._collection.insert_one(flow_to_doc(flow), session=self._session)
+
+    async def get(self, flow_id: str) -> CertificateLogin | None:
+        doc = await self._collection.find_one({"_id": flow_id}, session=self._session)
+        return flow_from_doc(doc) if doc else None
+
+    async def complete(self, flow_id: str, account_id: str, session_id: str,
+                       now: datetime) -> bool:
+        return await self._move(flow_id, now, {"status": "completed", "account_id": account_id,
+                                               "session_id": session_id, "completed_at": now})
+
+    async def fail(self, flow_id: str, code: str, now: datetime) -> bool:
+        return await self._move(flow_id, None, {"status": "failed", "code": code})
+
+    async def _move(self, flow_id: str, live_at: datetime | None, changes: Document) -> bool:
+        query: Document = {"_id": flow_id, "status": "awaiting_signature"}
+        if live_at is not None:
+            query["expires_at"] = {"$gt": live_at}
+        try:
+            doc = await self._collection.find_one_and_update(query, {"$set": changes},
+                                                             session=self._session)
+        except OperationFailure as exc:
+            # A concurrent transaction is finishing the same flow: that one wins.
+            if exc.has_error_label("TransientTransactionError"):
+                return False
+            raise
+        return doc is not None
+
+
+class MongoCertificateAccounts(_Repository):
+    collection_name = ACCOUNTS
+
+    async def find_by_fingerprint(self, fingerprint_sha256: str) -> Account | None:
+        doc = await self._collection.find_one({FINGERPRINT_FIELD: fingerprint_sha256},
+                                              session=self._session)
+        return account_from_doc(doc) if doc else None
+
+    async def find_by_identity(self, subject_type: str, id_number: str) -> Account | None:
+        doc = await self._collection.find_one({"id_number": id_number,
+                                               "subject_type": subject_type},
+                                              session=self._session)
+        return account_from_doc(doc) if doc else None
+
+    async def bind(self, account_id: str, method_id: str, method: str, details: dict[str, Any],
+                   now: datetime, level: int) -> bool:
+        fingerprint = details["fingerprint_sha256"]
+        result = await self._collection.update_one(
+            {"_id": account_id, FINGERPRINT_FIELD: {"$ne": fingerprint}},
+            {"$push": {"auth_methods": {"id": method_id, "type": method, "created_at": now,
+                                        "phone_id": None, "details": details}},
+             # FLOWS.md: an account's level is the highest it has proven.
+             "$max": {"level": level}},
+            session=self._session)
+        return result.modified_count == 1
+
+
+class CertificateUnitOfWork(ProfileUnitOfWork):
+    certificate_logins: MongoCertificateLogins
+    certificate_accounts: MongoCertificateAccounts
+
+    async def __aenter__(self) -> CertificateUnitOfWork:
+        await super().__aenter__()
+        self.certificate_logins = MongoCertificateLogins(self.db, self.session)
+        self.certificate_accounts = MongoCertificateAccounts(self.db, self.session)
+        return self
+
+
+def flow_to_doc(flow: CertificateLogin) -> Document:
+    return {
+        "_id": flow.flow_id, "method": flow.method, "status": flow.status,
+        "flow_token_hash": flow.flow_token_hash, "created_at": flow.created_at,
+        "expires_at": flow.expires_at, "phone": flow.phone, "ip": flow.ip,
+        "user_agent": flow.user_agent, "account_id": flow.account_id,
+        "session_id": flow.session_id, "code": flow.code, "completed_at": flow.completed_at,
+    }
+
+
+def flow_from_doc(doc: Document) -> CertificateLogin:
+    return CertificateLogin(
+        flow_id=doc["_id"], method=doc["method"], status=doc["status"],
+        flow_token_hash=doc["flow_token_hash"], created_at=doc["created_at"],
+        expires_at=doc["expires_at"], phone=doc.get("phone"), ip=doc.get("ip"),
+        user_agent=doc.get("user_agent"), account_id=doc.get("account_id"),
+        session_id=doc.get("session_id"), code=doc.get("code"),
+        completed_at=doc.get("completed_at"),
+    )
+

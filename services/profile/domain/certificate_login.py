@@ -1,0 +1,180 @@
+"""Login with a digital signature (USB token, SIM): the flow, its rules and the ports it needs.
+
+    start ──▶ awaiting_signature ──(pki: valid certificate + signature, account found)──▶ completed
+                      └──(SIM rejected / timed out, or no account for the certificate)──▶ failed
+
+The account is the one bound to this very certificate (by its SHA-256 fingerprint), or else
+the one of the identity the certificate proves (ID number for a citizen, tax code for an
+enterprise), which is then bound to the certificate. A session opened this way is level 3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import Field
+
+from services.profile.domain.commands import ClientInfo, FlowRef
+from services.profile.domain.errors import FlowExpired, FlowState
+from services.profile.domain.models import Account
+from services.profile.domain.ports import UnitOfWork
+from shared.phones import mask_phone
+
+SIGNATURE_LEVEL = 3
+PKI_PURPOSE = "login"
+USB = "usb"
+SIM = "sim"
+SIGNATURE_METHODS = frozenset({USB, SIM})
+# pki's refusals after which a SIM login can never finish (the session on the phone is over).
+SIM_ENDING_CODES = frozenset({
+    "sim_rejected", "sim_timeout", "certificate_untrusted", "certificate_expired",
+    "certificate_revoked", "certificate_not_for_signing", "signature_invalid",
+})
+
+CertificateLoginStatus = Literal["awaiting_signature", "completed", "failed"]
+_PEM = Field(min_length=1, max_length=64_000)
+
+
+class StartCertificateLogin(ClientInfo):
+    method: Literal["usb", "sim"]
+    phone: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+class SubmitSignature(FlowRef, ClientInfo):
+    certificate: str = _PEM
+    chain: list[str] | str | None = None
+    signature: str = Field(min_length=1, max_length=4_000)
+
+
+@dataclass(frozen=True)
+class CertificateProof:
+    """What pki vouches for: who the certificate names and which certificate it is."""
+
+    subject_type: str
+    identity: dict[str, str]
+    fingerprint_sha256: str
+    serial: str
+    issuer: str
+    not_after: str | None
+
+    @classmethod
+    def from_pki(cls, result: Mapping[str, Any]) -> CertificateProof:
+        return cls(subject_type=str(result["subject_type"]), identity=dict(result["identity"]),
+                   fingerprint_sha256=str(result["fingerprint_sha256"]),
+                   serial=str(result["serial"]), issuer=str(result["issuer"]),
+                   not_after=result.get("not_after"))
+
+    @property
+    def id_number(self) -> str:
+        """The ID number of a citizen, the tax code of an enterprise."""
+        return self.identity["id_number"]
+
+    def binding(self) -> dict[str, Any]:
+        """The facts an auth method of type usb/sim keeps (``AuthMethod.details``)."""
+        details = {"fingerprint_sha256": self.fingerprint_sha256, "serial": self.serial,
+                   "issuer": self.issuer}
+        if self.not_after:
+            details["not_after"] = self.not_after
+        return details
+
+
+@dataclass
+class CertificateLogin:
+    flow_id: str
+    method: str  # usb or sim
+    status: CertificateLoginStatus
+    flow_token_hash: str
+    created_at: datetime
+    expires_at: datetime
+    phone: str | None = None  # E.164, the SIM's number
+    ip: str | None = None
+    user_agent: str | None = None
+    account_id: str | None = None
+    session_id: str | None = None
+    code: str | None = None
+    completed_at: datetime | None = None
+
+    def is_expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
+
+    def ensure_readable(self, now: datetime) -> None:
+        if self.status == "awaiting_signature" and self.is_expired(now):
+            raise FlowExpired()
+
+    def ensure_awaiting(self, method: str, now: datetime) -> None:
+        if self.method != method or self.status != "awaiting_signature":
+            raise FlowState()
+        if self.is_expired(now):
+            raise FlowExpired()
+
+    def view(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.flow_id, "status": self.status, "method": self.method}
+        if self.phone:
+            data["phone_masked"] = mask_phone(self.phone)
+        if self.code:
+            data["code"] = self.code
+        if self.session_id:
+            data["session_id"] = self.session_id
+        return data
+
+
+def account_for(bound: Account | None, by_identity: Account | None) -> tuple[Account | None, bool]:
+    """The account to log in, and whether the certificate must be bound to it first."""
+    if bound is not None:
+        return bound, False
+    return by_identity, by_identity is not None
+
+
+# --- ports ----------------------------------------------------------------------------------
+
+class CertificateLoginRepository(Protocol):
+    async def add(self, flow: CertificateLogin) -> None: ...
+
+    async def get(self, flow_id: str) -> CertificateLogin | None: ...
+
+    async def complete(self, flow_id: str, account_id: str, session_id: str,
+                       now: datetime) -> bool:
+        """awaiting_signature → completed, atomically and only if live: True for one caller."""
+        ...
+
+    async def fail(self, flow_id: str, code: str, now: datetime) -> bool:
+        """awaiting_signature → failed with ``code``: True for one caller."""
+        ...
+
+
+class CertificateAccounts(Protocol):
+    async def find_by_fingerprint(self, fingerprint_sha256: str) -> Account | None: ...
+
+    async def find_by_identity(self, subject_type: str, id_number: str) -> Account | None: ...
+
+    async def bind(self, account_id: str, method_id: str, method: str,
+                   details: dict[str, Any], now: datetime, level: int) -> bool:
+        """Adds a usb/sim auth method with the certificate (unless that fingerprint is there
+        already) and raises the account's level to ``level``."""
+        ...
+
+
+class CertificateUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def certificate_logins(self) -> CertificateLoginRepository: ...
+
+    @property
+    def certificate_accounts(self) -> CertificateAccounts: ...
+
+
+class PkiService(Protocol):
+    """The pki service; its refusals come back as PkiRejected, passed to the caller."""
+
+    async def challenge(self, flow_id: str, purpose: str) -> dict[str, Any]: ...
+
+    async def verify_signature(self, flow_id: str, purpose: str, certificate: str,
+                               chain: list[str] | str | None,
+                               signature: str) -> CertificateProof: ...
+
+    async def sim_start(self, flow_id: str, purpose: str, phone: str) -> dict[str, Any]: ...
+
+    async def sim_status(self, flow_id: str, purpose: str) -> CertificateProof | None: ...
+

@@ -1,0 +1,173 @@
+"""Use cases of the login guards: captchas, failure counters and locks, per-IP throttling.
+
+The rules are in ``domain/guards.py``; this module applies them through the store's atomic
+counters (shared by every replica of every service: they live in profile's database).
+Counter keys are keyed hashes: a login name (often an ID number) or an IP never sits in the
+guard collections in clear.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import Field
+
+from services.profile.domain.commands import Command, parse
+from services.profile.domain.errors import (
+    AccountLocked,
+    CaptchaInvalid,
+    CaptchaRequired,
+    RateLimited,
+)
+from services.profile.domain.guards import (
+    CAPTCHA_ALPHABET,
+    CAPTCHA_LENGTH,
+    Count,
+    GuardPolicy,
+    normalise_answer,
+    seconds_until,
+)
+from services.profile.domain.ports import CaptchaImages, GuardStore
+from shared import crypto
+from shared.clock import Clock
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class CaptchaAnswer(Command):
+    id: str = Field(min_length=1, max_length=64)
+    answer: str = Field(min_length=1, max_length=32)
+
+
+class NewCaptcha(Command):
+    ip: str | None = Field(default=None, max_length=64)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A password attempt let through: the counts it reserved, to keep or give back."""
+
+    name_key: str
+    ip_key: str | None
+    name_count: int
+
+
+def _random_text() -> str:
+    return "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(CAPTCHA_LENGTH))
+
+
+class LoginGuard:
+    def __init__(self, *, store: GuardStore, images: CaptchaImages, clock: Clock,
+                 policy: GuardPolicy, secret: str,
+                 new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+                 new_text: Callable[[], str] = _random_text) -> None:
+        self._store = store
+        self._images = images
+        self._clock = clock
+        self._policy = policy
+        self._secret = secret
+        self._new_id = new_id
+        self._new_text = new_text
+
+    # --- captchas --------------------------------------------------------------------------
+
+    async def new_captcha(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A fresh image captcha; the answer is kept only as a keyed hash, for one answer."""
+        command = parse(NewCaptcha, payload)
+        await self._throttle("captcha", command.ip, self._policy.ip_attempts)
+        text = self._new_text()
+        image = await self._images.render(text)
+        captcha_id = self._new_id()
+        expires_at = self._clock() + self._policy.captcha_ttl
+        await self._store.captchas.add(captcha_id, self._answer_hash(captcha_id, text),
+                                       expires_at)
+        return {"captcha_id": captcha_id,
+                "image": "data:image/png;base64," + base64.b64encode(image).decode(),
+                "expires_at": expires_at.isoformat()}
+
+    async def _captcha_ok(self, answer: CaptchaAnswer) -> bool:
+        stored = await self._store.captchas.take(answer.id, self._clock())
+        return stored is not None and crypto.same(
+            stored, self._answer_hash(answer.id, normalise_answer(answer.answer)))
+
+    def _answer_hash(self, captcha_id: str, text: str) -> str:
+        return crypto.keyed_hash(self._secret, f"captcha:{captcha_id}:{text}")
+
+    # --- password attempts -----------------------------------------------------------------
+
+    async def admit(self, login_name: str, ip: str | None,
+                    captcha: dict[str, Any] | None) -> Admission:
+        """Lets a password attempt through, or refuses it (rate_limited, account_locked,
+        captcha_required, captcha_invalid) before any password is checked."""
+        await self._throttle("login", ip, self._policy.ip_attempts)
+        name_key = self._key("name", login_name.casefold())
+        now = self._clock()
+        locked_until = await self._store.locks.locked_until(name_key, now)
+        if locked_until is not None:
+            raise AccountLocked(retry_after=seconds_until(locked_until, now))
+        ip_key = self._key("ip-failures", ip) if ip else None
+        name_count = await self._store.counters.hit(name_key, now, self._policy.window)
+        ip_count = (await self._store.counters.hit(ip_key, now, self._policy.window)
+                    if ip_key else None)
+        admission = Admission(name_key, ip_key, name_count.value)
+        if name_count.value > self._policy.lock_after:
+            # Past the 10th reservation only while parallel attempts are in flight (the 10th
+            # failure itself locks): none of these may check a password; no lock is written,
+            # since the reservations ahead may yet be given back.
+            await self._give_back(admission)
+            if captcha is None:
+                raise CaptchaRequired()
+            raise RateLimited(retry_after=1)
+        if self._policy.needs_captcha(name_count.value, ip_count.value if ip_count else 0):
+            if captcha is None:
+                await self._give_back(admission)
+                raise CaptchaRequired()
+            if not await self._captcha_ok(parse(CaptchaAnswer, captcha)):
+                await self._give_back(admission)
+                raise CaptchaInvalid()
+        return admission
+
+    async def succeeded(self, admission: Admission) -> None:
+        """A right password is not a failure: its reservation is given back."""
+        await self._give_back(admission)
+
+    async def failed(self, admission: Admission) -> None:
+        """The reservation stays a failure; the one that reaches the limit locks the name."""
+        if self._policy.locks(admission.name_count):
+            log.warning("login name locked after failed passwords")
+            raise AccountLocked(retry_after=await self._lock(admission.name_key))
+
+    async def _lock(self, name_key: str) -> int:
+        now = self._clock()
+        until = now + self._policy.lock_for
+        await self._store.locks.lock(name_key, until)
+        return seconds_until(until, now)
+
+    async def _give_back(self, admission: Admission) -> None:
+        now = self._clock()
+        await self._store.counters.give_back(admission.name_key, now)
+        if admission.ip_key:
+            await self._store.counters.give_back(admission.ip_key, now)
+
+    # --- throttles -------------------------------------------------------------------------
+
+    async def allow_otp_send(self, ip: str | None) -> None:
+        """Counts an OTP SMS a client's IP causes (login, resend, another phone, reset)."""
+        await self._throttle("otp", ip, self._policy.ip_otp_sends)
+
+    async def _throttle(self, what: str, ip: str | None, limit: int) -> None:
+        if not ip:
+            return  # a call from inside the system, not from a client
+        count: Count = await self._store.counters.hit(self._key(what, ip), self._clock(),
+                                                      self._policy.window)
+        if count.value > limit:
+            raise RateLimited(retry_after=count.retry_after(self._clock()))
+
+    def _key(self, kind: str, value: str) -> str:
+        return f"{kind}:{crypto.keyed_hash(self._secret, f'{kind}:{value}')}"

@@ -1,0 +1,105 @@
+"""Use cases of operator-made accounts (``dvcid admin``) and of the agent's session.
+
+- ``admin_create_agent`` / ``admin_create_agency``: the account, with an issued username and
+  the hash of a one-time initial password made by the operator's tool (changed at the first
+  login, then the OTP, as for a post-office citizen).
+- ``agent_session``: the gateway's question "is this session a post-office agent's, and at
+  which office?" before it lets a counter registration through.
+
+These accounts publish no AccountCreated: registration's duplicate projection is about people
+and enterprises registering, and an agent's staff account must not stop the agent's own
+citizen registration. The log says what was created, never the password hash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from services.profile.domain.commands import parse
+from services.profile.domain.errors import AccountExists, Forbidden, Unauthenticated
+from services.profile.domain.models import Account
+from services.profile.domain.ports import Store, UnitOfWork
+from services.profile.domain.staff import (
+    CreateAgency,
+    CreateAgent,
+    agency_account,
+    agent_account,
+    agent_office,
+    new_agent_username,
+)
+from services.profile.handlers import Profile
+from shared.clock import Clock
+from shared.logging import get_logger
+from shared.phones import mask_phone
+
+log = get_logger(__name__)
+
+# Eight random digits: a collision is rare; each is checked, a few draws always suffice.
+_USERNAME_DRAWS = 5
+
+
+class StaffAccounts:
+    def __init__(self, *, uow: Callable[[], UnitOfWork], store: Store, clock: Clock,
+                 profile: Profile, new_id: Callable[[], str],
+                 new_username: Callable[[], str] = new_agent_username) -> None:
+        self._uow = uow
+        self._store = store
+        self._clock = clock
+        self._profile = profile
+        self._new_id = new_id
+        self._new_username = new_username
+
+    async def admin_create_agent(self, payload: dict[str, Any]) -> dict[str, Any]:
+        command = parse(CreateAgent, payload)
+        username = await self._free_username()
+        account = agent_account(command, account_id=self._new_id(), username=username,
+                                now=self._clock(), new_id=self._new_id)
+        await self._add(account)
+        log.info("agent account created", account_id=account.account_id,
+                 office=account.organisation.get("name"))
+        return self._created(account)
+
+    async def admin_create_agency(self, payload: dict[str, Any]) -> dict[str, Any]:
+        command = parse(CreateAgency, payload)
+        if await self._store.accounts.find_by_login_name(command.code) is not None:
+            raise AccountExists("Mã cơ quan này đã có tài khoản.")
+        account = agency_account(command, account_id=self._new_id(), now=self._clock(),
+                                 new_id=self._new_id)
+        await self._add(account)
+        log.info("agency account created", account_id=account.account_id, code=command.code)
+        return self._created(account)
+
+    async def agent_session(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The live session's agent and office; ``forbidden`` for any other account."""
+        session = await self._profile.authenticate(payload)
+        account = await self._store.accounts.get(session["account_id"])
+        if account is None:
+            raise Unauthenticated()
+        office = agent_office(account)
+        if office is None:
+            raise Forbidden("Chỉ nhân viên bưu điện được đăng ký tài khoản tại quầy.")
+        return session | {"office": office}
+
+    async def _free_username(self) -> str:
+        for _ in range(_USERNAME_DRAWS):
+            username = self._new_username()
+            if await self._store.accounts.find_by_login_name(username) is None:
+                return username
+        raise RuntimeError("no free agent username after several draws")
+
+    async def _add(self, account: Account) -> None:
+        # The staff key (agent:<id> / agency:<code>) is unique: one agent account a person.
+        if await self._store.accounts.find_by_login_name(account.index_key) is not None:
+            raise AccountExists()
+        async with self._uow() as uow:
+            # The unique indexes (staff key, username) are the last guard against a twin.
+            await uow.accounts.add(account)
+            await uow.commit()
+
+    @staticmethod
+    def _created(account: Account) -> dict[str, Any]:
+        return {"account_id": account.account_id, "username": account.username,
+                "subject_type": account.subject_type, "roles": account.roles,
+                "organisation": account.organisation,
+                "phone_masked": mask_phone(account.login_phone().phone)}

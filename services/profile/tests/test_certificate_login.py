@@ -1,0 +1,212 @@
+"""Login with a USB token or a SIM signature: the use cases against in-memory fakes."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from services.profile.certificate_login import CertificateLogins, LoginEndpoints
+from services.profile.domain.certificate_login import CertificateLogin, CertificateProof
+from services.profile.domain.errors import CertificateNotRegistered, NotFound, PkiRejected
+from services.profile.domain.models import Account, AuthMethod
+from services.profile.tests.fakes import FakeStore, FakeUnitOfWork
+from services.profile.tests.test_handlers import POLICY, World, make_world
+from shared.events import AccountCreated, new_event
+
+FINGERPRINT = "ab" * 32
+PROOF: dict[str, Any] = {
+    "subject_type": "citizen",
+    "identity": {"id_type": "CCCD", "id_number": "001090001234", "full_name": "Nguyễn Văn An"},
+    "fingerprint_sha256": FINGERPRINT, "serial": "1f", "issuer": "CN=Sandbox Issuing CA",
+    "not_after": "2027-01-01T00:00:00Z", "level": 3,
+}
+
+
+class FakeCertificateLogins:
+    def __init__(self) -> None:
+        self.rows: dict[str, CertificateLogin] = {}
+
+    async def add(self, flow: CertificateLogin) -> None:
+        self.rows[flow.flow_id] = dataclasses.replace(flow)
+
+    async def get(self, flow_id: str) -> CertificateLogin | None:
+        flow = self.rows.get(flow_id)
+        return dataclasses.replace(flow) if flow else None
+
+    async def complete(self, flow_id: str, account_id: str, session_id: str,
+                       now: datetime) -> bool:
+        flow = self.rows.get(flow_id)
+        if flow is None or flow.status != "awaiting_signature" or flow.is_expired(now):
+            return False
+        flow.status, flow.account_id, flow.session_id = "completed", account_id, session_id
+        return True
+
+    async def fail(self, flow_id: str, code: str, now: datetime) -> bool:
+        flow = self.rows.get(flow_id)
+        if flow is None or flow.status != "awaiting_signature":
+            return False
+        flow.status, flow.code = "failed", code
+        return True
+
+
+class FakeCertificateAccounts:
+    def __init__(self, store: FakeStore) -> None:
+        self.rows = store.accounts.rows
+
+    async def find_by_fingerprint(self, fingerprint_sha256: str) -> Account | None:
+        return next((a for a in self.rows.values() for m in a.auth_methods
+                     if m.details.get("fingerprint_sha256") == fingerprint_sha256), None)
+
+    async def find_by_identity(self, subject_type: str, id_number: str) -> Account | None:
+        return next((a for a in self.rows.values()
+                     if a.id_number == id_number and a.subject_type == subject_type), None)
+
+    async def bind(self, account_id: str, method_id: str, method: str, details: dict[str, Any],
+                   now: datetime, level: int) -> bool:
+        account = self.rows[account_id]
+        account.auth_methods.append(AuthMethod(method_id, method, now, details=details))
+        account.level = max(account.level, level)
+        return True
+
+
+class FakeCertificateUnitOfWork(FakeUnitOfWork):
+    def __init__(self, store: FakeStore, logins: FakeCertificateLogins) -> None:
+        super().__init__(store)
+        self.certificate_logins = logins
+        self.certificate_accounts = FakeCertificateAccounts(store)
+
+    async def __aenter__(self) -> FakeCertificateUnitOfWork:
+        return self
+
+
+class FakePki:
+    def __init__(self) -> None:
+        self.proof: dict[str, Any] = PROOF
+        self.refusal: PkiRejected | None = None
+        self.sim_answered = False
+
+    async def challenge(self, flow_id: str, purpose: str) -> dict[str, Any]:
+        return {"challenge": "Y2hhbGxlbmdl", "expires_at": "x"}
+
+    async def verify_signature(self, flow_id: str, purpose: str, certificate: str,
+                               chain: list[str] | str | None, signature: str) -> CertificateProof:
+        if self.refusal is not None:
+            raise self.refusal
+        return CertificateProof.from_pki(self.proof)
+
+    async def sim_start(self, flow_id: str, purpose: str, phone: str) -> dict[str, Any]:
+        return {"verification_code": "4321", "expires_at": "x", "status": "pending"}
+
+    async def sim_status(self, flow_id: str, purpose: str) -> CertificateProof | None:
+        if self.refusal is not None:
+            raise self.refusal
+        return CertificateProof.from_pki(self.proof) if self.sim_answered else None
+
+
+@dataclass
+class CertificateWorld:
+    base: World
+    pki: FakePki
+    logins: CertificateLogins
+    endpoints: LoginEndpoints
+
+
+@pytest.fixture
+def world() -> CertificateWorld:
+    base = make_world()
+    pki = FakePki()
+    flows = FakeCertificateLogins()
+    logins = CertificateLogins(uow=lambda: FakeCertificateUnitOfWork(base.store, flows),
+                               pki=pki, clock=base.clock, policy=POLICY)
+    endpoints = LoginEndpoints(logins, base.profile.login_start, base.profile.login_get)
+    return CertificateWorld(base, pki, logins, endpoints)
+
+
+async def register(world: CertificateWorld, method: str = "usb",
+                   certificate: dict[str, str] | None = None) -> None:
+    created = AccountCreated(
+        account_id="acc-usb", registration_id="reg-usb", subject_type="citizen", method=method,
+        level=3, identity={"id_number": "001090001234",  # type: ignore[arg-type]
+                           "full_name": "Nguyễn Văn An", "id_type": "CCCD"},
+        created_at="2026-01-01T00:00:00+00:00",
+        certificate=certificate or {"fingerprint_sha256": FINGERPRINT, "serial": "1f",
+                                    "issuer": "CN=Sandbox Issuing CA"})
+    await world.base.profile.on_account_created(new_event(created, correlation_id="reg-usb"))
+
+
+def auth(flow: dict[str, Any]) -> dict[str, str]:
+    return {"id": flow["id"], "flow_token": flow["flow_token"]}
+
+
+SIGNED = {"certificate": "-----BEGIN CERTIFICATE-----", "signature": "c2ln"}
+
+
+async def test_usb_login_of_the_bound_account_opens_a_level_3_session(
+        world: CertificateWorld) -> None:
+    await register(world)
+    flow = await world.endpoints.login_start({"method": "usb"})
+    assert flow["status"] == "awaiting_signature" and flow["challenge"]
+    done = await world.logins.submit_signature(auth(flow) | SIGNED | {"ip": "10.0.0.1"})
+    assert done["status"] == "completed" and done["level"] == 3
+    me = await world.base.profile.me({"session_token": done["session_token"]})
+    assert me["account_id"] == "acc-usb" and me["level"] == 3
+    assert [e.type for e in world.base.store.published][-1] == "LoginSucceeded"
+    assert (await world.endpoints.login_get(auth(flow)))["status"] == "completed"
+
+
+async def test_a_new_certificate_of_the_same_identity_is_bound(world: CertificateWorld) -> None:
+    await register(world, certificate={"fingerprint_sha256": "cd" * 32, "serial": "2",
+                                       "issuer": "CN=x"})
+    flow = await world.logins.start({"method": "usb"})
+    await world.logins.submit_signature(auth(flow) | SIGNED)
+    account = world.base.store.accounts.rows["acc-usb"]
+    assert [m.details.get("fingerprint_sha256") for m in account.auth_methods
+            if m.type == "usb"] == ["cd" * 32, FINGERPRINT]
+
+
+async def test_a_certificate_of_nobody_is_not_registered(world: CertificateWorld) -> None:
+    flow = await world.logins.start({"method": "usb"})
+    with pytest.raises(CertificateNotRegistered):
+        await world.logins.submit_signature(auth(flow) | SIGNED)
+    assert not [e for e in world.base.store.published if e.type == "LoginSucceeded"]
+    view = await world.endpoints.login_get(auth(flow))
+    assert view["status"] == "failed" and view["code"] == "certificate_not_registered"
+
+
+async def test_a_refused_certificate_leaves_the_flow_waiting(world: CertificateWorld) -> None:
+    await register(world)
+    flow = await world.logins.start({"method": "usb"})
+    world.pki.refusal = PkiRejected("certificate_revoked", "Đã thu hồi.")
+    with pytest.raises(PkiRejected):
+        await world.logins.submit_signature(auth(flow) | SIGNED)
+    assert (await world.logins.get(auth(flow)))["status"] == "awaiting_signature"
+    assert [e.type for e in world.base.store.published][-1] == "LoginFailed"
+
+
+async def test_sim_login_completes_on_the_poll_that_sees_the_approval(
+        world: CertificateWorld) -> None:
+    await register(world, method="sim")
+    flow = await world.endpoints.login_start({"method": "sim", "phone": "0912345678"})
+    assert flow["verification_code"] == "4321"
+    assert (await world.endpoints.login_get(auth(flow)))["status"] == "awaiting_signature"
+    world.pki.sim_answered = True
+    done = await world.endpoints.login_get(auth(flow))
+    assert done["status"] == "completed" and done["session_token"] and done["level"] == 3
+    again = await world.endpoints.login_get(auth(flow))
+    assert again["status"] == "completed" and "session_token" not in again
+
+
+async def test_a_sim_rejection_fails_the_login(world: CertificateWorld) -> None:
+    flow = await world.logins.start({"method": "sim", "phone": "0912345678"})
+    world.pki.refusal = PkiRejected("sim_rejected", "Từ chối.")
+    view = await world.logins.get(auth(flow))
+    assert view["status"] == "failed" and view["code"] == "sim_rejected"
+
+
+async def test_password_flows_still_answer_through_the_dispatch(world: CertificateWorld) -> None:
+    with pytest.raises(NotFound):
+        await world.endpoints.login_get({"id": "nope", "flow_token": "t"})

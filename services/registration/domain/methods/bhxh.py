@@ -1,0 +1,110 @@
+"""Registration by social-insurance code (mã số BHXH): citizens only, level 2.
+
+The person enters their BHXH code (10 digits), ID number, full name, birth date and phone. The
+BHXH registry's record of that code must carry the same ID number, birth date and name (names
+compared after NFC, case folding and whitespace collapsing, never by stripping diacritics:
+Nguyễn ≠ Nguyên). The identity of the account is the record's (sex included, which the form
+does not ask for), and the duplicate check uses the record's ID number. Then an OTP to the
+phone proves possession of it, and a password makes the account.
+
+The phone is not compared with a phone the record may hold: BHXH contact numbers are often
+years old, and the guide asks only that the person's data match; possession of the phone is
+proven by the OTP, as in every level-2 registration.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from services.registration.domain.errors import BhxhMismatch, BhxhNotFound
+from services.registration.domain.fields import FieldErrors
+from services.registration.domain.identity import (
+    Identity,
+    name_key,
+    normalize_name,
+    validate_id_number,
+)
+from services.registration.domain.methods import person_fields as person
+from services.registration.domain.model import BHXH_LEVEL, InsuredPerson
+from services.registration.domain.phone import normalize_mobile
+
+METHOD = "bhxh"
+LEVEL = BHXH_LEVEL
+BHXH_CODE_DIGITS = 10
+_BHXH_CODE = re.compile(rf"^\d{{{BHXH_CODE_DIGITS}}}$")
+
+
+@dataclass(frozen=True)
+class BhxhApplication:
+    """What the person declared; the identity of the account comes from the record."""
+
+    subject_type: Literal["citizen"]
+    bhxh_code: str
+    id_number: str
+    full_name: str
+    birth_date: date
+    phone: str  # E.164
+    email: None = None  # the BHXH form has no e-mail field (API.md)
+
+
+def normalize_bhxh_code(raw: str) -> str | None:
+    """The 10 digits (spaces and dots people type between groups dropped), or None."""
+    code = re.sub(r"[\s.]", "", raw)
+    return code if code.isascii() and _BHXH_CODE.match(code) else None
+
+
+def parse_application(payload: Mapping[str, Any], today: date) -> BhxhApplication:
+    """Validates the fields of a BHXH registration: shape problems together as
+    ``validation_error``; then the ID number (``invalid_id_number``: province, century and
+    birth-year digits against the birth date, sex being unknown until the record is read) and
+    the phone (``invalid_phone``)."""
+    errors = FieldErrors()
+    person.citizen_only(errors, payload, "mã số BHXH")
+    bhxh_code = _bhxh_code(errors, payload)
+    raw_id = errors.required_text(payload, "id_number", "số CCCD/CMND")
+    full_name = person.full_name(errors, payload)
+    birth_date = person.birth_date(errors, payload, today)
+    raw_phone = errors.required_text(payload, "phone", "số điện thoại")
+    errors.raise_if_any()
+    assert bhxh_code and raw_id and full_name and birth_date and raw_phone
+
+    id_number = validate_id_number(raw_id, birth_date, None)
+    phone = normalize_mobile(raw_phone)
+    return BhxhApplication(subject_type="citizen", bhxh_code=bhxh_code, id_number=id_number,
+                           full_name=full_name, birth_date=birth_date, phone=phone)
+
+
+def _bhxh_code(errors: FieldErrors, payload: Mapping[str, Any]) -> str | None:
+    raw = errors.required_text(payload, "bhxh_code", "mã số BHXH")
+    if raw is None:
+        return None
+    code = normalize_bhxh_code(raw)
+    if code is None:
+        errors.add("bhxh_code", f"Mã số BHXH gồm đúng {BHXH_CODE_DIGITS} chữ số (in trên thẻ "
+                                "BHYT hoặc sổ BHXH).")
+    return code
+
+
+def matches(application: BhxhApplication, record: InsuredPerson) -> bool:
+    return (
+        record.bhxh_code == application.bhxh_code
+        and record.id_number == application.id_number
+        and record.birth_date == application.birth_date
+        and name_key(record.full_name) == name_key(application.full_name)
+    )
+
+
+def proven_identity(application: BhxhApplication, record: InsuredPerson | None) -> Identity:
+    """The identity the record vouches for, or the error that ends the registration.
+
+    Neither error reveals anything about the record (which field differed, or any value)."""
+    if record is None:
+        raise BhxhNotFound()
+    if not matches(application, record):
+        raise BhxhMismatch()
+    return Identity(id_number=record.id_number, full_name=normalize_name(record.full_name),
+                    birth_date=record.birth_date, sex=record.sex)

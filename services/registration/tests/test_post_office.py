@@ -1,0 +1,187 @@
+"""Registration at a post office counter against fakes: the checks, the one unit of work,
+the initial password (only in the SMS request), the issued username."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any, Self
+
+import pytest
+
+from services.registration.domain import password_policy
+from services.registration.domain.errors import (
+    AccountExists,
+    ExternalUnavailable,
+    InvalidIdNumber,
+    InvalidPhone,
+    UsernameTaken,
+    ValidationFailed,
+)
+from services.registration.domain.methods import post_office
+from services.registration.domain.methods.post_office import CounterRegistration
+from services.registration.post_office import PostOfficeDependencies, PostOfficeRegistrations
+from services.registration.tests.fakes import FakeStore, FakeUnitOfWork, fake_hash_password
+from shared.clock import FrozenClock
+
+TODAY = date(2026, 1, 1)
+PASSWORD = "Qw7#kT9m+Xa2"
+OFFICE = {"name": "Bưu điện Hà Nội", "code": "HN-001"}
+
+
+def payload(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "agent_account_id": "agent-1", "office": OFFICE,
+        "id_number": "079185000001", "full_name": "Lê Thị Bích", "birth_date": "1985-01-01",
+        "sex": "female", "phone": "0987654321", "id_document_checked": True}
+    return {**base, **changes}
+
+
+class CounterRows:
+    def __init__(self) -> None:
+        self.rows: dict[str, CounterRegistration] = {}
+
+
+class FakeCounterRegistrations:
+    def __init__(self, rows: dict[str, CounterRegistration]) -> None:
+        self.rows = rows
+
+    async def add(self, record: CounterRegistration) -> None:
+        if any(r.username == record.username for r in self.rows.values()):
+            raise UsernameTaken(record.username)
+        self.rows[record.id] = record
+
+
+class FakePostOfficeUnitOfWork(FakeUnitOfWork):
+    def __init__(self, store: FakeStore, counter: CounterRows) -> None:
+        super().__init__(store)
+        self._counter = counter
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self._rows = dict(self._counter.rows)
+        self.counter_registrations = FakeCounterRegistrations(self._rows)
+        return self
+
+    async def commit(self) -> None:
+        await super().commit()
+        self._counter.rows = self._rows
+
+
+class FakeNotices:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, str]] = []
+        self.error: Exception | None = None
+
+    async def send_initial_password(self, phone: str, username: str, password: str) -> None:
+        if self.error:
+            raise self.error
+        self.sent.append({"phone": phone, "username": username, "password": password})
+
+
+class Counter:
+    def __init__(self, usernames: Iterator[str] | None = None) -> None:
+        self.store, self.rows, self.notices = FakeStore(), CounterRows(), FakeNotices()
+        ids = (f"id-{n}" for n in itertools.count())
+        names = usernames or (f"BD{n:010d}" for n in itertools.count(1))
+        self.handlers = PostOfficeRegistrations(PostOfficeDependencies(
+            uow=lambda: FakePostOfficeUnitOfWork(self.store, self.rows), notices=self.notices,
+            clock=FrozenClock(datetime(2026, 1, 1, 3, 0, tzinfo=UTC)),
+            hash_password=fake_hash_password, new_id=lambda: next(ids),
+            new_username=lambda: next(names), new_password=lambda: PASSWORD))
+
+
+async def test_a_counter_registration_makes_a_level_3_account_and_texts_the_password() -> None:
+    counter = Counter()
+    answer = await counter.handlers.agent_register(payload(email="bich@example.vn"))
+    assert answer == {"account_id": answer["account_id"], "username": "BD0000000001",
+                      "level": 3, "phone_masked": "+8498****321",
+                      "initial_password_sent": True}
+    assert counter.notices.sent == [{"phone": "+84987654321", "username": "BD0000000001",
+                                     "password": PASSWORD}]
+    [created] = counter.store.events_of("AccountCreated")
+    data = created.payload
+    assert data["method"] == "post_office" and data["level"] == 3
+    assert data["username"] == "BD0000000001" and data["must_change_password"] is True
+    assert data["registered_by"] == {"agent_account_id": "agent-1", "office": OFFICE}
+    assert data["identity"]["id_number"] == "079185000001" and data["email"] == "bich@example.vn"
+    assert data["password_hash"] == await fake_hash_password(PASSWORD)
+    [completed] = counter.store.events_of("RegistrationCompleted")
+    assert completed.payload["method"] == "post_office" and completed.payload["level"] == 3
+    # The password is in no event and in no stored record.
+    everything = repr([e.payload for e in counter.store.events]) + repr(counter.rows.rows)
+    assert PASSWORD not in everything
+    [record] = counter.rows.rows.values()
+    assert record.agent.account_id == "agent-1" and record.agent.office == OFFICE
+    assert "079185000001" in counter.store.identities
+
+
+async def test_the_same_person_twice_is_account_exists() -> None:
+    counter = Counter()
+    await counter.handlers.agent_register(payload())
+    with pytest.raises(AccountExists):
+        await counter.handlers.agent_register(payload(phone="0912345678"))
+    assert len(counter.notices.sent) == 1 and len(counter.store.events_of("AccountCreated")) == 1
+
+
+async def test_a_username_drawn_twice_is_drawn_again() -> None:
+    counter = Counter(iter(["BD0000000007", "BD0000000007", "BD0000000008"]))
+    await counter.handlers.agent_register(payload())
+    second = await counter.handlers.agent_register(
+        payload(id_number="079185000002", phone="0912345678"))
+    assert second["username"] == "BD0000000008"
+
+
+@pytest.mark.parametrize("checked", [False, None, "true", 1])
+async def test_the_document_check_must_be_confirmed(checked: Any) -> None:
+    counter = Counter()
+    request = payload(id_document_checked=checked)
+    if checked is None:
+        del request["id_document_checked"]
+    with pytest.raises(ValidationFailed) as refused:
+        await counter.handlers.agent_register(request)
+    assert "id_document_checked" in [f["name"] for f in refused.value.fields or []]
+    assert counter.store.events == [] and counter.notices.sent == []
+
+
+@pytest.mark.parametrize("changes, error", [
+    ({"id_number": "079185000001", "sex": "male"}, InvalidIdNumber),  # sex digit disagrees
+    ({"id_number": "999185000001"}, InvalidIdNumber),  # no such province
+    ({"phone": "0241234567"}, InvalidPhone),
+    ({"birth_date": "1985-02-30"}, ValidationFailed),
+    ({"agent_account_id": None}, ValidationFailed),
+    ({"office": {}}, ValidationFailed),
+])
+async def test_the_identity_rules_of_every_method_apply(changes: dict[str, Any],
+                                                        error: type[Exception]) -> None:
+    counter = Counter()
+    with pytest.raises(error):
+        await counter.handlers.agent_register(payload(**changes))
+    assert counter.store.events == []
+
+
+async def test_a_failed_sms_leaves_the_account_and_says_so() -> None:
+    counter = Counter()
+    counter.notices.error = ExternalUnavailable()
+    answer = await counter.handlers.agent_register(payload())
+    assert answer["initial_password_sent"] is False
+    assert len(counter.store.events_of("AccountCreated")) == 1
+
+
+def test_initial_passwords_are_strong_and_pass_the_password_rule() -> None:
+    seen = set()
+    for _ in range(200):
+        password = post_office.new_initial_password()
+        seen.add(password)
+        assert len(password) == 12 and password.isascii()
+        assert password_policy.problems(password, id_number="079185000001",
+                                        phone_digits="0987654321") == []
+    assert len(seen) == 200
+
+
+def test_usernames_are_bd_and_ten_digits() -> None:
+    assert re.fullmatch(r"BD\d{10}", post_office.new_username())
+    assert post_office.new_username(lambda bound: 42) == "BD0000000042"
+    assert post_office.parse_application(payload(), TODAY).agent.office == OFFICE
