@@ -7,6 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from dvcid import admin
 from dvcid.devstack import run_dev
 from dvcid.signer import server as signer
 
@@ -19,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--fresh", action="store_true", help="start from empty data")
     signer.add_arguments(commands.add_parser(
         "signer", help="the USB token signing agent the portal page calls (127.0.0.1)"))
+    admin.add_arguments(commands.add_parser(
+        "admin", help="operator commands: create post office agents and state agencies"))
     args = parser.parse_args(argv)
     if args.command == "dev":
         if args.fresh and args.home.exists():
@@ -26,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_dev(args.home.resolve())
     if args.command == "signer":
         return signer.run_signer(args)
+    if args.command == "admin":
+        return admin.run_admin(args)
     return 2
 
 

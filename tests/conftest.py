@@ -12,6 +12,10 @@ import pytest
 from pymongo import MongoClient
 
 from dvcid.devstack import DevStack, Ports
+from dvcid.servers import free_port
+
+# The port of the USB signing agent the e2e stack's pages call.
+SIGNER_PORT = free_port()
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +33,9 @@ def stack(request: pytest.FixtureRequest) -> Iterator[DevStack]:
             "DVCID_RPC_TIMEOUT": "5",
             # Every captcha shows this text, so login-guard tests can answer it (test only).
             "DVCID_CAPTCHA_TEST_TEXT": "K7M3Q",
+            # Where the USB pages find the signing agent; the browser tests start
+            # `dvcid signer` there (tests/web/test_signature_journeys_in_browser.py).
+            "DVCID_SIGNER_URL": f"http://127.0.0.1:{SIGNER_PORT}",
         }
         stack = DevStack(Path(home), Ports.free(), env=env, persistent=False,
                          say=lambda line: None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The only address the agent listens on: a signing service reachable from the network would
@@ -26,5 +27,8 @@ class SignerSettings(BaseSettings):
     # /usr/lib/libeTPkcs11.so, C:\\Windows\\System32\\eTPKCS11.dll.
     pkcs11_modules: list[str] = []
     pkcs12_files: list[Path] = []
+    # Reads the certificates of encrypted PKCS#12 files without asking on the terminal
+    # (tests, services); each signature still needs the PIN.
+    pkcs12_read_password: SecretStr | None = None
     # Wrong passwords in a row before a PKCS#12 file is refused until restart.
     pkcs12_max_attempts: int = 5

@@ -49,8 +49,9 @@ def settings_from(args: argparse.Namespace) -> SignerSettings:
 def build_backends(settings: SignerSettings, ask_password: bool = True) -> list[SigningBackend]:
     backends: list[SigningBackend] = [Pkcs11Backend(m) for m in settings.pkcs11_modules]
     for path in settings.pkcs12_files:
-        password = None
-        if ask_password and Pkcs12Backend.needs_password(path):
+        password = (settings.pkcs12_read_password.get_secret_value()
+                    if settings.pkcs12_read_password else None)
+        if password is None and ask_password and Pkcs12Backend.needs_password(path):
             # Only to read the certificates it shows; each signature asks the PIN again.
             password = getpass.getpass(f"Mật khẩu tệp {path.name} (để đọc chứng thư số): ")
         try:

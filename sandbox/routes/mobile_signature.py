@@ -116,6 +116,17 @@ async def add_sim_subscriber(body: NewSimSubscriber, request: Request) -> Any:
             "chain_pem": ca.chain_pem()}
 
 
+@router.get("/dev/sim", response_model=None, tags=["dev"])
+async def pending_requests(request: Request) -> Any:
+    """Every SIM's pending request, newest first (the sandbox page lists them)."""
+    provider = _provider(request)
+    phones = dict.fromkeys(s.phone for s in reversed(list(provider.sessions.values())))
+    pending = [session for session in map(provider.pending, phones) if session is not None]
+    return [{"phone": session.phone, "display_text": session.display_text,
+             "verification_code": verification_code(session.digest),
+             "created_at": session.created_at.isoformat()} for session in pending]
+
+
 @router.get("/dev/sim/{phone}", response_model=None, tags=["dev"])
 async def pending_request(phone: str, request: Request) -> Any:
     """What the phone shows: the pending request and its verification code."""

@@ -22,6 +22,9 @@ class GatewaySettings(CommonSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     # Signs the web pages' cookies (the flow cookie, the per-form CSRF tokens).
     web_secret: str = "dev-insecure-web-secret"
+    # The USB token signing agent (`dvcid signer`) on the citizen's own computer, which the
+    # USB pages' script calls (the pages' CSP allows connecting to it).
+    signer_url: str = "http://127.0.0.1:8787"
 
     @model_validator(mode="after")
     def _secure_cookies_outside_dev(self) -> GatewaySettings:

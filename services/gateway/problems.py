@@ -61,6 +61,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "account_exists": 409,
     "flow_state": 409,
     "last_auth_method": 409,
+    "phone_limit": 409,
     # 401 / 403: authentication and authorisation
     "invalid_credentials": 401,
     "unauthenticated": 401,
@@ -69,6 +70,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "captcha_required": 401,
     "captcha_invalid": 401,
     "forbidden": 403,
+    # a privileged change from a session opened too long ago: log in again (issue 6)
+    "reauthentication_required": 403,
     "account_locked": 423,
     # 429: throttled
     "otp_resend_too_soon": 429,

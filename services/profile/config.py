@@ -32,6 +32,9 @@ class ProfileSettings(CommonSettings):
     telco_url: str = "http://127.0.0.1:8100/telco"
     telco_api_key: str = "dev-insecure-telco-token"
     telco_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Privileged changes (auth methods, password, email) need a session opened this recently
+    # (as Ory Kratos' privileged_session_max_age), else reauthentication_required.
+    privileged_session_minutes: int = Field(default=15, gt=0)
 
     # End-to-end tests only (DVCID_ENV=test): every captcha shows this text, so a test can
     # answer it. Refused in any other environment.

@@ -101,6 +101,9 @@ async def wire(infra: Infrastructure) -> Wiring:
     # Operator-made accounts (dvcid admin) and the post-office agent's session (staff.py).
     from services.profile.staff_wiring import add_staff_endpoints, build_staff_accounts
     add_staff_endpoints(wiring, build_staff_accounts(infra, profile))
+    # Account management: the /me routes (account_management.py).
+    from services.profile.account_wiring import add_account_endpoints, build_account_management
+    add_account_endpoints(wiring, build_account_management(infra, settings, profile))
     wiring.on_stop = [telco.close]
     return wiring
 

@@ -143,6 +143,27 @@ class OtpPhoneReplaced(EventPayload):
     phone: str
 
 
+class ProfileUpdated(EventPayload):
+    """The owner changed contact fields of the account (names only: values stay in profile)."""
+
+    account_id: str
+    fields: list[str]
+
+
+class AuthMethodAdded(EventPayload):
+    """A way to log in was added by the account's owner (type: sms, usb, sim)."""
+
+    account_id: str
+    method_id: str
+    type: str
+
+
+class AuthMethodRemoved(EventPayload):
+    account_id: str
+    method_id: str
+    type: str
+
+
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     cls.__name__: cls
     for cls in (
@@ -160,5 +181,8 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         SessionRevoked,
         PasswordChanged,
         OtpPhoneReplaced,
+        ProfileUpdated,
+        AuthMethodAdded,
+        AuthMethodRemoved,
     )
 }

@@ -22,9 +22,9 @@ from shared.rpc import RpcServer
 
 ENDPOINTS = {
     "registration": ["start", "get", "submit_otp", "resend_otp", "set_password",
-                     "submit_signature", "confirm"],
+                     "submit_signature", "confirm", "agent_register"],
     "profile": ["login_start", "login_get", "login_submit_otp", "login_resend_otp",
-                "authenticate", "me", "logout", "login_submit_signature"],
+                "authenticate", "me", "logout", "login_submit_signature", "agent_session"],
     "otp": ["issue", "verify"],
     "pki": ["status"],
 }

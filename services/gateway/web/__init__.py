@@ -22,8 +22,10 @@ from services.gateway.web import (
     home,
     login,
     login_otp_options,
+    login_signature,
     password_reset,
     register_bhxh,
+    register_signature,
     registration,
     sandbox,
 )
@@ -33,8 +35,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def install_web(app: FastAPI) -> None:
-    for module in (home, registration, register_bhxh, login, login_otp_options,
-                   password_reset, account, sandbox):
+    for module in (home, registration, register_bhxh, register_signature, login,
+                   login_otp_options, login_signature, password_reset, account, sandbox):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(PageProblem, on_page_problem)

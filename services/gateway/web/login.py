@@ -41,8 +41,8 @@ class LoginTab:
 
 LOGIN_TABS = (
     LoginTab("cccd", "CMT/CCCD", "login_password_tab.html"),  # the default tab (seed guide)
-    LoginTab("sim", "Sim ký số", None),
-    LoginTab("usb", "USB ký số", None),
+    LoginTab("sim", "Sim ký số", "login_sim_tab.html"),  # login_signature.py
+    LoginTab("usb", "USB ký số", "login_usb_tab.html"),
     LoginTab("buu-dien", "Bưu điện", None),
 )
 PASSWORD_FIELDS = ("username", "password", "captcha")

@@ -60,17 +60,22 @@ METHODS = (
     Method("bhxh", "Bảo hiểm xã hội",
            "Dùng mã số bảo hiểm xã hội (10 chữ số); xác nhận bằng mã OTP gửi qua SMS.",
            ("citizen",), 2, path="/dang-ky/cong-dan/bao-hiem-xa-hoi"),  # register_bhxh.py
+    # ``{doi_tuong}``: the subject's slug (these methods serve both subjects).
     Method("sim", "Sim ký số",
-           "Xác nhận và nhập mã PIN trên điện thoại có Sim ký số.", ("citizen", "enterprise"), 3),
+           "Xác nhận và nhập mã PIN trên điện thoại có Sim ký số.", ("citizen", "enterprise"), 3,
+           path="/dang-ky/{doi_tuong}/sim-ky-so"),  # register_signature.py
     Method("usb", "USB ký số",
            "Ký bằng chứng thư số trong USB ký số (cần cài công cụ ký điện tử).",
-           ("citizen", "enterprise"), 3),
+           ("citizen", "enterprise"), 3, path="/dang-ky/{doi_tuong}/usb-ky-so"),
 )
 
 MOBILE_FIELDS = ("id_number", "full_name", "birth_date", "sex", "phone", "email")
 # The page of each status of a registration flow.
 STEP_PAGES = {"otp_sent": "/dang-ky/otp", "awaiting_password": "/dang-ky/mat-khau",
-              "completed": "/dang-ky/thanh-cong"}
+              "completed": "/dang-ky/thanh-cong",
+              # Digital-signature methods (register_signature.py).
+              "awaiting_signature": "/dang-ky/chu-ky-so/ky",
+              "awaiting_confirmation": "/dang-ky/chu-ky-so/xac-nhan"}
 OTP_SCREEN = OtpScreen(heading="Xác nhận số điện thoại", action="/dang-ky/otp",
                        resend_action="/dang-ky/otp/gui-lai", back="/dang-ky/cong-dan",
                        back_text="Chọn phương thức đăng ký khác")

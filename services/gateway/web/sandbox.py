@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.gateway.problems import DEFAULT_DETAIL
+from services.gateway.web import sandbox_signature
 from services.gateway.web.guards import CheckedForm, PageProblem
 from services.gateway.web.rendering import FormErrors, form_values, redirect, render
 from shared.logging import get_logger
@@ -50,13 +51,16 @@ async def sandbox_page(request: Request, phone: str | None = None,
         else:
             errors = _errors_of(answer, ("inbox_phone",), rename={"phone": "inbox_phone"})
     return render(request, "sandbox.html", phone=phone, messages=messages, errors=errors,
-                  notice=NOTICES.get(tb or ""), values={}, bhxh={})
+                  notice=NOTICES.get(tb or "") or sandbox_signature.NOTICES.get(tb or ""),
+                  values={}, bhxh={}, **await sandbox_signature.page_context(client))
 
 
 @router.post("", response_class=HTMLResponse)
 async def add_record(request: Request, form: CheckedForm) -> Response:
     if form.get("record") == "bhxh":
         return await add_bhxh_record(request, form)
+    if form.get("record") in sandbox_signature.RECORDS:  # SIM requests, test certificates
+        return await sandbox_signature.handle(request, form)
     return await add_subscriber(request, form)
 
 

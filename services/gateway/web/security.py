@@ -47,6 +47,10 @@ class WebFlow:
     # Login only: the account's other OTP phones ({phone_id, phone_masked}), as the start
     # of the login listed them ("Chọn phương thức xác thực khác"); the service has no read.
     alternatives: tuple[dict[str, str], ...] = ()
+    # Digital-signature flows: the SIM's 4-digit verification code to show while waiting
+    # (the service gives it once, at the start), and the USB token's challenge (base64).
+    verification_code: str | None = None
+    challenge: str | None = None
 
 
 def _sign(secret: str, purpose: str, value: str) -> str:

@@ -146,3 +146,26 @@ class AccountExists(ProfileError):
 
     code = "account_exists"
     default_detail = "Tài khoản này đã tồn tại."
+
+
+# --- account management (issue 6: /me) ------------------------------------------------------
+
+class ReauthenticationRequired(ProfileError):
+    """A privileged change (auth methods, password, email) from a session that was opened
+    too long ago: log in again first (as Ory Kratos' privileged session)."""
+
+    code = "reauthentication_required"
+    default_detail = ("Vì lý do an toàn, thao tác này cần đăng nhập lại. Vui lòng đăng xuất, "
+                      "đăng nhập lại rồi thực hiện trong vòng 15 phút.")
+
+
+class LastAuthMethod(ProfileError):
+    code = "last_auth_method"
+    default_detail = ("Không thể xóa phương thức xác thực này: đây là cách đăng nhập cuối cùng "
+                      "của tài khoản. Vui lòng thêm phương thức khác trước khi xóa.")
+
+
+class PhoneLimit(ProfileError):
+    code = "phone_limit"
+    default_detail = ("Tài khoản đã có tối đa 5 số điện thoại nhận mã OTP. Vui lòng xóa bớt "
+                      "một số trước khi thêm số mới.")

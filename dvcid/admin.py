@@ -1,0 +1,132 @@
+"""``dvcid admin``: the operator's commands, over NATS request/reply to the profile service.
+
+    dvcid admin create-agent --id-number 001088001122 --full-name "Lê Thị Thu" \\
+        --phone 0912000111 --office "Bưu điện Hà Nội" [--office-code HN-001]
+    dvcid admin create-agency --code 000.00.00.H29 --name "Sở Tư pháp Hà Nội" \\
+        --email stp@hanoi.gov.vn --phone 0913000222 [--user-id-number ... --user-full-name ...]
+
+The NATS server is ``DVCID_NATS_URL`` (default ``nats://127.0.0.1:4222``). The one-time
+initial password is made here with ``secrets`` and hashed here (argon2id): only the hash
+crosses the bus and reaches the database. The username and the password are printed once on
+standard output for the operator to hand over in person (staff accounts are set up by an
+operator who meets the clerk or the agency's officer; an SMS would put a working password on
+a phone the system has not verified yet). Nothing is logged; the account must change the
+password at its first login, then confirm an OTP sent to the phone given here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import nats
+
+from shared import crypto
+from shared.rpc import RemoteError, RpcClient, ServiceUnavailable
+
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+PASSWORD_LENGTH = 14
+# No look-alikes (0/O, 1/l/I); symbols every keyboard has.
+_LOWER = "abcdefghijkmnpqrstuvwxyz"
+_UPPER = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+_DIGITS = "23456789"
+_SYMBOLS = "#@%+=!?"
+
+
+@dataclass(frozen=True)
+class CreatedAccount:
+    account_id: str
+    username: str
+    initial_password: str
+    details: dict[str, Any]
+
+
+def initial_password() -> str:
+    """14 characters from ``secrets`` with every class the password rule asks for."""
+    alphabet = _LOWER + _UPPER + _DIGITS + _SYMBOLS
+    chars = [secrets.choice(s) for s in (_LOWER, _UPPER, _DIGITS, _SYMBOLS)]
+    chars += [secrets.choice(alphabet) for _ in range(PASSWORD_LENGTH - len(chars))]
+    secrets.SystemRandom().shuffle(chars)
+    return "".join(chars)
+
+
+async def create_agent(nats_url: str, *, id_number: str, full_name: str, phone: str,
+                       office: str, office_code: str | None = None) -> CreatedAccount:
+    request: dict[str, Any] = {"id_number": id_number, "full_name": full_name, "phone": phone,
+                               "office": office}
+    if office_code:
+        request["office_code"] = office_code
+    return await _create(nats_url, "admin_create_agent", request)
+
+
+async def create_agency(nats_url: str, *, code: str, name: str, phone: str,
+                        email: str | None = None, user_id_number: str | None = None,
+                        user_full_name: str | None = None) -> CreatedAccount:
+    request: dict[str, Any] = {"code": code, "name": name, "phone": phone}
+    optional = {"email": email, "user_id_number": user_id_number,
+                "user_full_name": user_full_name}
+    request |= {k: v for k, v in optional.items() if v}
+    return await _create(nats_url, "admin_create_agency", request)
+
+
+async def _create(nats_url: str, endpoint: str, request: dict[str, Any]) -> CreatedAccount:
+    password = initial_password()
+    request = request | {"password_hash": await crypto.hash_password(password)}
+    nc = await nats.connect(nats_url, name="dvcid-admin", connect_timeout=5,
+                            max_reconnect_attempts=1)
+    try:
+        data = await RpcClient(nc, timeout=15).call("profile", endpoint, request)
+    finally:
+        await nc.drain()
+    return CreatedAccount(account_id=str(data["account_id"]), username=str(data["username"]),
+                          initial_password=password, details=data)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    commands = parser.add_subparsers(dest="admin_command", required=True)
+    agent = commands.add_parser("create-agent", help="a post office clerk's account")
+    agent.add_argument("--id-number", required=True, help="the clerk's CCCD/CMND")
+    agent.add_argument("--full-name", required=True)
+    agent.add_argument("--phone", required=True, help="the clerk's mobile (login OTP)")
+    agent.add_argument("--office", required=True, help='e.g. "Bưu điện Hà Nội"')
+    agent.add_argument("--office-code", help="the post office's code")
+    agency = commands.add_parser("create-agency", help="a state agency's account")
+    agency.add_argument("--code", required=True, help="agency code (the login name)")
+    agency.add_argument("--name", required=True)
+    agency.add_argument("--email", help="the agency's contact e-mail")
+    agency.add_argument("--phone", required=True, help="the first user's mobile (login OTP)")
+    agency.add_argument("--user-id-number", help="the first user's CCCD/CMND")
+    agency.add_argument("--user-full-name", help="the first user's full name")
+
+
+def run_admin(args: argparse.Namespace) -> int:
+    nats_url = os.environ.get("DVCID_NATS_URL", DEFAULT_NATS_URL)
+    try:
+        if args.admin_command == "create-agent":
+            created = asyncio.run(create_agent(
+                nats_url, id_number=args.id_number, full_name=args.full_name, phone=args.phone,
+                office=args.office, office_code=args.office_code))
+        else:
+            created = asyncio.run(create_agency(
+                nats_url, code=args.code, name=args.name, phone=args.phone, email=args.email,
+                user_id_number=args.user_id_number, user_full_name=args.user_full_name))
+    except RemoteError as exc:
+        fields = "; ".join(f"{f.get('name')}: {f.get('detail')}"
+                           for f in exc.error.get("fields") or [])
+        print(f"refused ({exc.error.get('code')}): {exc.error.get('detail')}"
+              + (f" [{fields}]" if fields else ""), file=sys.stderr)
+        return 1
+    except (ServiceUnavailable, OSError, nats.errors.Error) as exc:
+        print(f"the profile service is not reachable on {nats_url}: {exc!r}", file=sys.stderr)
+        return 3
+    print(f"account_id: {created.account_id}")
+    print(f"username: {created.username}")
+    print(f"initial_password: {created.initial_password}")
+    print("The initial password is shown once and stored nowhere: hand it over in person. "
+          "It must be changed at the first login.", file=sys.stderr)
+    return 0

@@ -1,0 +1,202 @@
+"""Account management (API.md "The account"): contacts, authentication methods, password,
+login history and sessions of the caller's own account, owned by the profile service.
+
+Every route needs the caller's session (401 ``unauthenticated`` without one); an id of
+another account's session, method or flow is 404 ``not_found``. Changes to methods, password
+and e-mail need a session opened in the last 15 minutes, else 403
+``reauthentication_required`` (log in again, then retry).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import ConfigDict, Field, StrictBool
+
+from services.gateway.dependencies import Client, FlowToken, Rpc, SessionToken
+from services.gateway.problems import problem_responses
+from services.gateway.routers import API_PREFIX
+from services.gateway.schemas import (
+    Email,
+    Me,
+    OtpCode,
+    Password,
+    Phone,
+    RequestBody,
+    ResponseBody,
+    SignatureSubmission,
+)
+
+SERVICE = "profile"
+NEXT_PAGE_HEADER = "X-Next-Before"
+
+router = APIRouter(prefix=f"{API_PREFIX}/me", tags=["account"],
+                   responses=problem_responses(401, 403, 404, 409, 422, 429, 500, 503))
+
+
+class ContactsUpdate(RequestBody):
+    """Contact fields; identity fields (id_number, full_name, birth_date, sex, tax_code, …)
+    are read-only: sending one is refused by profile with ``forbidden`` naming the field."""
+
+    model_config = ConfigDict(extra="allow")
+
+    email: Email = None
+    address: Annotated[str, Field(max_length=500)] | None = None
+
+
+class PasswordChange(RequestBody):
+    current_password: Password
+    new_password: Password
+    new_password_confirmation: Password
+    end_other_sessions: StrictBool = False
+
+
+class NewMethod(RequestBody):
+    type: Literal["sms", "usb", "sim"]
+    phone: Phone | None = None
+
+
+class MethodOtp(RequestBody):
+    code: OtpCode
+
+
+class LoginEntry(ResponseBody):
+    at: str
+    method: str
+    result: str
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+class SessionEntry(ResponseBody):
+    id: str
+    created_at: str
+    last_seen_at: str
+    ip: str | None = None
+    user_agent: str | None = None
+    level: int
+    method: str | None = None
+    current: bool
+
+
+class AuthMethodEntry(ResponseBody):
+    id: str
+    type: str
+    label: str
+    created_at: str | None = None
+    last_used_at: str | None = None
+
+
+class MethodFlowView(ResponseBody):
+    id: str
+    type: str
+    status: str
+    flow_token: str | None = None
+    phone_masked: str | None = None
+    challenge: str | None = None
+    verification_code: str | None = None
+    expires_at: str | None = None
+    method: AuthMethodEntry | None = None
+    code: str | None = None
+
+
+def _auth(credentials: SessionToken) -> dict[str, str]:
+    return {"session_token": credentials.token}
+
+
+@router.patch("", response_model=Me, response_model_exclude_unset=True,
+              summary="Edit contact fields (email: privileged)")
+async def update_me(body: ContactsUpdate, credentials: SessionToken, rpc: Rpc) -> Any:
+    # exclude_unset: a field sent as null clears it, a field not sent is left alone.
+    return await rpc.call(SERVICE, "me_update",
+                          body.model_dump(mode="json", exclude_unset=True) | _auth(credentials))
+
+
+@router.get("/logins", response_model=list[LoginEntry], summary="Access history, newest first")
+async def list_logins(credentials: SessionToken, rpc: Rpc, response: Response,
+                      limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                      before: Annotated[datetime | None, Query(
+                          description=f"older than this time (the {NEXT_PAGE_HEADER} header "
+                                      "of the previous page)")] = None) -> Any:
+    payload: dict[str, Any] = _auth(credentials) | {"limit": limit}
+    if before is not None:
+        payload["before"] = before.isoformat()
+    page: dict[str, Any] = await rpc.call(SERVICE, "me_logins", payload)
+    if page.get("next_before"):
+        response.headers[NEXT_PAGE_HEADER] = str(page["next_before"])
+    return page["items"]
+
+
+@router.get("/sessions", response_model=list[SessionEntry],
+            summary="Active sessions, the current one marked")
+async def list_sessions(credentials: SessionToken, rpc: Rpc) -> Any:
+    return (await rpc.call(SERVICE, "me_sessions", _auth(credentials)))["items"]
+
+
+@router.delete("/sessions/{session_id}", status_code=204, response_class=Response,
+               summary="End a session (at once)")
+async def end_session(session_id: str, credentials: SessionToken, rpc: Rpc) -> Response:
+    await rpc.call(SERVICE, "me_end_session", _auth(credentials) | {"session_id": session_id})
+    return Response(status_code=204)
+
+
+@router.get("/auth-methods", response_model=list[AuthMethodEntry],
+            summary="Authentication methods")
+async def list_auth_methods(credentials: SessionToken, rpc: Rpc) -> Any:
+    return (await rpc.call(SERVICE, "me_auth_methods", _auth(credentials)))["items"]
+
+
+@router.post("/auth-methods", status_code=201, response_model=MethodFlowView,
+             response_model_exclude_unset=True,
+             summary="Add a method: sms (OTP to the phone), usb (challenge), sim (privileged)")
+async def add_auth_method(body: NewMethod, credentials: SessionToken, client: Client,
+                          rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "me_add_method",
+                          body.model_dump(mode="json", exclude_none=True) | _auth(credentials)
+                          | client.as_payload())
+
+
+@router.get("/auth-methods/flows/{flow_id}", response_model=MethodFlowView,
+            response_model_exclude_unset=True,
+            summary="Read an add-method flow (a SIM flow asks the SIM's answer)")
+async def get_method_flow(flow_id: str, token: FlowToken, credentials: SessionToken,
+                          rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "me_method_get",
+                          _auth(credentials) | {"id": flow_id, "flow_token": token})
+
+
+@router.post("/auth-methods/flows/{flow_id}/otp", status_code=201,
+             response_model=AuthMethodEntry, response_model_exclude_unset=True,
+             summary="Confirm the OTP sent to the new phone: the new method")
+async def confirm_method_otp(flow_id: str, body: MethodOtp, token: FlowToken,
+                             credentials: SessionToken, rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "me_method_otp", _auth(credentials)
+                          | {"id": flow_id, "flow_token": token, "code": body.code})
+
+
+@router.post("/auth-methods/flows/{flow_id}/signature", status_code=201,
+             response_model=AuthMethodEntry, response_model_exclude_unset=True,
+             summary="USB token: certificate + signature over the challenge: the new method")
+async def confirm_method_signature(flow_id: str, body: SignatureSubmission, token: FlowToken,
+                                   credentials: SessionToken, rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "me_method_signature", _auth(credentials)
+                          | {"id": flow_id, "flow_token": token}
+                          | body.model_dump(mode="json", exclude_none=True))
+
+
+@router.delete("/auth-methods/{method_id}", status_code=204, response_class=Response,
+               summary="Remove a method (never the last way to log in: last_auth_method)")
+async def remove_auth_method(method_id: str, credentials: SessionToken, rpc: Rpc) -> Response:
+    await rpc.call(SERVICE, "me_remove_method", _auth(credentials) | {"method_id": method_id})
+    return Response(status_code=204)
+
+
+@router.put("/password", status_code=204, response_class=Response,
+            summary="Change the password (privileged), optionally ending the other sessions")
+async def change_password(body: PasswordChange, credentials: SessionToken, client: Client,
+                          rpc: Rpc) -> Response:
+    await rpc.call(SERVICE, "me_change_password", body.model_dump(mode="json")
+                   | _auth(credentials) | client.as_payload())
+    return Response(status_code=204)

@@ -1,0 +1,80 @@
+"""The account-management Mongo adapters on a real server: the conditional updates that keep
+at most five phones and never remove a method from a changed set, and session revocation
+scoped to the account."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.profile.adapters.account_mongo import (
+    AccountUnitOfWork,
+    MongoManagedAccounts,
+    MongoManagedSessions,
+    with_account_indexes,
+)
+from services.profile.adapters.mongo import INDEXES, MongoStore
+from services.profile.domain.models import AuthMethod, Identity, Session, open_account
+from shared.storage import connect_mongo, ensure_indexes
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+async def db(test_servers: Any) -> AsyncIterator[Any]:
+    client = connect_mongo(test_servers.mongo_url)
+    database = client[f"t{uuid.uuid4().hex[:8]}_profile"]
+    await ensure_indexes(database, with_account_indexes(INDEXES))
+    yield database
+    await client.drop_database(database.name)
+    await client.close()
+
+
+async def _account(db: Any, account_id: str = "acc-1") -> None:
+    ids = iter(f"{account_id}-{n}" for n in range(100))
+    account = open_account(account_id=account_id, registration_id="r", subject_type="citizen",
+                           method="mobile", level=2,
+                           identity=Identity(f"0010990{account_id[-1]}2345", "Nguyễn Văn An"),
+                           phone="+84912345000", email=None, password_hash="$argon2id$x",
+                           created_at=NOW, certificate={}, new_id=lambda: next(ids))
+    await MongoStore(db).accounts.add(account)
+
+
+async def test_phones_are_capped_and_methods_removed_only_from_an_unchanged_set(db: Any) -> None:
+    await _account(db)
+    accounts = MongoManagedAccounts(db)
+    for n in range(1, 5):
+        method = AuthMethod(f"m{n}", "sms", NOW, phone_id=f"p{n}")
+        assert await accounts.add_phone_method("acc-1", method, f"+8491234500{n}", NOW, 5)
+    sixth = AuthMethod("m6", "sms", NOW, phone_id="p6")
+    assert not await accounts.add_phone_method("acc-1", sixth, "+84912345009", NOW, 5)
+    account = await MongoStore(db).accounts.get("acc-1")
+    assert account is not None and len(account.phones) == 5
+    ids = [m.method_id for m in account.auth_methods]
+    removed = next(m for m in account.auth_methods if m.method_id == "m1")
+    assert not await accounts.remove_method("acc-1", removed, ids[:-1])  # a stale set
+    assert await accounts.remove_method("acc-1", removed, ids)
+    account = await MongoStore(db).accounts.get("acc-1")
+    assert account is not None and "m1" not in [m.method_id for m in account.auth_methods]
+    assert "p1" not in [p.phone_id for p in account.phones]
+
+
+async def test_a_session_is_revoked_only_by_its_account(db: Any) -> None:
+    sessions = MongoManagedSessions(db)
+    live = Session(session_id="s1", token_hash="h1", account_id="acc-1", level=2,
+                   method="password", login_id="l", created_at=NOW, last_seen_at=NOW,
+                   idle_expires_at=NOW + timedelta(minutes=30),
+                   absolute_expires_at=NOW + timedelta(hours=12))
+    await MongoStore(db).sessions.add(live)
+    assert [s.session_id for s in await sessions.active("acc-1", NOW)] == ["s1"]
+    assert await sessions.revoke_one("acc-2", "s1", NOW) is None
+    async with AccountUnitOfWork(db.client, db) as uow:
+        assert await uow.managed_sessions.revoke_one("acc-1", "s1", NOW) is not None
+        await uow.commit()
+    assert await sessions.active("acc-1", NOW) == []
