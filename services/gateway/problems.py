@@ -99,6 +99,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "internal": 500,
     "sms_failed": 502,
     "service_unavailable": 503,
+    # An outside registry (telco, BHXH) did not answer: the request may succeed later.
+    "external_unavailable": 503,
 }
 
 TITLE_BY_STATUS: dict[int, str] = {

@@ -33,7 +33,8 @@ def test_every_code_of_the_contract_has_a_status() -> None:
     ("account_locked", 423), ("otp_resend_too_soon", 429), ("otp_send_limit", 429),
     ("rate_limited", 429), ("not_found", 404), ("flow_expired", 404),
     ("subscriber_mismatch", 400), ("certificate_revoked", 400), ("internal", 500),
-    ("service_unavailable", 503), ("something_new", 400),
+    ("service_unavailable", 503), ("external_unavailable", 503), ("sms_failed", 502),
+    ("something_new", 400),
 ])
 def test_status_of_codes(code: str, status: int) -> None:
     assert Problem(code).status == status
