@@ -6,6 +6,7 @@ phone screen and by keyboard. Screenshots of every page go to test-output/screen
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.e2e
 PHONE_SCREEN = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True}
 
 
-async def submit(page: Any, button: str, scope: str = "main") -> None:
+async def submit(page: Any, button: str | re.Pattern[str], scope: str = "main") -> None:
     """Clicks a button of a form and waits for the page the server answers with."""
     async with page.expect_navigation():
         await page.locator(scope).get_by_role("button", name=button).click()

@@ -24,7 +24,8 @@ ENDPOINTS = {
     "registration": ["start", "get", "submit_otp", "resend_otp", "set_password",
                      "submit_signature", "confirm", "agent_register"],
     "profile": ["login_start", "login_get", "login_submit_otp", "login_resend_otp",
-                "authenticate", "me", "logout", "login_submit_signature", "agent_session"],
+                "authenticate", "me", "logout", "login_submit_signature", "agent_session",
+                "login_change_password", "me_auth_methods", "me_add_method"],
     "otp": ["issue", "verify"],
     "pki": ["status"],
 }

@@ -19,11 +19,15 @@ from fastapi.staticfiles import StaticFiles
 
 from services.gateway.web import (
     account,
+    account_logins,
+    account_methods,
     home,
     login,
+    login_first_password,
     login_otp_options,
     login_signature,
     password_reset,
+    post_office_counter,
     register_bhxh,
     register_signature,
     registration,
@@ -36,7 +40,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def install_web(app: FastAPI) -> None:
     for module in (home, registration, register_bhxh, register_signature, login,
-                   login_otp_options, login_signature, password_reset, account, sandbox):
+                   login_first_password, login_otp_options, login_signature, password_reset,
+                   account, account_methods, account_logins, post_office_counter, sandbox):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(PageProblem, on_page_problem)
+    app.add_exception_handler(account.LoginNeeded, account.on_login_needed)

@@ -1,7 +1,9 @@
-"""Quản lý tài khoản: Thông tin định danh (from profile's ``me``, as ``GET /api/v1/me``).
+"""Quản lý tài khoản: Thông tin định danh (profile's ``me`` / ``me_update``, as ``GET`` and
+``PATCH /api/v1/me``); the other pages are ``account_methods.py`` (Các phương thức xác thực)
+and ``account_logins.py`` (Quản lý đăng nhập), each an entry of ``ACCOUNT_PAGES``.
 
-The other account pages (Các phương thức xác thực, Quản lý đăng nhập) are listed in the
-side menu as coming soon; each slots in as a route here and an entry of ``ACCOUNT_PAGES``.
+Every account page needs the session cookie: without one, or with an ended one, the browser
+is sent to log in (``LoginNeeded``).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.gateway.dependencies import SESSION_COOKIE, Rpc
-from services.gateway.web.guards import page_problem_of
-from services.gateway.web.rendering import redirect, render
+from services.gateway.web.guards import CheckedForm, page_problem_of
+from services.gateway.web.rendering import FormErrors, form_values, redirect, render
 from shared.rpc import RemoteError, ServiceUnavailable
 
 router = APIRouter(prefix="/tai-khoan", include_in_schema=False)
@@ -26,29 +28,82 @@ class AccountPage:
     path: str | None  # None while the page is being built
 
 
+SERVICE = "profile"
 ACCOUNT_PAGES = (
     AccountPage("Thông tin định danh", "/tai-khoan"),
-    AccountPage("Các phương thức xác thực", None),
-    AccountPage("Quản lý đăng nhập", None),
+    AccountPage("Các phương thức xác thực", "/tai-khoan/phuong-thuc-xac-thuc"),
+    AccountPage("Quản lý đăng nhập", "/tai-khoan/dang-nhap"),
 )
+CONTACT_FIELDS = ("email", "address")
+# Notices of the account pages after a change (``?tb=``), as the pages redirect after a POST.
+NOTICES = {"da-luu": "Đã lưu thông tin liên hệ.",
+           "da-them": "Đã thêm phương thức xác thực.",
+           "da-xoa": "Đã xóa phương thức xác thực.",
+           "da-doi-mat-khau": "Đã đổi mật khẩu.",
+           "da-ket-thuc": "Đã kết thúc phiên đăng nhập."}
+
+
+class LoginNeeded(Exception):
+    """No live session: the account pages send the browser to log in."""
+
+
+async def on_login_needed(request: Request, exc: Exception) -> Response:
+    return redirect("/dang-nhap")
+
+
+async def call_as_owner(request: Request, rpc: Rpc, endpoint: str,
+                        payload: dict[str, Any] | None = None) -> Any:
+    """A profile account-management call with this browser's session; ``RemoteError`` other
+    than ``unauthenticated`` and ``ServiceUnavailable`` are the caller's to show."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise LoginNeeded
+    try:
+        return await rpc.call(SERVICE, endpoint, (payload or {}) | {"session_token": token})
+    except RemoteError as exc:
+        if exc.code == "unauthenticated":  # ended or expired: log in again
+            raise LoginNeeded from exc
+        raise
+
+
+async def read_as_owner(request: Request, rpc: Rpc, endpoint: str,
+                        payload: dict[str, Any] | None = None) -> Any:
+    """A read for a page: a refusal becomes the error page."""
+    try:
+        return await call_as_owner(request, rpc, endpoint, payload)
+    except (RemoteError, ServiceUnavailable) as exc:
+        raise page_problem_of(exc) from exc
 SUBJECT_TITLES = {"citizen": "Công dân", "enterprise": "Doanh nghiệp",
                   "agency": "Cơ quan nhà nước"}
 SEX_TITLES = {"male": "Nam", "female": "Nữ"}
 
 
 @router.get("", response_class=HTMLResponse)
-async def identity_page(request: Request, rpc: Rpc) -> Response:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return redirect("/dang-nhap")
-    try:
-        me: dict[str, Any] = await rpc.call("profile", "me", {"session_token": token})
-    except RemoteError as exc:
-        if exc.code == "unauthenticated":  # ended or expired: log in again
-            return redirect("/dang-nhap")
-        raise page_problem_of(exc) from exc
-    except ServiceUnavailable as exc:
-        raise page_problem_of(exc) from exc
+async def identity_page(request: Request, rpc: Rpc, tb: str = "") -> Response:
+    me: dict[str, Any] = await read_as_owner(request, rpc, "me")
+    contacts = me.get("contacts") or {}
+    return _identity_page(request, me, {name: str(contacts.get(name) or "")
+                                        for name in CONTACT_FIELDS}, notice=NOTICES.get(tb))
+
+
+@router.post("", response_class=HTMLResponse)
+async def update_contacts(request: Request, form: CheckedForm, rpc: Rpc) -> Response:
+    values, errors = form_values(form, CONTACT_FIELDS)
+    if not errors:
+        # A blank field clears it (me_update: "" is cleared), as a form is always complete.
+        try:
+            await call_as_owner(request, rpc, "me_update",
+                                {name: values.get(name, "") for name in CONTACT_FIELDS})
+            return redirect("/tai-khoan?tb=da-luu")
+        except (RemoteError, ServiceUnavailable) as exc:
+            errors = FormErrors.of(exc, CONTACT_FIELDS)
+    me: dict[str, Any] = await read_as_owner(request, rpc, "me")
+    return _identity_page(request, me, values, errors=errors)
+
+
+def _identity_page(request: Request, me: dict[str, Any], values: dict[str, str], *,
+                   errors: FormErrors | None = None, notice: str | None = None) -> Response:
     return render(request, "account_identity.html", me=me, pages=ACCOUNT_PAGES,
-                  current="/tai-khoan", subject_title=SUBJECT_TITLES.get(str(me.get("subject_type")), ""),
+                  current="/tai-khoan", values=values, errors=errors, notice=notice,
+                  subject_title=SUBJECT_TITLES.get(str(me.get("subject_type")), ""),
                   sex_title=SEX_TITLES.get(str(me.get("identity", {}).get("sex")), ""))

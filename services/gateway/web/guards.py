@@ -17,12 +17,14 @@ from shared.rpc import RemoteError, ServiceUnavailable
 
 # Where each flow starts again when it is gone.
 FLOW_START: dict[FlowKind, str] = {"registration": "/dang-ky", "login": "/dang-nhap",
-                                   "reset": "/quen-mat-khau"}
+                                   "reset": "/quen-mat-khau",
+                                   "method": "/tai-khoan/phuong-thuc-xac-thuc"}
 # What each flow is called in the page that says it is gone, and its link to start again.
 FLOW_NAMES: dict[FlowKind, tuple[str, str]] = {
     "registration": ("đăng ký", "Đăng ký lại"),
     "login": ("đăng nhập", "Đăng nhập lại"),
     "reset": ("lấy lại mật khẩu", "Lấy lại mật khẩu từ đầu"),
+    "method": ("thêm phương thức xác thực", "Về trang phương thức xác thực"),
 }
 # Service answers meaning "this flow no longer exists for you".
 FLOW_GONE_CODES = frozenset({"not_found", "flow_expired"})
@@ -86,6 +88,7 @@ def _flow_dependency(kind: FlowKind) -> Callable[[Request], Awaitable[WebFlow]]:
 RegistrationFlow = Annotated[WebFlow, Depends(_flow_dependency("registration"))]
 LoginFlow = Annotated[WebFlow, Depends(_flow_dependency("login"))]
 ResetFlow = Annotated[WebFlow, Depends(_flow_dependency("reset"))]
+MethodFlow = Annotated[WebFlow, Depends(_flow_dependency("method"))]
 
 
 def page_problem_of(exc: RemoteError | ServiceUnavailable, kind: FlowKind | None = None) -> PageProblem:

@@ -43,9 +43,13 @@ LOGIN_TABS = (
     LoginTab("cccd", "CMT/CCCD", "login_password_tab.html"),  # the default tab (seed guide)
     LoginTab("sim", "Sim ký số", "login_sim_tab.html"),  # login_signature.py
     LoginTab("usb", "USB ký số", "login_usb_tab.html"),
-    LoginTab("buu-dien", "Bưu điện", None),
+    LoginTab("buu-dien", "Bưu điện", "login_post_office_tab.html"),  # counter-made accounts
 )
+# The tabs whose form is a login name and password (both post to /dang-nhap).
+PASSWORD_TABS = {"cccd": "Vui lòng nhập số CMT/CCCD.",
+                 "buu-dien": "Vui lòng nhập tên đăng nhập."}
 PASSWORD_FIELDS = ("username", "password", "captcha")
+FIRST_PASSWORD_PAGE = "/dang-nhap/doi-mat-khau"  # login_first_password.py
 # The service wants a captcha answered with the password (after failed attempts).
 CAPTCHA_CODES = frozenset({"captcha_required", "captcha_invalid"})
 OTP_SCREEN = OtpScreen(heading="Nhập mã OTP", action="/dang-nhap/otp",
@@ -62,16 +66,18 @@ async def login_page(request: Request, tab: str = "cccd") -> HTMLResponse:
 @router.post("/dang-nhap", response_class=HTMLResponse)
 async def start_password_login(request: Request, form: CheckedForm, client: Client,
                                rpc: Rpc) -> Response:
+    tab = str(form.get("tab") or "cccd")
+    tab = tab if tab in PASSWORD_TABS else "cccd"
     username = str(form.get("username") or "").strip()
     password = form.get("password")
     password = password if isinstance(password, str) else ""
     missing = {name: message for name, value, message in (
-        ("username", username, "Vui lòng nhập số CMT/CCCD."),
+        ("username", username, PASSWORD_TABS[tab]),
         ("password", password, "Vui lòng nhập mật khẩu.")) if not value}
     if len(username) > 64 or len(password) > MAX_FIELD_LENGTH:
         missing["username" if len(username) > 64 else "password"] = "Quá dài."
     if missing:
-        return _login_page(request, "cccd", {"username": username}, FormErrors.invalid(missing))
+        return _login_page(request, tab, {"username": username}, FormErrors.invalid(missing))
     payload: dict[str, Any] = {"method": "password", "username": username, "password": password}
     captcha_id = str(form.get("captcha_id") or "")[:64]
     captcha_answer = str(form.get("captcha") or "").strip()[:64]
@@ -87,13 +93,13 @@ async def start_password_login(request: Request, form: CheckedForm, client: Clie
             captcha = await _new_captcha(rpc, client)
             if errors.code == "captcha_invalid" and not errors.fields:
                 errors.add("captcha", errors.detail or "")
-        return _login_page(request, "cccd", {"username": username}, errors, captcha)
-    if started.get("status") != "otp_sent":
-        # e.g. password_change_required (post-office accounts): its page comes with its flow.
-        return _login_page(request, "cccd", {"username": username}, FormErrors(
-            code="flow_state", status=409,
-            detail="Tài khoản cần thực hiện thêm một bước chưa được hỗ trợ trên trang này "
-                   "(ví dụ: đổi mật khẩu lần đầu). Vui lòng liên hệ bộ phận hỗ trợ."))
+        return _login_page(request, tab, {"username": username}, errors, captcha)
+    if started.get("status") == "password_change_required":
+        # A post-office (or operator-made) account's one-time password: a new one first.
+        response = redirect(FIRST_PASSWORD_PAGE)
+        remember_flow(request, response, WebFlow("login", str(started["id"]),
+                                                 str(started["flow_token"])))
+        return response
     flow = WebFlow("login", str(started["id"]), str(started["flow_token"]),
                    phone_masked=started.get("phone_masked"),
                    resend_available_at=started.get("resend_available_at"),

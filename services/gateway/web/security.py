@@ -29,10 +29,11 @@ from shared.crypto import keyed_hash, new_token, same
 CSRF_COOKIE = "dvcid_web_csrf"
 CSRF_FIELD = "csrf_token"
 FLOW_COOKIE_MAX_AGE_SECONDS = 30 * 60  # longer than any flow lives; the service decides
-FlowKind = Literal["registration", "login", "reset"]
+FlowKind = Literal["registration", "login", "reset", "method"]
 FLOW_COOKIES: dict[FlowKind, str] = {"registration": "dvcid_web_registration",
                                      "login": "dvcid_web_login",
-                                     "reset": "dvcid_web_reset"}
+                                     "reset": "dvcid_web_reset",
+                                     "method": "dvcid_web_method"}  # account: a method added
 
 
 @dataclass(frozen=True)
