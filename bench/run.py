@@ -129,6 +129,16 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+def per_process(stack: DevStack) -> dict[str, float]:
+    return {name: cpu_seconds([m.proc.pid]) for name, m in stack.processes.items() if m.proc}
+
+
+def breakdown(before: dict[str, float], after: dict[str, float], count: int) -> str:
+    """Where the CPU went, per operation, biggest first."""
+    spent = sorted(((after[n] - before[n]) / count * 1000, n) for n in before)
+    return ", ".join(f"{name} {ms:.0f}" for ms, name in reversed(spent) if ms >= 1) + " (ms CPU each)"
+
+
 async def measure(stack: DevStack, registrations: int, concurrency: int) -> None:
     dvcid_pids = [m.proc.pid for n, m in stack.processes.items() if m.proc and n != "sandbox"]
     sandbox_pid = [stack.processes["sandbox"].proc.pid]  # type: ignore[union-attr]
@@ -137,19 +147,23 @@ async def measure(stack: DevStack, registrations: int, concurrency: int) -> None
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=60, limits=limits) as client:
         await register(client, Person())  # warm-up
         cpu0, sb0, t0 = cpu_seconds(dvcid_pids), cpu_seconds(sandbox_pid), time.monotonic()
+        split = per_process(stack)
         latencies = await bounded(concurrency, [register(client, p) for p in people])
         wall = time.monotonic() - t0
         print(f"registration e2e, {registrations} flows at {concurrency} concurrent: "
               f"p50 {statistics.median(latencies)*1000:.0f} ms, p99 {pct(latencies, 99)*1000:.0f} ms, "
               f"{registrations / wall:.1f} registrations/s, "
               f"{(cpu_seconds(dvcid_pids) - cpu0) / registrations * 1000:.0f} ms CPU each")
+        print(f"  registration CPU by process: {breakdown(split, per_process(stack), registrations)}")
         cpu0, sb0, t0 = cpu_seconds(dvcid_pids), cpu_seconds(sandbox_pid), time.monotonic()
+        split = per_process(stack)
         await bounded(concurrency, [log_in(client, p) for p in people])
         wall = time.monotonic() - t0
         cpu = cpu_seconds(dvcid_pids) - cpu0
         print(f"password logins (password + OTP → session), {len(people)} at {concurrency} concurrent: "
               f"{len(people) / wall:.1f} logins/s, {len(people) / cpu:.2f} logins per CPU-second "
               f"(dvcid processes; sandbox world used {cpu_seconds(sandbox_pid) - sb0:.1f} CPU-s)")
+        print(f"  login CPU by process: {breakdown(split, per_process(stack), len(people))}")
 
 
 def main() -> None:
