@@ -85,7 +85,7 @@ async def test_a_citizen_manages_contacts_methods_password_and_sessions(
 
     second = same_person_new_phone(citizen, "097")
     await page.get_by_label("Số điện thoại di động").fill(second.phone)
-    await submit(page, "Thêm mới")
+    await submit(page, "Thêm mới số điện thoại")
     await page.get_by_role("heading", name="Xác nhận số điện thoại mới").wait_for()
     await check_page(page, "74-phuong-thuc-otp")
     await page.get_by_label("Mã OTP").fill(await next_otp_from_the_sandbox_page(person_context,

@@ -21,6 +21,7 @@ from services.gateway.web import (
     account,
     account_logins,
     account_methods,
+    account_methods_signature,
     home,
     login,
     login_first_password,
@@ -41,7 +42,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 def install_web(app: FastAPI) -> None:
     for module in (home, registration, register_bhxh, register_signature, login,
                    login_first_password, login_otp_options, login_signature, password_reset,
-                   account, account_methods, account_logins, post_office_counter, sandbox):
+                   account, account_methods, account_methods_signature, account_logins,
+                   post_office_counter, sandbox):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(PageProblem, on_page_problem)
