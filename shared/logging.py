@@ -12,7 +12,11 @@ from typing import Any
 import structlog
 
 # Keys whose values are secrets: never rendered, whatever they hold.
-_SECRET_KEYS = re.compile(r"pass(word)?|otp|code|pin|token|secret|hash|authorization", re.I)
+_SECRET_KEYS = re.compile(r"pass(word)?|otp|pin|token|secret|hash|authorization", re.I)
+# A "code" is secret when it is a one-time code (digits); error codes such as
+# "subscriber_mismatch" stay readable for operators.
+_CODE_KEY = re.compile(r"code", re.I)
+_DIGIT_CODE = re.compile(r"\d{4,8}")
 # Vietnamese ID numbers (CMND 9/12 digits, CCCD 12 digits), tax codes, phones and emails
 # appearing inside any string value.
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
@@ -26,11 +30,17 @@ def mask_text(value: str) -> str:
     return _DIGITS.sub(r"\1*****\2", value)
 
 
+def _is_secret(key: str, value: Any) -> bool:
+    if _SECRET_KEYS.search(key):
+        return True
+    return bool(_CODE_KEY.search(key)) and _DIGIT_CODE.fullmatch(str(value).strip()) is not None
+
+
 def _mask(value: Any) -> Any:
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, dict):
-        return {k: "***" if _SECRET_KEYS.search(str(k)) else _mask(v) for k, v in value.items()}
+        return {k: "***" if _is_secret(str(k), v) else _mask(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_mask(v) for v in value]
     return value
@@ -43,7 +53,7 @@ def mask_personal_data(
     for key, value in list(event_dict.items()):
         if key in ("timestamp", "level", "logger", "service"):
             continue
-        event_dict[key] = "***" if _SECRET_KEYS.search(key) else _mask(value)
+        event_dict[key] = "***" if _is_secret(key, value) else _mask(value)
     return event_dict
 
 

@@ -29,3 +29,12 @@ def test_production_logs_are_json_with_the_data_masked(capsys: object) -> None:
     assert record["event"] == "registered" and record["service"] == "test"
     assert "001090123456" not in line and "654321" not in line
     structlog.reset_defaults()
+
+
+def test_error_codes_stay_readable_but_one_time_codes_do_not() -> None:
+    event = mask_personal_data(None, "info", {
+        "event": "registration failed", "code": "subscriber_mismatch", "otp": "123456",
+        "sms_code": "654321", "payload": {"code": "0042"}})
+    assert event["code"] == "subscriber_mismatch"
+    assert event["otp"] == event["sms_code"] == "***"
+    assert event["payload"]["code"] == "***"
