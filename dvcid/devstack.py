@@ -230,7 +230,8 @@ def run_dev(home: Path) -> int:
     try:
         stack.start()
         print(f"\nPortal (Cổng Dịch vụ công, dvcid): {stack.gateway_url}/")
-        print(f"API docs: {stack.gateway_url}/docs   sandbox world: {stack.sandbox_url}/dev/sms")
+        print(f"API docs: {stack.gateway_url}/docs   sandbox page (SMS inbox, SIM, certificates): "
+              f"{stack.gateway_url}/dev")
         print("Ctrl-C stops everything.\n")
         while not stopping:
             stack.supervise_once()
