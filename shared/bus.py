@@ -53,8 +53,9 @@ async def connect_nats(url: str, name: str) -> NATS:
     )
 
 
-async def ensure_streams(js: JetStreamContext) -> None:
-    """Creates the event and dead-letter streams, or leaves them as they are: idempotent."""
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
+    """Creates the event and dead-letter streams, or raises their replica count to the one
+    configured; otherwise leaves them as they are: idempotent."""
     streams = [
         StreamConfig(
             name=EVENTS_STREAM,
@@ -62,20 +63,26 @@ async def ensure_streams(js: JetStreamContext) -> None:
             storage=StorageType.FILE,
             duplicate_window=300.0,
             max_age=30 * 24 * 3600.0,
+            num_replicas=replicas,
         ),
         StreamConfig(
             name=DLQ_STREAM,
             subjects=[f"{DLQ_SUBJECT_PREFIX}.>"],
             storage=StorageType.FILE,
             max_age=90 * 24 * 3600.0,
+            num_replicas=replicas,
         ),
     ]
     for config in streams:
         assert config.name is not None
         try:
-            await js.stream_info(config.name)
+            info = await js.stream_info(config.name)
         except NotFoundError:
             await js.add_stream(config)
+            continue
+        if (info.config.num_replicas or 1) < replicas:
+            info.config.num_replicas = replicas
+            await js.update_stream(info.config)
 
 
 async def publish(js: JetStreamContext, event: Envelope) -> None:

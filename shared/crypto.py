@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,15 +20,19 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _hasher = PasswordHasher()
 # Verified against when the account does not exist, so an unknown user costs the same time.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# Each hash takes 64 MiB: a pool of its own, one thread per core, bounds both the memory and
+# the CPU that password work can take (asyncio's default pool would allow up to 32 at once).
+_HASH_POOL = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 2),
+                                thread_name_prefix="argon2")
 
 
 async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
+    return await asyncio.get_running_loop().run_in_executor(_HASH_POOL, _hasher.hash, password)
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
-    return await asyncio.to_thread(_verify, password_hash or _DUMMY_HASH, password,
-                                   password_hash is not None)
+    return await asyncio.get_running_loop().run_in_executor(
+        _HASH_POOL, _verify, password_hash or _DUMMY_HASH, password, password_hash is not None)
 
 
 def _verify(password_hash: str, password: str, real: bool) -> bool:

@@ -51,7 +51,7 @@ class Wiring:
 async def connect_infrastructure(settings: CommonSettings, service: str) -> Infrastructure:
     nc = await connect_nats(settings.nats_url, name=service)
     js = nc.jetstream()
-    await ensure_streams(js)
+    await ensure_streams(js, settings.stream_replicas)
     mongo = connect_mongo(settings.mongo_url)
     db = mongo[settings.database_name(service)]
     failpoints = Failpoints(settings.failpoints)

@@ -34,6 +34,8 @@ class CommonSettings(BaseSettings):
     failpoints: str = ""
     # How long JetStream waits for an ack before redelivering to another consumer instance.
     bus_ack_wait_seconds: float = 30.0
+    # JetStream replicas of the event and dead-letter streams: 3 on a 3-node cluster.
+    stream_replicas: int = 1
 
     def secret_fields(self) -> dict[str, str]:
         """Secrets declared by a subclass: every str field whose name ends in ``_secret``."""
