@@ -54,6 +54,15 @@ async def test_a_crash_between_commit_and_ack_creates_the_account_once(test_serv
     account_id = f"acc-{suffix}"
     event = account_created(account_id=account_id,
                             id_number=f"001099{uuid.uuid4().int % 10**6:06d}")
+    # The stream is shared with other tests: first let a healthy instance work through any
+    # AccountCreated backlog, so the failpoint fires on this test's event and no other.
+    draining = _start(test_servers, db_prefix, "")
+    try:
+        await _wait_ready(nc)
+        await _eventually(lambda: _drained(js), REDELIVERY_TIMEOUT)
+    finally:
+        draining.terminate()
+        await asyncio.to_thread(draining.wait, 30)
     doomed = _start(test_servers, db_prefix, "profile.after_account_commit")
     survivor: subprocess.Popen[bytes] | None = None
     try:
@@ -84,6 +93,11 @@ async def test_a_crash_between_commit_and_ack_creates_the_account_once(test_serv
         await nc.drain()
         await mongo.drop_database(db.name)
         await mongo.close()
+
+
+async def _drained(js: Any) -> bool:
+    info = await js.consumer_info(EVENTS_STREAM, ACCOUNT_CREATED_CONSUMER)
+    return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
 
 async def _wait_ready(nc: Any) -> None:
