@@ -4,20 +4,16 @@ password, first login of a post-office account).
 The rule is the registration's (FLOWS.md: at least 8 characters with lowercase, uppercase,
 digit and special character; not containing the ID number or phone; not a common password).
 Services never import each other, so the rule is restated here; the list of common passwords
-is one data file, shipped once with the registration service and read here by path (no copy
-to drift apart), or from DVCID_COMMON_PASSWORDS_FILE.
+is one data file shared by both (shared/data, read through shared.wordlists).
 """
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
+from shared.wordlists import common_passwords
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 _MIN_PERSONAL_FRAGMENT = 6
-DEFAULT_COMMON_PASSWORDS = (Path(__file__).resolve().parents[2] / "registration" / "domain"
-                            / "common_passwords.txt")
 
 RULES: dict[str, str] = {
     "min_length": f"có ít nhất {MIN_LENGTH} ký tự",
@@ -31,15 +27,6 @@ RULES: dict[str, str] = {
     "not_common": "không phải là mật khẩu phổ biến, dễ đoán",
 }
 
-
-@cache
-def common_passwords(path: Path = DEFAULT_COMMON_PASSWORDS) -> frozenset[str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return frozenset()
-    return frozenset(line.strip().casefold() for line in text.splitlines()
-                     if line.strip() and not line.startswith("# "))
 
 
 def _contains(password: str, personal: str | None) -> bool:

@@ -8,8 +8,7 @@ reported at once, so the person fixes the password in one go.
 
 from __future__ import annotations
 
-from functools import cache
-from importlib.resources import files
+from shared.wordlists import common_passwords
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
@@ -29,14 +28,6 @@ RULES: dict[str, str] = {
     "not_common": "không phải là mật khẩu phổ biến, dễ đoán",
 }
 
-
-@cache
-def common_passwords() -> frozenset[str]:
-    text = files(__package__).joinpath("common_passwords.txt").read_text(encoding="utf-8")
-    return frozenset(
-        line.strip().casefold() for line in text.splitlines()
-        if line.strip() and not line.startswith("# ")
-    )
 
 
 def _contains(password: str, personal: str | None) -> bool:

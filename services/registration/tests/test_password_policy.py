@@ -6,12 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.registration.domain.password_policy import (
-    RULES,
-    common_passwords,
-    problems,
-    unmet_rules,
-)
+from services.registration.domain.password_policy import RULES, problems, unmet_rules
+from shared.wordlists import common_passwords
 
 ID_NUMBER = "001090012345"
 PHONE_DIGITS = "912345678"
