@@ -4,6 +4,8 @@
         --phone 0912000111 --office "Bưu điện Hà Nội" [--office-code HN-001]
     dvcid admin create-agency --code 000.00.00.H29 --name "Sở Tư pháp Hà Nội" \\
         --email stp@hanoi.gov.vn --phone 0913000222 [--user-id-number ... --user-full-name ...]
+    dvcid admin disable-agent --username NV12345678   # no login, sessions end, no counter
+    dvcid admin enable-agent --username NV12345678
 
 The NATS server is ``DVCID_NATS_URL`` (default ``nats://127.0.0.1:4222``). The one-time
 initial password is made here with ``secrets`` and hashed here (argon2id): only the hash
@@ -26,6 +28,7 @@ from typing import Any
 
 import nats
 
+from dvcid import audit
 from shared import crypto
 from shared.rpc import RemoteError, RpcClient, ServiceUnavailable
 
@@ -74,6 +77,19 @@ async def create_agency(nats_url: str, *, code: str, name: str, phone: str,
     return await _create(nats_url, "admin_create_agency", request)
 
 
+async def set_agent_disabled(nats_url: str, username: str, disabled: bool) -> dict[str, Any]:
+    """Disables (or enables again) a post-office agent's account."""
+    endpoint = "admin_disable_agent" if disabled else "admin_enable_agent"
+    nc = await nats.connect(nats_url, name="dvcid-admin", connect_timeout=5,
+                            max_reconnect_attempts=1)
+    try:
+        answer: dict[str, Any] = await RpcClient(nc, timeout=15).call(
+            "profile", endpoint, {"username": username})
+    finally:
+        await nc.drain()
+    return answer
+
+
 async def _create(nats_url: str, endpoint: str, request: dict[str, Any]) -> CreatedAccount:
     password = initial_password()
     request = request | {"password_hash": await crypto.hash_password(password)}
@@ -102,10 +118,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     agency.add_argument("--phone", required=True, help="the first user's mobile (login OTP)")
     agency.add_argument("--user-id-number", help="the first user's CCCD/CMND")
     agency.add_argument("--user-full-name", help="the first user's full name")
+    for name, help_text in (("disable-agent", "stop a post office clerk: no login, their "
+                                              "sessions end, counter calls refused"),
+                            ("enable-agent", "let a disabled clerk log in again")):
+        state = commands.add_parser(name, help=help_text)
+        state.add_argument("--username", required=True, help="the clerk's username (NV…)")
+    # The account activity log: verify-audit, export-audit (audit.py).
+    audit.add_arguments(commands)
 
 
 def run_admin(args: argparse.Namespace) -> int:
     nats_url = os.environ.get("DVCID_NATS_URL", DEFAULT_NATS_URL)
+    if args.admin_command in audit.COMMANDS:
+        return audit.run(args, nats_url)
+    if args.admin_command in ("disable-agent", "enable-agent"):
+        return _run_agent_state(args.username, args.admin_command == "disable-agent", nats_url)
     try:
         if args.admin_command == "create-agent":
             created = asyncio.run(create_agent(
@@ -129,4 +156,21 @@ def run_admin(args: argparse.Namespace) -> int:
     print(f"initial_password: {created.initial_password}")
     print("The initial password is shown once and stored nowhere: hand it over in person. "
           "It must be changed at the first login.", file=sys.stderr)
+    return 0
+
+
+def _run_agent_state(username: str, disabled: bool, nats_url: str) -> int:
+    try:
+        answer = asyncio.run(set_agent_disabled(nats_url, username, disabled))
+    except RemoteError as exc:
+        print(f"refused ({exc.error.get('code')}): {exc.error.get('detail')}", file=sys.stderr)
+        return 1
+    except (ServiceUnavailable, OSError, nats.errors.Error) as exc:
+        print(f"the profile service is not reachable on {nats_url}: {exc!r}", file=sys.stderr)
+        return 3
+    print(f"account_id: {answer.get('account_id')}")
+    print(f"username: {answer.get('username')}")
+    print(f"disabled: {str(answer.get('disabled')).lower()}")
+    if disabled:
+        print(f"sessions_ended: {answer.get('sessions_ended', 0)}")
     return 0

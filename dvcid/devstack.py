@@ -30,10 +30,12 @@ class Ports:
     mongo: int = 27017
     sandbox: int = 8100
     gateway: int = 8000
+    # The sandbox's mail server (SMTP), where the services' e-mail notices go.
+    smtp: int = 8125
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(*(servers.free_port() for _ in range(5)))
+        return cls(*(servers.free_port() for _ in range(6)))
 
 
 @dataclass
@@ -96,6 +98,9 @@ class DevStack:
             "DVCID_MONGO_URL": self.mongo_url,
             "DVCID_SANDBOX_URL": self.sandbox_url,
             "DVCID_SANDBOX_PORT": str(self.ports.sandbox),
+            "DVCID_SANDBOX_SMTP_PORT": str(self.ports.smtp),
+            "DVCID_SMTP_HOST": "127.0.0.1",
+            "DVCID_SMTP_PORT": str(self.ports.smtp),
             "DVCID_TELCO_URL": f"{self.sandbox_url}/telco",
             "DVCID_BHXH_URL": f"{self.sandbox_url}/bhxh",
             "DVCID_TWILIO_API_BASE": f"{self.sandbox_url}/twilio",
@@ -106,6 +111,8 @@ class DevStack:
                                          f"{self.sandbox_ca_dir / 'issuing.pem'}"),
             "DVCID_MOBILE_SIGNATURE_URL": f"{self.sandbox_url}/mobile-signature/v1",
             "DVCID_GATEWAY_PORT": str(self.ports.gateway),
+            # pki puts the portal's origin in every USB challenge (the signing agent checks it).
+            "DVCID_PORTAL_ORIGIN": self.gateway_url,
             "PYTHONUNBUFFERED": "1",
         }
 

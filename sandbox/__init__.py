@@ -17,12 +17,14 @@ Running it
 =========================================================  ==================================
 route                                                      what it simulates / does
 =========================================================  ==================================
-``GET /telco/v1/subscribers/{phone_e164}``                 carriers' subscriber registry;
+``POST /telco/v1/subscribers/lookup`` ``{phone}``          carriers' subscriber registry;
                                                            ``Authorization: Bearer
-                                                           DVCID_TELCO_API_KEY``
-``GET /bhxh/v1/insured/{bhxh_code}``                       BHXH (social insurance) registry;
+                                                           DVCID_TELCO_API_KEY`` (also the
+                                                           older ``GET …/subscribers/{phone}``)
+``POST /bhxh/v1/insured/lookup`` ``{bhxh_code}``           BHXH (social insurance) registry;
                                                            ``Authorization: Bearer
-                                                           DVCID_BHXH_API_KEY``
+                                                           DVCID_BHXH_API_KEY`` (also the
+                                                           older ``GET …/insured/{code}``)
 ``POST /twilio/2010-04-01/Accounts/{Sid}/Messages.json``   Twilio Messages API (Basic auth
                                                            ``DVCID_TWILIO_ACCOUNT_SID`` :
                                                            ``DVCID_TWILIO_AUTH_TOKEN``)

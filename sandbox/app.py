@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from sandbox.config import SandboxSettings
+from sandbox.mail import Mailbox, SmtpServer
 from sandbox.pki_world import install_pki
 from sandbox.problems import on_validation_error
 from sandbox.routes import bhxh, dev, telco, twilio
@@ -20,6 +21,13 @@ def create_app(settings: SandboxSettings | None = None, clock: Clock = system_cl
                               "Dev, demo and tests only; never production.")
     app.state.settings = settings
     app.state.world = World.from_seed(settings.sandbox_seed, clock)
+    # The mailbox exists in any case (the /dev/mail routes read it); the SMTP server only
+    # when a port is configured.
+    app.state.mailbox = Mailbox(clock)
+    if settings.sandbox_smtp_port is not None:
+        smtp = SmtpServer(app.state.mailbox, settings.sandbox_host, settings.sandbox_smtp_port)
+        app.router.on_startup.append(smtp.start)
+        app.router.on_shutdown.append(smtp.stop)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.include_router(telco.router)
     app.include_router(twilio.router)

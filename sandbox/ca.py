@@ -102,7 +102,10 @@ class SandboxCA:
               id_kind: str = "CCCD", tax_code: str | None = None, key_type: KeyType = "rsa",
               not_before: datetime | None = None, not_after: datetime | None = None,
               key_usage: tuple[str, ...] = ("digital_signature", "content_commitment"),
-              revocation: Revocation = "both") -> Issued:
+              revocation: Revocation = "both",
+              employer: tuple[str, str] | None = None) -> Issued:
+        """``employer`` (name, tax code): a citizen's certificate as CAs issue it to someone
+        who signs in a company's name (O and 2.5.4.97 of the company, the person's UID)."""
         assert self.issuing is not None
         now = self.clock()
         key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = (
@@ -110,7 +113,8 @@ class SandboxCA:
             else ec.generate_private_key(ec.SECP256R1()))
         builder = (
             x509.CertificateBuilder()
-            .subject_name(_subject(subject_type, full_name, id_number, id_kind, tax_code))
+            .subject_name(_subject(subject_type, full_name, id_number, id_kind, tax_code,
+                                   employer))
             .issuer_name(self.issuing.certificate.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
@@ -236,7 +240,7 @@ class SandboxCA:
 
 
 def _subject(subject_type: str, full_name: str, id_number: str | None, id_kind: str,
-             tax_code: str | None) -> x509.Name:
+             tax_code: str | None, employer: tuple[str, str] | None = None) -> x509.Name:
     attributes = [x509.NameAttribute(NameOID.COUNTRY_NAME, "VN")]
     if subject_type == "enterprise":
         assert tax_code
@@ -247,6 +251,11 @@ def _subject(subject_type: str, full_name: str, id_number: str | None, id_kind: 
         ]
     else:
         assert id_number
+        if employer is not None:
+            attributes += [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, employer[0]),
+                x509.NameAttribute(ORGANIZATION_IDENTIFIER, f"VATVN-{employer[1]}"),
+            ]
         attributes.append(x509.NameAttribute(NameOID.USER_ID, f"{id_kind}:{id_number}"))
     attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, full_name))
     return x509.Name(attributes)

@@ -20,6 +20,8 @@ class SandboxSettings(BaseSettings):
 
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8100
+    # The mail server's SMTP port (sandbox/mail.py); None: no mail server.
+    sandbox_smtp_port: int | None = None
     log_level: str = "INFO"
     # The records loaded at start; every restart begins from this file again.
     sandbox_seed: Path = DEFAULT_SEED

@@ -57,6 +57,48 @@ def mask_personal_data(
     return event_dict
 
 
+# Libraries that log personal data at INFO, whatever we pass them: httpx and httpcore every
+# request URL (a phone or a code in the path), Twilio's SDK every request body (the phone and
+# the SMS text with its code). Only their warnings and errors are kept.
+QUIET_LIBRARY_LOGGERS = ("httpx", "httpcore", "twilio", "twilio.http_client", "aiohttp.access")
+# uvicorn's loggers have handlers of their own and do not propagate to the root's: each gets
+# the masking filter itself (its access lines carry paths such as /dev/sim/{phone}/approve).
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+def _masked_arg(value: Any) -> Any:
+    if value is None or isinstance(value, int | float):
+        return value  # %d and %f arguments stay numbers
+    return _mask(value) if isinstance(value, dict | list | tuple) else mask_text(str(value))
+
+
+class MaskingFilter(logging.Filter):
+    """Masks personal data by shape in every record of the standard library's logging (what
+    libraries write), as ``mask_personal_data`` does for our own structlog events."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = mask_text(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_masked_arg(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: _masked_arg(arg) for key, arg in record.args.items()}
+        return True
+
+
+def _guard_library_logs() -> None:
+    for name in QUIET_LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    masking = MaskingFilter()
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+            handler.addFilter(masking)
+    for name in UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, MaskingFilter) for f in logger.filters):
+            logger.addFilter(masking)
+
+
 def configure_logging(service: str, env: str = "dev", level: str = "INFO") -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -64,6 +106,7 @@ def configure_logging(service: str, env: str = "dev", level: str = "INFO") -> No
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper())
+    _guard_library_logs()
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -16,13 +17,21 @@ from dvcid.servers import free_port
 
 # The port of the USB signing agent the e2e stack's pages call.
 SIGNER_PORT = free_port()
+# Scans the logs the whole session wrote: it must run after every other test.
+RUNS_LAST = "test_personal_data_in_logs.py"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    last = [item for item in items if item.path.name == RUNS_LAST]
+    items[:] = [item for item in items if item.path.name != RUNS_LAST] + last
 
 
 @pytest.fixture(scope="session")
 def stack(request: pytest.FixtureRequest) -> Iterator[DevStack]:
     # Data in a temporary folder; the processes' logs are kept under test-output/ so a
     # failure can be read after the run (CI prints their tails when the suite fails).
-    logs = Path("test-output/e2e-logs")
+    # DVCID_E2E_LOGS gives a run its own folder (two runs in one tree would mix their logs).
+    logs = Path(os.environ.get("DVCID_E2E_LOGS", "test-output/e2e-logs"))
     shutil.rmtree(logs, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix="dvcid-e2e-") as home:
         env = {

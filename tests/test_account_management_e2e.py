@@ -24,6 +24,7 @@ from tests.journeys import (
     next_otp,
     register,
     start_login,
+    step_up,
 )
 from tests.test_usb_sim_e2e import issue, login_usb, new_tax_code, register_usb, signed
 
@@ -64,6 +65,7 @@ def test_citizen_reads_and_edits_the_account(api: httpx.Client) -> None:
     assert identity["addresses"] == []
     assert me["contacts"]["phones"][0]["phone_masked"].endswith(citizen.phone[-3:])
 
+    step_up(api, citizen, session)  # the e-mail is a sensitive change
     response = api.patch(f"{API}/me", headers=bearer(session),
                          json={"email": "an.nguyen@Example.VN", "address": "1 Tràng Tiền"})
     assert response.status_code == 200, response.text
@@ -162,6 +164,7 @@ def test_login_history_and_sessions(api: httpx.Client) -> None:
     assert {s["id"]: s["current"] for s in sessions} == {second["session_id"]: True,
                                                          first["session_id"]: False}
     assert all(s["level"] == 2 and s["method"] == "password" for s in sessions)
+    step_up(api, citizen, second)  # ending another session is a sensitive change
     response = api.delete(f"{API}/me/sessions/{first['session_id']}", headers=bearer(second))
     assert response.status_code == 204, response.text
     problem(api.get(f"{API}/me", headers=bearer(first)), 401, "unauthenticated")
@@ -176,6 +179,7 @@ def test_login_history_and_sessions(api: httpx.Client) -> None:
 def test_change_password_ending_the_other_sessions(api: httpx.Client) -> None:
     citizen, other = citizen_with_session(api)
     session = login(api, citizen)
+    step_up(api, citizen, session)
     change = {"current_password": "Sai#2026abc", "new_password": NEW_PASSWORD,
               "new_password_confirmation": NEW_PASSWORD}
     problem(api.put(f"{API}/me/password", headers=bearer(session), json=change),
@@ -203,6 +207,7 @@ def test_add_and_remove_an_sms_phone(api: httpx.Client) -> None:
     assert methods[1]["label"] == f"SMS +8491****{citizen.phone[-3:]}"
     assert methods[1]["last_used_at"] is not None
 
+    step_up(api, citizen, session)
     second_phone = Citizen(citizen.id_number, citizen.full_name, citizen.birth_date,
                            citizen.sex, f"098{random.randrange(10**7):07d}")
     response = api.post(f"{API}/me/auth-methods", headers=bearer(session),
@@ -234,6 +239,7 @@ def test_add_a_usb_token_of_ones_own_identity_only(api: httpx.Client) -> None:
     citizen, session = citizen_with_session(api)
     stranger = issue(api, id_number=f"001090{random.randrange(10**6):06d}")
     own = issue(api, id_number=citizen.id_number, full_name=citizen.full_name)
+    step_up(api, citizen, session)
     for material, status in ((stranger, 403), (own, 201)):
         response = api.post(f"{API}/me/auth-methods", headers=bearer(session),
                             json={"type": "usb"})
@@ -254,8 +260,10 @@ def test_add_a_usb_token_of_ones_own_identity_only(api: httpx.Client) -> None:
 # --- visible to its owner only -------------------------------------------------------------
 
 def test_every_me_route_needs_the_owners_session(api: httpx.Client) -> None:
-    _, owner = citizen_with_session(api)
-    _, intruder = citizen_with_session(api)
+    owner_citizen, owner = citizen_with_session(api)
+    intruder_citizen, intruder = citizen_with_session(api)
+    step_up(api, owner_citizen, owner)
+    step_up(api, intruder_citizen, intruder)  # the 404s below are not for want of a step-up
     flow = api.post(f"{API}/me/auth-methods", headers=bearer(owner),
                     json={"type": "sms", "phone": f"098{random.randrange(10**7):07d}"}).json()
     method_id = api.get(f"{API}/me/auth-methods", headers=bearer(owner)).json()[1]["id"]
@@ -271,6 +279,7 @@ def test_every_me_route_needs_the_owners_session(api: httpx.Client) -> None:
         ("POST", f"{flows.removeprefix(API)}/otp", {"code": "123456"}),
         ("POST", f"{flows.removeprefix(API)}/signature", signature),
         ("DELETE", f"/me/auth-methods/{method_id}", None),
+        ("POST", "/me/reauthentication", {"method": "password", "password": STRONG_PASSWORD}),
         ("PUT", "/me/password", {"current_password": STRONG_PASSWORD,
                                  "new_password": NEW_PASSWORD,
                                  "new_password_confirmation": NEW_PASSWORD}),

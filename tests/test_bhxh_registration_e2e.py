@@ -42,12 +42,14 @@ class Insured:
 
 
 def new_insured(api: httpx.Client, sex: str = "male", year: int = 1990) -> Insured:
-    """A person with a fresh BHXH record in the sandbox registry (no telco record needed)."""
+    """A person with a fresh BHXH record in the sandbox registry, their phone on it (the
+    phone must be theirs; no telco record needed then)."""
     insured = Insured(new_citizen(sex=sex, year=year), f"01{random.randrange(10**8):08d}")
     person = insured.citizen
     response = api.post(f"{API}/dev/bhxh-records", json={
         "bhxh_code": insured.bhxh_code, "id_number": person.id_number,
-        "full_name": person.full_name, "birth_date": person.birth_date, "sex": person.sex})
+        "full_name": person.full_name, "birth_date": person.birth_date, "sex": person.sex,
+        "phone": person.phone})
     assert response.status_code == 201, response.text
     return insured
 

@@ -38,7 +38,8 @@ def _wait_until_dead(stack: DevStack, name: str, timeout: float = 20.0) -> None:
 
 def _accounts_with(mongo: MongoClient, id_number: str) -> int:
     return sum(
-        mongo["dvcid_profile"][name].count_documents({"id_number": id_number})
+        # Accounts keep the typed identity key (a 12-digit number is a CCCD).
+        mongo["dvcid_profile"][name].count_documents({"id_number": f"CCCD:{id_number}"})
         for name in mongo["dvcid_profile"].list_collection_names()
         if name.startswith("account")
     )

@@ -49,7 +49,8 @@ def test_the_otp_goes_to_another_registered_phone(api: httpx.Client,
     e164 = "+84" + second.phone[1:]
     started(api, citizen)  # waits until profile has the account
     next_otp(api, citizen)
-    account = mongo["dvcid_profile"]["accounts"].find_one({"id_number": citizen.id_number})
+    account = mongo["dvcid_profile"]["accounts"].find_one(
+        {"id_number": f"CCCD:{citizen.id_number}"})
     assert account is not None
     mongo["dvcid_profile"]["accounts"].update_one({"_id": account["_id"]}, {"$push": {"phones": {
         "phone_id": "second-phone", "phone": e164, "otp": True,

@@ -136,14 +136,17 @@ def approve_on_phone(api: httpx.Client, phone: str, code: str) -> None:
 
 
 def accounts_of(mongo: MongoClient, id_number: str) -> int:
-    """Rows for this ID number in registration's duplicate projection and profile's accounts."""
-    return int(mongo["dvcid_registration"]["identities"].count_documents({"id_number": id_number})
-               + mongo["dvcid_profile"]["accounts"].count_documents({"id_number": id_number}))
+    """Rows for this CCCD in registration's duplicate projection and profile's accounts (both
+    keep the typed identity key in their ``id_number`` field)."""
+    key = {"id_number": f"CCCD:{id_number}"}
+    return int(mongo["dvcid_registration"]["identities"].count_documents(key)
+               + mongo["dvcid_profile"]["accounts"].count_documents(key))
 
 
 # --- USB token -------------------------------------------------------------------------------
 
-def test_citizen_registers_with_a_usb_token_and_logs_in_with_it(api: httpx.Client) -> None:
+def test_citizen_registers_with_a_usb_token_and_logs_in_with_it(api: httpx.Client,
+                                                               mongo: MongoClient) -> None:
     id_number = new_id_number()
     material = issue(api, id_number=id_number, key_type="ec")
     flow = start(api, {"subject_type": "citizen", "method": "usb"})
@@ -173,6 +176,9 @@ def test_citizen_registers_with_a_usb_token_and_logs_in_with_it(api: httpx.Clien
     assert account["account_id"] == done["account_id"]
     assert account["level"] == 3 and account["subject_type"] == "citizen"
     assert account["identity"]["id_number"] == id_number
+    assert account["identity"]["id_type"] == "CCCD"
+    # One row each in the duplicate projection and the accounts, under the typed key.
+    assert accounts_of(mongo, id_number) == 2
 
 
 def test_enterprise_registers_with_a_usb_token_email_required(api: httpx.Client) -> None:
@@ -201,13 +207,31 @@ def test_enterprise_registers_with_a_usb_token_email_required(api: httpx.Client)
     assert account["contacts"]["email"] == "ketoan@senvang.vn"
 
 
-def test_a_second_certificate_of_the_same_person_logs_in_and_is_bound(api: httpx.Client) -> None:
+def test_a_second_certificate_logs_in_once_added_from_the_methods_page(
+        api: httpx.Client) -> None:
     id_number = new_id_number()
-    register_usb(api, issue(api, id_number=id_number), "citizen")
-    renewed = issue(api, id_number=id_number, key_type="rsa")
-    response = login_usb(api, renewed)
+    first = issue(api, id_number=id_number)
+    register_usb(api, first, "citizen")
+    response = login_usb(api, first)
     assert response.status_code == 200, response.text
-    # Bound now: found by its fingerprint the next time too.
+    session = {"Authorization": f"Bearer {response.json()['session_token']}"}
+    renewed = issue(api, id_number=id_number, key_type="rsa")
+    # The same person's certificate, never bound: not a way in (and the attempt binds nothing).
+    flow = start(api, {"method": "usb"}, "logins")
+    response = post(api, f"logins/{flow['id']}/signature", flow, signed(renewed, flow["challenge"]))
+    assert response.status_code == 400 and response.json()["code"] == "certificate_not_registered"
+
+    # Added from "Các phương thức xác thực" after a step-up with the bound one, it logs in.
+    step_up = api.post(f"{API}/me/reauthentication", json={"method": "usb"}, headers=session)
+    assert step_up.status_code == 201, step_up.text
+    response = api.post(f"{API}/me/reauthentication/{step_up.json()['id']}/signature",
+                        json=signed(first, step_up.json()["challenge"]), headers=session)
+    assert response.status_code == 200, response.text
+    flow = api.post(f"{API}/me/auth-methods", json={"type": "usb"}, headers=session).json()
+    response = api.post(f"{API}/me/auth-methods/flows/{flow['id']}/signature",
+                        json=signed(renewed, flow["challenge"]),
+                        headers=session | flow_headers(flow))
+    assert response.status_code == 201, response.text
     response = login_usb(api, renewed)
     assert response.status_code == 200, response.text
 

@@ -3,7 +3,11 @@
 * ``GET /v1/status``: version, backends (and whether their driver answers), tokens present;
 * ``GET /v1/certificates``: the signing certificates on the tokens and in the files;
 * ``POST /v1/sign`` ``{certificate_id, challenge (base64), pin, algorithm?}``:
-  ``{signature (base64), certificate (PEM), chain (PEM list), algorithm}``.
+  ``{signature (base64), certificate (PEM), chain (PEM list), algorithm}``. The challenge must
+  be a dvcid challenge (``dvcid-auth-v1\\0`` + origin + ``\\0`` + 32-byte nonce) naming the
+  origin of the page that asks: anything else is ``challenge_format`` (400), so no page can
+  use the agent to sign a document. ``pin`` may be empty for a token with its own PIN pad
+  (PKCS#11 protected authentication path): the token asks for it.
 
 Guards, because any web page the person opens can send requests to 127.0.0.1:
 * Origin: only the configured portal origins get CORS headers (preflight included, with the
@@ -36,7 +40,15 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dvcid.signer.agent import SigningAgent
-from dvcid.signer.domain import ALGORITHMS, InvalidRequest, OriginForbidden, SignerError, pem_of
+from dvcid.signer.domain import (
+    ALGORITHMS,
+    ChallengeFormat,
+    InvalidRequest,
+    OriginForbidden,
+    SignerError,
+    challenge_origin,
+    pem_of,
+)
 
 log = logging.getLogger("dvcid.signer")
 MAX_BODY_BYTES = 16 * 1024
@@ -47,6 +59,8 @@ ALLOWED_METHODS = "GET, POST, OPTIONS"
 
 
 def create_app(agent: SigningAgent, allowed_origins: list[str]) -> Starlette:
+    allowed = {o.rstrip("/") for o in allowed_origins}
+
     async def status(request: Request) -> Response:
         backends, tokens = await run_in_threadpool(agent.status)
         return JSONResponse({"version": _version(), "backends": backends,
@@ -58,6 +72,7 @@ def create_app(agent: SigningAgent, allowed_origins: list[str]) -> Starlette:
 
     async def sign(request: Request) -> Response:
         certificate_id, challenge, pin, algorithm = await _sign_request(request)
+        _check_challenge(challenge, request.headers.get("origin"), allowed)
         signed = await run_in_threadpool(agent.sign, certificate_id, challenge, pin, algorithm)
         log.info("signed a challenge with certificate %s (%s)", certificate_id, signed.algorithm)
         return JSONResponse({
@@ -98,6 +113,15 @@ async def _sign_request(request: Request) -> tuple[str, bytes, str, str | None]:
     if algorithm is not None and algorithm not in ALGORITHMS:
         raise InvalidRequest(f"Thuật toán ký phải là một trong: {', '.join(ALGORITHMS)}.")
     return certificate_id.strip(), _challenge(data.get("challenge")), pin, algorithm
+
+
+def _check_challenge(challenge: bytes, origin: str | None, allowed: set[str]) -> None:
+    """Only a dvcid challenge naming the page that asks (or, from a local program without
+    Origin, one of the allowed portals): never a document, a bare nonce, another site's."""
+    named = challenge_origin(challenge)
+    if named not in allowed or (origin is not None and named != origin.rstrip("/")):
+        log.warning("refused to sign: not a challenge of the asking portal")
+        raise ChallengeFormat()
 
 
 def _challenge(value: Any) -> bytes:

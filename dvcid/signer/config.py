@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The only address the agent listens on: a signing service reachable from the network would
 # let anyone there ask the token for signatures.
 HOST = "127.0.0.1"
+DEV_ORIGINS = ["http://127.0.0.1:8000"]
+
+
+class NoOriginConfigured(Exception):
+    """Production with no DVCID_SIGNER_ALLOWED_ORIGINS (nor --origin): refuse to start."""
 
 
 class SignerSettings(BaseSettings):
@@ -21,8 +26,12 @@ class SignerSettings(BaseSettings):
 
     port: int = 8787
     # The portal pages allowed to call the agent (scheme://host[:port], exactly as the browser
-    # sends Origin). Any other page gets no CORS headers and is refused.
-    allowed_origins: list[str] = ["http://127.0.0.1:8000"]
+    # sends Origin). Any other page gets no CORS headers and is refused. Empty: the dev portal
+    # (``dvcid dev``), except in production, where the agent refuses to start without them:
+    # a production build ships no origin anyone could have forgotten to change.
+    allowed_origins: list[str] = []
+    # DVCID_ENV, as every dvcid program reads it.
+    env: str = Field(default="dev", validation_alias="DVCID_ENV")
     # PKCS#11 modules of the token vendors, e.g. /usr/lib/softhsm/libsofthsm2.so,
     # /usr/lib/libeTPkcs11.so, C:\\Windows\\System32\\eTPKCS11.dll.
     pkcs11_modules: list[str] = []
@@ -32,3 +41,11 @@ class SignerSettings(BaseSettings):
     pkcs12_read_password: SecretStr | None = None
     # Wrong passwords in a row before a PKCS#12 file is refused until restart.
     pkcs12_max_attempts: int = 5
+
+    def origins(self) -> list[str]:
+        """The allowed portal origins; NoOriginConfigured in production without any."""
+        if self.allowed_origins:
+            return self.allowed_origins
+        if self.env == "production":
+            raise NoOriginConfigured()
+        return DEV_ORIGINS

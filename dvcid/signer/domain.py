@@ -1,6 +1,10 @@
 """The agent's pure pieces: what a certificate on a token looks like to the page, which
 signature scheme a key uses, the agent's errors, and the port every backend implements.
 
+Only a dvcid challenge is signed (``challenge_origin``): ``b"dvcid-auth-v1\\0"``, the portal
+origin, ``b"\\0"`` and a 32-byte nonce, the origin being that of the page that asks. So a
+signature made through the agent is never a signature over a document.
+
 Signatures are exactly what services/pki verifies: over the challenge bytes themselves, with
 SHA-256; RSA PKCS#1 v1.5 (the default) or PSS (MGF1-SHA-256, salt of the digest length), or
 ECDSA (DER-encoded, as cryptography and OpenSSL write it).
@@ -22,6 +26,24 @@ Algorithm = Literal["rsa-pkcs1v15-sha256", "rsa-pss-sha256", "ecdsa-sha256"]
 ALGORITHMS: tuple[Algorithm, ...] = ("rsa-pkcs1v15-sha256", "rsa-pss-sha256", "ecdsa-sha256")
 PSS_SALT_LENGTH = 32  # the SHA-256 digest length, what most tokens and verifiers expect
 KeyKind = Literal["rsa", "ec"]
+
+
+CHALLENGE_PREFIX = b"dvcid-auth-v1\0"
+NONCE_BYTES = 32
+
+
+def challenge_origin(challenge: bytes) -> str:
+    """The portal origin inside a dvcid challenge; ChallengeFormat for any other bytes."""
+    if not challenge.startswith(CHALLENGE_PREFIX) or len(challenge) < len(CHALLENGE_PREFIX) + 34:
+        raise ChallengeFormat()
+    origin, separator = challenge[len(CHALLENGE_PREFIX):-NONCE_BYTES - 1], \
+        challenge[-NONCE_BYTES - 1:-NONCE_BYTES]
+    if separator != b"\0" or not origin or not origin.isascii() or b"\0" in origin:
+        raise ChallengeFormat()
+    text = origin.decode("ascii")
+    if not text.isprintable() or not text.startswith(("https://", "http://")):
+        raise ChallengeFormat()
+    return text
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -78,6 +100,16 @@ class KeyMismatch(SignerError):
     detail = "Thiết bị ký số không có khóa bí mật ứng với chứng thư số đã chọn."
 
 
+class ChallengeFormat(SignerError):
+    """The bytes to sign are not a dvcid challenge for the asking page: refused, so the agent
+    can never be made to sign a document, a bare nonce or another site's challenge."""
+
+    code = "challenge_format"
+    status = 400
+    detail = ("Chương trình ký số chỉ ký chuỗi xác thực đăng nhập của Cổng Dịch vụ công cho "
+              "đúng trang đang yêu cầu. Yêu cầu ký này bị từ chối.")
+
+
 class OriginForbidden(SignerError):
     code = "origin_forbidden"
     status = 403
@@ -117,6 +149,9 @@ class CertificateOnToken:
     # Where the backend finds the key again: the token's serial and the objects' CKA_ID.
     token_serial: str = ""
     key_id: bytes = b""
+    # The token asks for its PIN itself (PKCS#11 protected authentication path: a PIN pad or
+    # the driver's own dialog): the page asks for no PIN and none crosses the browser.
+    pin_pad: bool = False
 
     @property
     def id(self) -> str:
@@ -137,6 +172,7 @@ class CertificateOnToken:
             "not_before": _iso(cert.not_valid_before_utc),
             "not_after": _iso(cert.not_valid_after_utc),
             "key_type": key_kind(cert),
+            "pin_pad": self.pin_pad,
             "certificate_pem": pem_of(cert),
         }
 

@@ -109,10 +109,12 @@ class Pkcs11Backend:
         if token.flags & pkcs11.TokenFlag.USER_PIN_LOCKED:
             raise PinLocked()
         user_pin: object = pin
-        if not pin:
-            if not token.flags & pkcs11.TokenFlag.PROTECTED_AUTHENTICATION_PATH:
-                raise InvalidRequest("Vui lòng nhập mã PIN của thiết bị ký số.")
-            user_pin = pkcs11.PROTECTED_AUTH  # the PIN is typed on the reader's own keypad
+        if token.flags & pkcs11.TokenFlag.PROTECTED_AUTHENTICATION_PATH:
+            # The token's own prompt (PIN pad, the driver's dialog) takes the PIN: a PIN typed
+            # into a web page is never used where the token can ask for it itself.
+            user_pin = pkcs11.PROTECTED_AUTH
+        elif not pin:
+            raise InvalidRequest("Vui lòng nhập mã PIN của thiết bị ký số.")
         try:
             session = token.open(user_pin=user_pin)
         except pkcs11.PinLocked as exc:
@@ -137,7 +139,9 @@ class Pkcs11Backend:
         all_certificates = [c for c, _ in objects]
         return [CertificateOnToken(certificate, self.name, token.label.strip(),
                                    chain_for(certificate, all_certificates),
-                                   token_serial=_serial(token), key_id=key_id)
+                                   token_serial=_serial(token), key_id=key_id,
+                                   pin_pad=bool(token.flags
+                                                & pkcs11.TokenFlag.PROTECTED_AUTHENTICATION_PATH))
                 for certificate, key_id in objects if is_signing_certificate(certificate)]
 
 

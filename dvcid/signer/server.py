@@ -13,7 +13,7 @@ import uvicorn
 
 from dvcid.signer.agent import SigningAgent
 from dvcid.signer.app import create_app
-from dvcid.signer.config import HOST, SignerSettings
+from dvcid.signer.config import HOST, NoOriginConfigured, SignerSettings
 from dvcid.signer.domain import SigningBackend
 from dvcid.signer.pkcs11_backend import Pkcs11Backend
 from dvcid.signer.pkcs12_backend import PasswordNeeded, Pkcs12Backend
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help="port on 127.0.0.1 (default 8787)")
     parser.add_argument("--origin", action="append", default=[], metavar="URL",
                         help="portal origin allowed to call the agent; repeatable "
-                             "(default http://127.0.0.1:8000)")
+                             "(default http://127.0.0.1:8000, none in production)")
 
 
 def settings_from(args: argparse.Namespace) -> SignerSettings:
@@ -71,7 +71,13 @@ def run_signer(args: argparse.Namespace) -> int:
         if not path.is_file():
             print(f"dvcid signer: no such file: {path}", file=sys.stderr)
             return 2
-    app = create_app(SigningAgent(build_backends(settings)), settings.allowed_origins)
-    print(f"dvcid signer on http://{HOST}:{settings.port} for {', '.join(settings.allowed_origins)}")
+    try:
+        origins = settings.origins()
+    except NoOriginConfigured:
+        print("dvcid signer: DVCID_ENV=production needs the portal origin "
+              "(DVCID_SIGNER_ALLOWED_ORIGINS or --origin)", file=sys.stderr)
+        return 2
+    app = create_app(SigningAgent(build_backends(settings)), origins)
+    print(f"dvcid signer on http://{HOST}:{settings.port} for {', '.join(origins)}")
     uvicorn.run(app, host=HOST, port=settings.port, log_level="info", server_header=False)
     return 0

@@ -1,10 +1,12 @@
 """The BHXH (social insurance, Bảo hiểm xã hội) registry, as the services call it, and the dev
 route that adds records to it.
 
-Contract (docs/external/bhxh-registry.md): ``GET {base}/bhxh/v1/insured/{bhxh_code}`` with
-``Authorization: Bearer <key>`` → 200 ``{bhxh_code, id_number, full_name, birth_date, sex,
-phone?}``, 404 ``{"error": "not_found"}`` (also for anything that is not 10 digits: no one is
-insured under it), 401 ``{"error": "unauthorized"}`` for a missing or wrong key.
+Contract (docs/external/bhxh-registry.md): ``POST {base}/bhxh/v1/insured/lookup``
+``{"bhxh_code": "<10 digits>"}`` with ``Authorization: Bearer <key>`` → 200 ``{bhxh_code,
+id_number, full_name, birth_date, sex, phone?}``, 404 ``{"error": "not_found"}`` (also for
+anything that is not 10 digits: no one is insured under it), 401 ``{"error": "unauthorized"}``
+for a missing or wrong key. The code is in the body so that no URL (access logs) carries it;
+the older ``GET {base}/bhxh/v1/insured/{bhxh_code}`` answers the same.
 
 ``POST /dev/bhxh-records {bhxh_code, id_number, full_name, birth_date, sex, phone?}`` adds or
 replaces a record (201, the record as the registry answers it).
@@ -43,8 +45,22 @@ def _world(request: Request) -> World:
     return world
 
 
+@router.post("/insured/lookup")
+async def lookup_insured(request: Request) -> JSONResponse:
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    code = body.get("bhxh_code") if isinstance(body, dict) else None
+    return _answer(code if isinstance(code, str) else "", request)
+
+
 @router.get("/insured/{bhxh_code}")
 async def get_insured(bhxh_code: str, request: Request) -> JSONResponse:
+    return _answer(bhxh_code, request)
+
+
+def _answer(bhxh_code: str, request: Request) -> JSONResponse:
     if not _authorized(request):
         return JSONResponse({"error": "unauthorized"}, status_code=401,
                             headers={"WWW-Authenticate": 'Bearer realm="bhxh"'})

@@ -42,6 +42,10 @@ class NewCertificate(BaseModel):
     # Which prefix of the UID attribute carries the number (citizens).
     id_kind: Literal["CCCD", "CMND", "HC"] = "CCCD"
     tax_code: StrictStr | None = None
+    # A citizen's certificate for signing in a company's name (an employee's): the company's
+    # name (O) and tax code (2.5.4.97 VATVN-…) beside the person's own UID.
+    employer_name: StrictStr | None = Field(default=None, min_length=1, max_length=200)
+    employer_tax_code: StrictStr | None = None
     key_type: Literal["rsa", "ec"] = "rsa"
     not_before: AwareTime = None
     not_after: AwareTime = None
@@ -57,10 +61,16 @@ class NewCertificate(BaseModel):
         if self.subject_type == "enterprise":
             if not self.tax_code or not _TAX_CODE.match(self.tax_code):
                 raise ValueError("enterprise certificates need tax_code (10 digits or NNNNNNNNNN-NNN)")
+            if self.employer_name or self.employer_tax_code:
+                raise ValueError("employer fields are for citizen certificates")
         else:
             shape = _PASSPORT if self.id_kind == "HC" else _ID_NUMBER
             if not self.id_number or not shape.match(self.id_number):
                 raise ValueError("citizen certificates need id_number (9 or 12 digits; passport for HC)")
+            if (self.employer_name is None) != (self.employer_tax_code is None) or (
+                    self.employer_tax_code and not _TAX_CODE.match(self.employer_tax_code)):
+                raise ValueError("an employee certificate needs employer_name and "
+                                 "employer_tax_code (10 digits or NNNNNNNNNN-NNN)")
         return self
 
 
@@ -78,7 +88,9 @@ async def issue_certificate(body: NewCertificate, request: Request) -> dict[str,
     issued = ca.issue(subject_type=body.subject_type, full_name=body.full_name,
                       id_number=body.id_number, id_kind=body.id_kind, tax_code=body.tax_code,
                       key_type=body.key_type, not_before=body.not_before,
-                      not_after=body.not_after, key_usage=usages, revocation=body.revocation)
+                      not_after=body.not_after, key_usage=usages, revocation=body.revocation,
+                      employer=(body.employer_name, body.employer_tax_code)
+                      if body.employer_name and body.employer_tax_code else None)
     return {
         "serial": issued.serial,
         "certificate_pem": issued.certificate_pem(),

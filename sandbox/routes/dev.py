@@ -1,5 +1,6 @@
 """Routes for tests and demos to shape and read the world (reached through the gateway's
-``/dev`` forwarding): add subscribers, read the SMS inbox, make the SMS gateway fail."""
+``/dev`` forwarding): add subscribers, read the SMS inbox and the mailbox, make the SMS gateway
+fail."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
 
+from sandbox.mail import Mailbox
 from sandbox.phones import to_e164, vietnamese_mobile_e164
 from sandbox.problems import invalid, not_found
 from sandbox.world import SmsFault, TelcoSubscriber, World
@@ -102,6 +104,20 @@ async def list_sms(request: Request,
 @router.delete("/sms", status_code=204)
 async def clear_sms(request: Request) -> Response:
     _world(request).messages.clear()
+    return Response(status_code=204)
+
+
+@router.get("/mail")
+async def list_mail(request: Request,
+                    to: Annotated[str | None, Query(max_length=254)] = None) -> list[dict[str, Any]]:
+    """Mail the sandbox's SMTP server received for ``to`` (or all), newest first."""
+    mailbox: Mailbox = request.app.state.mailbox
+    return [m.to_inbox() for m in mailbox.inbox(to)]
+
+
+@router.delete("/mail", status_code=204)
+async def clear_mail(request: Request) -> Response:
+    request.app.state.mailbox.messages.clear()
     return Response(status_code=204)
 
 

@@ -129,3 +129,15 @@ async def test_an_unreachable_registry_is_unavailable() -> None:
             await HttpInsuranceRegistry(client).find("0190123456")
     finally:
         await client.aclose()
+
+
+async def test_the_lookup_takes_the_code_in_the_body(client: httpx.AsyncClient) -> None:
+    # The contract's form: no URL (access log) carries the code.
+    response = await client.post("/bhxh/v1/insured/lookup", headers=AUTH,
+                                 json={"bhxh_code": "0190123456"})
+    assert response.status_code == 200 and response.json()["id_number"] == "001090001234"
+    for body in ({"bhxh_code": "0199999999"}, {"bhxh_code": "abc"}, {"bhxh_code": 190123456}, {}):
+        missing = await client.post("/bhxh/v1/insured/lookup", headers=AUTH, json=body)
+        assert missing.status_code == 404 and missing.json() == {"error": "not_found"}
+    refused = await client.post("/bhxh/v1/insured/lookup", json={"bhxh_code": "0190123456"})
+    assert refused.status_code == 401

@@ -58,9 +58,9 @@ async def inbox(sandbox_url: str, phone: str) -> list[dict[str, str]]:
 
 async def test_the_otp_text_reaches_the_inbox(sender: tuple[TwilioSmsSender, list[float]],
                                               sandbox_url: str) -> None:
-    await sender[0].send("+84912000222", sms_body("482913"))
+    await sender[0].send("+84912000222", sms_body("482913", "login"))
     [message] = await inbox(sandbox_url, "+84912000222")
-    assert message["body"] == sms_body("482913") and message["from"] == "DVCQG"
+    assert message["body"] == sms_body("482913", "login") and message["from"] == "DVCQG"
     assert "482913" in message["body"] and "5 phut" in message["body"]
 
 
@@ -76,7 +76,7 @@ async def test_each_error_answer_of_the_world_is_handled(
     adapter, waits = sender
     await set_fault(sandbox_url, PHONE, fault)
     with pytest.raises(SmsDeliveryError) as err:
-        await adapter.send(PHONE, sms_body("135790"))
+        await adapter.send(PHONE, sms_body("135790", "login"))
     assert err.value.status == status and err.value.provider_code == code
     assert "135790" not in str(err.value)
     assert len(waits) == attempts - 1
@@ -94,6 +94,6 @@ async def test_a_fault_that_clears_is_retried_into_a_delivery(
         await set_fault(sandbox_url, phone, "none")
 
     adapter._sleep = clear_then_wait
-    await adapter.send(phone, sms_body("246802"))
+    await adapter.send(phone, sms_body("246802", "login"))
     assert len(waits) == 1
-    assert (await inbox(sandbox_url, phone))[0]["body"] == sms_body("246802")
+    assert (await inbox(sandbox_url, phone))[0]["body"] == sms_body("246802", "login")

@@ -115,3 +115,16 @@ def test_the_seed_cccd_numbers_agree_with_birth_date_sex_and_province() -> None:
         expected = century + (0 if record["sex"] == "male" else 1)
         assert int(cccd[3]) == expected, record
         assert cccd[4:6] == f"{born.year % 100:02d}", record
+
+
+async def test_the_lookup_takes_the_phone_in_the_body(client: httpx.AsyncClient) -> None:
+    # The contract's form: no URL (access log) carries the phone.
+    response = await client.post("/telco/v1/subscribers/lookup", headers=KEY,
+                                 json={"phone": "+84912345678"})
+    assert response.status_code == 200 and response.json()["id_number"] == "001090001234"
+    bodies: list[object] = [{"phone": "+84911111111"}, {"phone": 912345678}, {}, []]
+    for body in bodies:
+        missing = await client.post("/telco/v1/subscribers/lookup", headers=KEY, json=body)
+        assert missing.status_code == 404 and missing.json() == {"error": "not_found"}
+    refused = await client.post("/telco/v1/subscribers/lookup", json={"phone": "+84912345678"})
+    assert refused.status_code == 401

@@ -14,6 +14,7 @@ from services.gateway.config import GatewaySettings
 from services.gateway.metrics import GatewayMetrics, MetricsMiddleware
 from services.gateway.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from services.gateway.routers import account as account_management
+from services.gateway.routers import activity as account_activity
 from services.gateway.routers import agent as agent_counter
 from services.gateway.routers import dev, health, logins, me, recovery, registrations
 from services.gateway.web import install_web
@@ -64,6 +65,7 @@ def create_app(settings: GatewaySettings | None = None, *,
     app.include_router(recovery.router)
     app.include_router(me.router)
     app.include_router(account_management.router)
+    app.include_router(account_activity.router)
     app.include_router(agent_counter.router)
     app.include_router(health.router)
     app.include_router(dev.router)

@@ -60,6 +60,7 @@ STATUS_BY_CODE: dict[str, int] = {
     # 409: the state does not allow it
     "account_exists": 409,
     "flow_state": 409,
+    "no_password_method": 409,
     "last_auth_method": 409,
     "phone_limit": 409,
     # 401 / 403: authentication and authorisation
@@ -70,8 +71,13 @@ STATUS_BY_CODE: dict[str, int] = {
     "captcha_required": 401,
     "captcha_invalid": 401,
     "forbidden": 403,
-    # a privileged change from a session opened too long ago: log in again (issue 6)
+    # an operator disabled the (staff) account: no login, no agent API
+    "account_disabled": 403,
+    # a sensitive change without a recent step-up of the session (issue 10; the post-office
+    # counter: an agent session neither opened nor stepped up recently)
     "reauthentication_required": 403,
+    # a step-up weaker than what it changes (a USB/SIM method needs a signature step-up)
+    "insufficient_assurance": 403,
     "account_locked": 423,
     # 429: throttled
     "otp_resend_too_soon": 429,
@@ -86,6 +92,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "subscriber_mismatch": 400,
     "bhxh_not_found": 400,
     "bhxh_mismatch": 400,
+    # the phone is not the insured person's (record's phone, or theirs at the carrier)
+    "bhxh_phone_mismatch": 400,
     "certificate_untrusted": 400,
     "certificate_expired": 400,
     "certificate_revoked": 400,

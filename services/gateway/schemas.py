@@ -238,9 +238,21 @@ class AgentRegistration(RequestBody):
     id_document_checked: bool | None = Field(default=None, strict=True)
 
 
+class AgentRegistrationStarted(ResponseBody):
+    """Step 1 at the counter: nothing is created yet; a code went to the citizen's phone."""
+
+    id: str
+    status: str  # otp_sent
+    phone_masked: str | None = None
+    expires_at: str | None = None
+    otp_expires_at: str | None = None
+    resend_available_at: str | None = None
+
+
 class AgentRegistrationCreated(ResponseBody):
     account_id: str
     username: str
+    status: str | None = None
     level: int | None = None
     phone_masked: str | None = None
     initial_password_sent: bool | None = None

@@ -18,6 +18,14 @@ class OtpSettings(CommonSettings):
     # DVCID_TWILIO_API_BASE: where the SDK's https://api.twilio.com requests go instead
     # (the sandbox world's Twilio-compatible endpoint, e.g. http://127.0.0.1:8100/twilio).
     twilio_api_base: str | None = None
+    # E-mail notices through an SMTP relay (DVCID_SMTP_HOST …); no host: no e-mail is sent
+    # (send_email_notice answers {sent: false}). Dev and tests: the sandbox's mail server.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "Cong Dich vu cong Quoc gia <no-reply@dichvucong.gov.vn>"
 
     @model_validator(mode="after")
     def _refuse_redirected_twilio_in_production(self) -> OtpSettings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.otp.adapters.email import SmtpEmailSender
 from services.otp.adapters.mongo import INDEXES, MongoChallenges, MongoTransactions
 from services.otp.adapters.sms import TwilioSmsSender
 from services.otp.config import OtpSettings
@@ -42,10 +43,16 @@ async def wire(infra: Infrastructure) -> Wiring:
     async def verify(payload: dict[str, Any]) -> dict[str, object]:
         return await service.verify(VerifyOtp.parse(payload))
 
+    email = (SmtpEmailSender(settings.smtp_host, settings.smtp_port, settings.mail_from,
+                             username=settings.smtp_username, password=settings.smtp_password,
+                             starttls=settings.smtp_starttls)
+             if settings.smtp_host else None)
+    notices = Notices(sms, system_clock, email)
     return Wiring(
         endpoints={"issue": issue, "verify": verify,
-                   # Post office: the initial password, composed here from a template.
-                   "send_notice": Notices(sms, system_clock).send_notice},
+                   # Post office: the initial password; profile: notices of account changes.
+                   "send_notice": notices.send_notice,
+                   "send_email_notice": notices.send_email_notice},
         consumers=[Consumer(REGISTRATION_CONSUMER, ["RegistrationRequested"],
                             service.on_registration_requested)],
         indexes=INDEXES,

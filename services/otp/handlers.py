@@ -116,7 +116,7 @@ class OtpService:
         challenge = await self._transactions.run(store)
         self._failpoints.hit("otp.before_sms")
         try:
-            await self._sms.send(command.phone, sms_body(code))
+            await self._sms.send(command.phone, sms_body(code, command.purpose))
         except SmsDeliveryError as exc:
             await self._withdraw(challenge, exc, cause)
             raise SmsFailed() from exc
@@ -141,14 +141,16 @@ class OtpService:
             challenge_id = str(uuid.uuid4())
             challenge = Challenge(
                 id=challenge_id, purpose=command.purpose, flow_id=command.flow_id,
-                phone=command.phone, code_hash=hash_code(self._secret, challenge_id, code),
+                phone=command.phone,
+                code_hash=hash_code(self._secret, challenge_id, command.phone, code),
                 sent_at=now, expires_at=expires_at)
             # A concurrent first issue for the same flow collides on the unique
             # (purpose, flow_id) index; the retried transaction then sees it as a resend.
             await uow.challenges.create(challenge)
             return challenge
         replaced = await uow.challenges.replace_code(
-            existing.id, phone=command.phone, code_hash=hash_code(self._secret, existing.id, code),
+            existing.id, phone=command.phone,
+            code_hash=hash_code(self._secret, existing.id, command.phone, code),
             sent_at=now, expires_at=expires_at)
         if replaced is None:
             # Changed since we read it: the atomic condition refused the resend.
@@ -180,7 +182,9 @@ class OtpService:
         if challenge is None:
             raise ChallengeNotFound()
         now = storage_time(self._clock())
-        code_hash = hash_code(self._secret, challenge.id, command.code)
+        # A code sent to another number than the one named here never matches: it counts as
+        # a wrong entry (the lost-phone code swap).
+        code_hash = hash_code(self._secret, challenge.id, command.phone, command.code)
 
         async def consume(uow: OtpUnitOfWork) -> Challenge | None:
             # Success and OtpVerified commit together; two parallel right entries conflict

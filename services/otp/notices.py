@@ -1,4 +1,5 @@
-"""Use case ``send_notice``: an SMS composed from a template (docs/messaging.md, otp).
+"""Use cases ``send_notice`` (an SMS composed from a template) and ``send_email_notice`` (the
+same notice as an e-mail) (docs/messaging.md, otp).
 
 Nothing is stored and no event is published: the message may carry a secret (an initial
 password), and the caller records the fact it stands for (AccountCreated) itself. The log
@@ -9,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.otp.domain.errors import SmsFailed
+from services.otp.domain.errors import EmailFailed, SmsFailed
 from services.otp.domain.model import storage_time
-from services.otp.domain.notices import SendNotice
-from services.otp.domain.ports import SmsDeliveryError, SmsSender
+from services.otp.domain.notices import SendEmailNotice, SendNotice
+from services.otp.domain.ports import EmailDeliveryError, EmailSender, SmsDeliveryError, SmsSender
 from shared.clock import Clock
 from shared.logging import get_logger
 from shared.phones import mask_phone
@@ -21,9 +22,24 @@ log = get_logger(__name__)
 
 
 class Notices:
-    def __init__(self, sms: SmsSender, clock: Clock) -> None:
+    def __init__(self, sms: SmsSender, clock: Clock, email: EmailSender | None = None) -> None:
         self._sms = sms
         self._clock = clock
+        self._email = email
+
+    async def send_email_notice(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``{sent: false}`` when no mail relay is configured (the caller goes on without)."""
+        notice = SendEmailNotice.parse(payload)
+        if self._email is None:
+            return {"sent": False}
+        subject, body = notice.subject_and_body()
+        try:
+            await self._email.send(notice.email, subject, body)
+        except EmailDeliveryError as exc:
+            log.warning("notice e-mail failed", body_kind=notice.body_kind, reason=str(exc))
+            raise EmailFailed() from exc
+        log.info("notice e-mail sent", body_kind=notice.body_kind)
+        return {"sent": True, "sent_at": storage_time(self._clock()).isoformat()}
 
     async def send_notice(self, payload: dict[str, Any]) -> dict[str, str]:
         notice = SendNotice.parse(payload)

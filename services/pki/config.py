@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pydantic import model_validator
+
+from services.pki.domain.challenge import DEV_PORTAL_ORIGIN, checked_origin
 from shared.settings import CommonSettings
 
 
@@ -21,4 +24,14 @@ class PkiSettings(CommonSettings):
     mobile_signature_relying_party: str = "DVCQG"
     mobile_signature_token: str = "dev-insecure-mobile-signature-token"
     mobile_signature_timeout_seconds: float = 15.0
+    # DVCID_PORTAL_ORIGIN: the portal's web origin as browsers send it (scheme://host[:port]).
+    # It is inside every USB challenge (domain/challenge.py): the signing agent signs only a
+    # challenge naming the page that asks, and pki verifies over that same message.
+    portal_origin: str = DEV_PORTAL_ORIGIN
 
+    @model_validator(mode="after")
+    def _portal_origin_named_in_production(self) -> PkiSettings:
+        checked_origin(self.portal_origin)
+        if self.env == "production" and self.portal_origin == DEV_PORTAL_ORIGIN:
+            raise ValueError("production needs DVCID_PORTAL_ORIGIN (the portal's https origin)")
+        return self

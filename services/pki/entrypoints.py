@@ -46,6 +46,7 @@ async def wire(infra: Infrastructure) -> Wiring:
         sim=provider,
         clock=system_clock,
         revocation_fail_open=settings.revocation_fail_open,
+        portal_origin=settings.portal_origin,
     )
 
     async def status(_payload: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -29,11 +30,14 @@ from services.pki.domain.certificates import (
     verify_signature,
 )
 from services.pki.domain.challenge import (
+    DEV_PORTAL_ORIGIN,
     Challenge,
+    checked_origin,
     new_challenge,
     sim_digest,
     verification_code,
 )
+from services.pki.domain.challenge import message as challenge_message
 from services.pki.domain.commands import FlowRef, SimStatus, StartSim, VerifySignature
 from services.pki.domain.errors import (
     CertificateExpired,
@@ -45,6 +49,7 @@ from services.pki.domain.errors import (
     FlowNotFound,
     RevocationUnavailable,
     SignatureInvalid,
+    SimPromptLimit,
     SimRejected,
     SimTimeout,
     SimUnavailable,
@@ -59,6 +64,7 @@ from services.pki.domain.ports import (
     SimSession,
     Transactions,
 )
+from services.pki.domain.sim_prompts import SIM_PROMPT_LIMITS, PromptLimits, display_text
 from shared.clock import Clock
 from shared.events import CertificateRejected, CertificateValidated, new_event
 from shared.logging import get_logger
@@ -66,7 +72,6 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 LEVEL = 3
-SIM_DISPLAY_TEXT = "Xac thuc tai khoan Cong DVCQG"
 # Provider answers that mean the person (or their phone) said no, and those that mean time ran out.
 _SIM_TIMEOUTS = {"TIMEOUT", "EXPIRED_TRANSACTION"}
 
@@ -74,8 +79,12 @@ _SIM_TIMEOUTS = {"TIMEOUT", "EXPIRED_TRANSACTION"}
 class PkiService:
     def __init__(self, transactions: Transactions, trust: TrustStore,
                  revocation: RevocationChecker, sim: MobileSignatureProvider | None,
-                 clock: Clock, revocation_fail_open: bool = False) -> None:
+                 clock: Clock, revocation_fail_open: bool = False,
+                 prompt_limits: PromptLimits = SIM_PROMPT_LIMITS,
+                 portal_origin: str = DEV_PORTAL_ORIGIN) -> None:
         self._transactions = transactions
+        self._portal_origin = checked_origin(portal_origin)
+        self._prompt_limits = prompt_limits
         self._trust = trust
         self._revocation = revocation
         self._sim = sim
@@ -95,7 +104,9 @@ class PkiService:
             await uow.challenges.put(challenge)
 
         await self._transactions.run(store)
-        return {"challenge": base64.b64encode(challenge.nonce).decode(),
+        # The domain-separated message, not the bare nonce (domain/challenge.py).
+        signed = challenge_message(self._portal_origin, challenge.nonce)
+        return {"challenge": base64.b64encode(signed).decode(),
                 "expires_at": _rfc3339(challenge.expires_at)}
 
     async def verify_signature(self, command: VerifySignature) -> dict[str, Any]:
@@ -103,7 +114,7 @@ class PkiService:
         try:
             challenge = await self._live_challenge(flow)
             result = await self.validate(command.certificate, command.chain, command.signature,
-                                         challenge.nonce)
+                                         challenge_message(self._portal_origin, challenge.nonce))
             return await self._accept(flow, result, challenge.nonce)
         except CertificateRefused as refused:
             await self._reject(flow, refused)
@@ -196,9 +207,13 @@ class PkiService:
         flow = command.flow
         challenge = new_challenge(flow.purpose, flow.flow_id, self._clock())
         digest = sim_digest(challenge.nonce)
+        code = verification_code(digest)
+        await self._claim_prompt(command.phone, flow, challenge.created_at, challenge.expires_at)
         try:
-            session_id = await provider.start(command.phone, digest, SIM_DISPLAY_TEXT)
+            session_id = await provider.start(command.phone, digest,
+                                              display_text(flow.purpose, code))
         except MobileSignatureError as exc:
+            await self._release_prompt(command.phone, flow)
             raise SimUnavailable() from exc
         sim = SimSession(purpose=flow.purpose, flow_id=flow.flow_id, phone=command.phone,
                          nonce=challenge.nonce, provider_session=session_id,
@@ -208,8 +223,27 @@ class PkiService:
             await uow.sim_sessions.put(sim)
 
         await self._transactions.run(store)
-        return {"verification_code": verification_code(digest),
+        return {"verification_code": code,
                 "expires_at": _rfc3339(sim.expires_at), "status": "pending"}
+
+    async def _claim_prompt(self, phone: str, flow: FlowRef, now: datetime,
+                            pending_until: datetime) -> None:
+        """Push fatigue: the phone's prompt budget is taken before the SIM is asked."""
+        async def claim(uow: PkiUnitOfWork) -> datetime | None:
+            return await uow.sim_prompts.claim(phone, _flow_key(flow), now, pending_until,
+                                               self._prompt_limits)
+
+        free = await self._transactions.run(claim)
+        if free is not None:
+            log.info("sim prompt refused: phone limit", flow_id=flow.flow_id,
+                     purpose=flow.purpose)
+            raise SimPromptLimit(max(1, math.ceil((free - now).total_seconds())))
+
+    async def _release_prompt(self, phone: str, flow: FlowRef) -> None:
+        async def release(uow: PkiUnitOfWork) -> None:
+            await uow.sim_prompts.release(phone, _flow_key(flow))
+
+        await self._transactions.run(release)
 
     async def sim_status(self, command: SimStatus) -> dict[str, Any]:
         flow = command.flow
@@ -264,6 +298,7 @@ class PkiService:
             done = await uow.sim_sessions.finish(sim.purpose, sim.flow_id, sim.provider_session,
                                                  "completed", None, result)
             if done is not None:
+                await uow.sim_prompts.release(sim.phone, _flow_key(flow))
                 uow.emit(self._validated(flow, result, now))
             return done
 
@@ -278,6 +313,7 @@ class PkiService:
             done = await uow.sim_sessions.finish(sim.purpose, sim.flow_id, sim.provider_session,
                                                  "failed", refused.code, None)
             if done is not None:
+                await uow.sim_prompts.release(sim.phone, _flow_key(flow))
                 uow.emit(new_event(
                     CertificateRejected(flow_id=flow.flow_id, purpose=flow.purpose,  # type: ignore[arg-type]
                                         reason=refused.code),
@@ -315,6 +351,10 @@ def _finished(sim: SimSession) -> dict[str, Any]:
     if sim.state == "completed" and sim.result is not None:
         return {"status": "completed", **sim.result}
     raise _REFUSAL_BY_CODE.get(sim.code or "", SimRejected)()
+
+
+def _flow_key(flow: FlowRef) -> str:
+    return f"{flow.purpose}:{flow.flow_id}"
 
 
 def _rfc3339(moment: datetime) -> str:

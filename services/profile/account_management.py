@@ -4,7 +4,10 @@ signature, remove, change the password), the login history and the sessions.
 
 Every endpoint takes the caller's ``session_token``: an account is visible to its owner only;
 an id (session, method, flow) of another account is ``not_found``, as an unknown one.
-Privileged changes need a session opened within ``privileged_window`` (``domain``).
+Sensitive changes need a step-up of this session within the last 5 minutes, at least as
+strong as what changes (``domain/step_up.py``, ``step_up.py``), and each is told to the
+phones the account had before it (a ``SecurityNoticeRequested`` event in the same commit,
+sent by ``security_notices.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from services.profile.domain import password_policy
 from services.profile.domain.account_management import (
     ADD_METHOD_PURPOSE,
     MAX_PHONES,
-    PRIVILEGED_WINDOW,
     SMS,
     AccountUnitOfWork,
     AddMethod,
@@ -33,7 +35,6 @@ from services.profile.domain.account_management import (
     SessionTarget,
     UpdateContacts,
     checked_changes,
-    ensure_privileged,
     ensure_removable,
     identity_view,
     iso,
@@ -71,6 +72,13 @@ from services.profile.domain.models import (
 )
 from services.profile.domain.phone import vietnamese_mobile
 from services.profile.domain.ports import OtpService, Store
+from services.profile.domain.step_up import (
+    STEP_UP_VALIDITY,
+    coarse_device,
+    ensure_stepped_up,
+    method_level,
+    required_level,
+)
 from services.profile.guard import LoginGuard
 from services.profile.handlers import PasswordVerifier, Profile, ProfilePolicy
 from shared import crypto
@@ -78,8 +86,10 @@ from shared.clock import Clock
 from shared.events import (
     AuthMethodAdded,
     AuthMethodRemoved,
+    Envelope,
     PasswordChanged,
     ProfileUpdated,
+    SecurityNoticeRequested,
     SessionRevoked,
     new_event,
 )
@@ -98,7 +108,7 @@ class AccountManagement:
     def __init__(self, *, uow: Callable[[], AccountUnitOfWork], store: Store,
                  otp: OtpService, pki: PkiService | None, clock: Clock,
                  policy: ProfilePolicy, profile: Profile, guard: LoginGuard,
-                 privileged_window: timedelta = PRIVILEGED_WINDOW,
+                 step_up_validity: timedelta = STEP_UP_VALIDITY,
                  method_flow_ttl: timedelta = timedelta(minutes=10),
                  verify_password: PasswordVerifier = crypto.verify_password,
                  hash_password: PasswordHasher = crypto.hash_password,
@@ -112,7 +122,7 @@ class AccountManagement:
         self._policy = policy
         self._profile = profile
         self._guard = guard
-        self._privileged_window = privileged_window
+        self._step_up_validity = step_up_validity
         self._method_flow_ttl = method_flow_ttl
         self._verify_password = verify_password
         self._hash_password = hash_password
@@ -129,11 +139,18 @@ class AccountManagement:
         command = parse(UpdateContacts, payload)
         session, account = await self._caller(command)
         changes = checked_changes(command, account)
-        if "email" in changes and changes["email"] != account.email:
-            # The e-mail may receive notices about the account: changing it is privileged.
-            ensure_privileged(session, self._clock(), self._privileged_window)
+        email_changes = "email" in changes and changes["email"] != account.email
+        if email_changes:
+            # The e-mail may receive notices about the account: changing it is sensitive.
+            self._ensure_step_up(session, account)
         now = self._clock()
         async with self._uow() as uow:
+            if email_changes:
+                # Told to the old address (kept under the notice's event id), not the new one.
+                told = self._notify(uow, account, session, "email_changed", now)
+                if account.email:
+                    await uow.managed_accounts.keep_former_email(account.account_id,
+                                                                 account.email, told.id, now)
             await uow.managed_accounts.update_contacts(account.account_id, changes)
             uow.emit(new_event(ProfileUpdated(account_id=account.account_id,
                                               fields=sorted(changes)),
@@ -162,8 +179,17 @@ class AccountManagement:
 
     async def me_end_session(self, payload: dict[str, Any]) -> dict[str, Any]:
         command = parse(SessionTarget, payload)
-        session = await self._session(command)
+        session, account = await self._caller(command)
         now = self._clock()
+        other = command.session_id != session.session_id
+        if other:
+            # Ending one's own session is a logout; ending another needs a step-up (a thief
+            # must not throw the owner out), after the id is known to be the account's.
+            async with self._uow() as uow:
+                live = await uow.managed_sessions.active(session.account_id, now)
+            if all(s.session_id != command.session_id for s in live):
+                raise NotFound(_NO_SESSION)
+            self._ensure_step_up(session, account)
         async with self._uow() as uow:
             ended = await uow.managed_sessions.revoke_one(session.account_id,
                                                           command.session_id, now)
@@ -173,6 +199,8 @@ class AccountManagement:
                                               session_id=ended.session_id,
                                               reason="ended_by_owner"),
                                correlation_id=session.session_id, occurred_at=now))
+            if other:
+                self._notify(uow, account, session, "session_ended", now)
             await uow.commit()
         log.info("session ended by its owner", account_id=session.account_id,
                  session_id=ended.session_id)
@@ -189,10 +217,14 @@ class AccountManagement:
     async def me_change_password(self, payload: dict[str, Any]) -> dict[str, Any]:
         command = parse(ChangePassword, payload)
         session, account = await self._caller(command)
-        ensure_privileged(session, self._clock(), self._privileged_window)
+        self._ensure_step_up(session, account)
+        # Guesses of the current password spend the account's login budget and lock it.
+        admission = await self._guard.admit_account(account.account_id)
         if not await self._verify_password(account.password_hash, command.current_password):
+            await self._guard.failed(admission)
             raise InvalidCredentials("Mật khẩu hiện tại không đúng.", fields=[
                 {"name": "current_password", "detail": "Mật khẩu hiện tại không đúng."}])
+        await self._guard.succeeded(admission)
         problems = password_policy.problems(
             command.new_password, id_number=account.id_number,
             phone_digits=[national_digits(p.phone) for p in account.phones])
@@ -213,6 +245,7 @@ class AccountManagement:
                                        correlation_id=session.session_id, occurred_at=now))
             uow.emit(new_event(PasswordChanged(account_id=account.account_id, reason="change"),
                                correlation_id=session.session_id, occurred_at=now))
+            self._notify(uow, account, session, "password_changed", now)
             await uow.commit()
         log.info("password changed", account_id=account.account_id,
                  ended_other_sessions=command.end_other_sessions)
@@ -221,7 +254,7 @@ class AccountManagement:
     async def me_add_method(self, payload: dict[str, Any]) -> dict[str, Any]:
         command = parse(AddMethod, payload)
         session, account = await self._caller(command)
-        ensure_privileged(session, self._clock(), self._privileged_window)
+        self._ensure_step_up(session, account, method_level(command.type))
         flow_id = self._new_id()
         token = self._new_token()
         if command.type == SMS:
@@ -276,10 +309,11 @@ class AccountManagement:
         flow = await self._own_flow(command, account)
         now = self._clock()
         flow.ensure("otp_sent", now)
-        ensure_privileged(session, now, self._privileged_window)
-        await self._otp.verify(flow.flow_id, ADD_METHOD_PURPOSE, command.code)
+        self._ensure_step_up(session, account, method_level(SMS))
         assert flow.phone is not None
+        await self._otp.verify(flow.flow_id, ADD_METHOD_PURPOSE, flow.phone, command.code)
         method = AuthMethod(self._new_id(), SMS, now, phone_id=self._new_id())
+        phones_before = [p.phone_id for p in account.phones]
         async with self._uow() as uow:
             if not await uow.method_flows.finish(flow.flow_id, "otp_sent", "completed", now,
                                                  method_id=method.method_id):
@@ -289,6 +323,7 @@ class AccountManagement:
                                                                flow.phone, now, MAX_PHONES):
                 raise PhoneLimit()
             self._emit_added(uow, account, method, session, now)
+            self._notify(uow, account, session, "sms_added", now, phones_before)
             await uow.commit()
         log.info("sms method added", account_id=account.account_id, method_id=method.method_id)
         return await self._method(account.account_id, method.method_id)
@@ -313,9 +348,12 @@ class AccountManagement:
                       None)
         if method is None:
             raise NotFound(_NO_METHOD)
-        ensure_privileged(session, self._clock(), self._privileged_window)
+        # A removal the rules refuse anyway is told so without asking for a step-up first.
         ensure_removable(account, method)
+        self._ensure_step_up(session, account, method_level(method.type))
         now = self._clock()
+        phones_before = [p.phone_id for p in account.phones]
+        removed = next((p for p in account.phones if p.phone_id == method.phone_id), None)
         async with self._uow() as uow:
             expected = [m.method_id for m in account.auth_methods]
             if not await uow.managed_accounts.remove_method(account.account_id, method,
@@ -325,6 +363,9 @@ class AccountManagement:
             uow.emit(new_event(AuthMethodRemoved(account_id=account.account_id,
                                                  method_id=method.method_id, type=method.type),
                                correlation_id=session.session_id, occurred_at=now))
+            if removed is not None:
+                await uow.managed_accounts.keep_former_phone(account.account_id, removed, now)
+            self._notify(uow, account, session, "method_removed", now, phones_before)
             await uow.commit()
         log.info("auth method removed", account_id=account.account_id, type=method.type)
         return {}
@@ -346,15 +387,18 @@ class AccountManagement:
     async def _bind(self, session: Session, account: Account, flow: MethodFlow,
                     proof: CertificateProof) -> str:
         """The certificate becomes a method of the account if it names the account's owner."""
+        self._ensure_step_up(session, account, method_level(flow.type))
         now = self._clock()
-        if (proof.subject_type != account.subject_type
-                or proof.id_number != account.identity.id_number):
+        # The typed identity key: a passport with the digits of the holder's CMND, or an
+        # employee's certificate naming the company, is someone else's.
+        if not proof.names_holder_of(account):
             await self._fail(flow, Forbidden.code)
             log.info("certificate of someone else refused", account_id=account.account_id,
                      serial=proof.serial)
             raise Forbidden("Chứng thư số này không mang thông tin định danh của chủ tài khoản "
                             "nên không thể thêm vào tài khoản.")
         method = AuthMethod(self._new_id(), flow.type, now, details=proof.binding())
+        phones_before = [p.phone_id for p in account.phones]
         async with self._uow() as uow:
             owner = await uow.managed_accounts.owner_of_fingerprint(proof.fingerprint_sha256)
             if owner is not None:
@@ -366,10 +410,30 @@ class AccountManagement:
             await uow.managed_accounts.add_certificate_method(account.account_id, method,
                                                               SIGNATURE_LEVEL)
             self._emit_added(uow, account, method, session, now)
+            self._notify(uow, account, session, f"{flow.type}_added", now, phones_before)
             await uow.commit()
         log.info("certificate method added", account_id=account.account_id, type=flow.type,
                  serial=proof.serial)
         return method.method_id
+
+    def _ensure_step_up(self, session: Session, account: Account,
+                        changed_level: int = 2) -> None:
+        ensure_stepped_up(session, self._clock(), required_level(account, changed_level),
+                          self._step_up_validity)
+
+    def _notify(self, uow: AccountUnitOfWork, account: Account, session: Session,
+                change: str, now: datetime, phone_ids: list[str] | None = None) -> Envelope:
+        """The notice of a change, to the phones the account had before it (``phone_ids``
+        taken before the change, else those of ``account`` as read before it), committed
+        with the change itself."""
+        event = new_event(SecurityNoticeRequested(
+            account_id=account.account_id, change=change,
+            phone_ids=phone_ids if phone_ids is not None
+            else [p.phone_id for p in account.phones], at=iso(now) or "",
+            device=coarse_device(session.user_agent), email=account.email is not None),
+            correlation_id=session.session_id, occurred_at=now)
+        uow.emit(event)
+        return event
 
     def _emit_added(self, uow: AccountUnitOfWork, account: Account, method: AuthMethod,
                     session: Session, now: datetime) -> None:

@@ -7,10 +7,11 @@ code; ``get`` polls pki until the SIM owner answered, and the poll that sees the
 opens the session and returns it (once: a later read says ``completed`` with the session id).
 
 pki validates the certificate (chain, validity, key usage, revocation) and the signature; here
-the certificate finds its account: the one it is bound to (fingerprint), else the one of the
-identity it proves, which is then bound to it. A valid certificate of nobody's account is
-``certificate_not_registered``, and nothing is created. A certificate pki refuses leaves the
-USB flow waiting (pki keeps the challenge): the person may try another certificate.
+the certificate finds its account: only the one it is bound to (fingerprint; at registration
+or from the account's methods page) and whose holder it names. Any other valid certificate,
+even one naming the holder, is ``certificate_not_registered``: nothing is created or bound.
+A certificate pki refuses leaves the USB flow waiting (pki keeps the challenge): the person
+may try another certificate.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from services.profile.domain.certificate_login import (
 )
 from services.profile.domain.commands import FlowRef, parse
 from services.profile.domain.errors import (
+    AccountDisabled,
     CertificateNotRegistered,
     FlowState,
     NotFound,
@@ -150,16 +152,18 @@ class CertificateLogins:
 
     async def _log_in(self, flow: CertificateLogin, proof: CertificateProof, ip: str | None,
                       user_agent: str | None) -> dict[str, Any]:
-        """The account of the certificate gets a level-3 session, or nobody does."""
+        """The account the certificate is bound to gets a level-3 session, or nobody does."""
         async with self._uow() as uow:
-            account, bind = account_for(
-                await uow.certificate_accounts.find_by_fingerprint(proof.fingerprint_sha256),
-                await uow.certificate_accounts.find_by_identity(proof.subject_type,
-                                                                proof.id_number))
+            bound = await uow.certificate_accounts.find_by_fingerprint(proof.fingerprint_sha256)
+        account = account_for(bound, proof)
         if account is None:
             await self._fail(flow, CertificateNotRegistered.code)
-            log.info("certificate of no account", login_id=flow.flow_id, serial=proof.serial)
+            log.info("certificate bound to no account of its holder", login_id=flow.flow_id,
+                     serial=proof.serial, bound_elsewhere=bound is not None)
             raise CertificateNotRegistered()
+        if account.disabled_at is not None:  # an operator stopped this (staff) account
+            await self._fail(flow, AccountDisabled.code)
+            raise AccountDisabled()
         token = self._new_token()
         now = self._clock()
         session = self._open_session(flow, account, token, now, ip, user_agent)
@@ -168,10 +172,6 @@ class CertificateLogins:
             if not await uow.certificate_logins.complete(flow.flow_id, account.account_id,
                                                          session.session_id, now):
                 raise FlowState()
-            if bind:
-                await uow.certificate_accounts.bind(account.account_id, self._new_id(),
-                                                    flow.method, proof.binding(), now,
-                                                    SIGNATURE_LEVEL)
             await uow.sessions.add(session)
             await uow.history.add(self._record(flow, account.account_id, "success", None, ip,
                                                user_agent, now))
@@ -182,7 +182,7 @@ class CertificateLogins:
                 correlation_id=flow.flow_id, occurred_at=now))
             await uow.commit()
         log.info("login succeeded", account_id=account.account_id, method=flow.method,
-                 session_id=session.session_id, bound=bind)
+                 session_id=session.session_id)
         return {"id": flow.flow_id, "status": "completed", "method": flow.method,
                 "session_token": token, "session_id": session.session_id,
                 "expires_at": _iso(session.expires_at), "level": session.level}

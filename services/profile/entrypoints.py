@@ -41,8 +41,10 @@ def guard_policy_from(settings: ProfileSettings) -> GuardPolicy:
         captcha_after=settings.login_captcha_after,
         lock_after=settings.login_lock_after,
         lock_for=timedelta(minutes=settings.login_lock_minutes),
+        ip_captcha_after=settings.login_ip_captcha_after,
         ip_attempts=settings.login_ip_attempts,
         ip_otp_sends=settings.login_ip_otp_sends,
+        reset_sends=settings.password_reset_sends_per_hour,
     )
 
 
@@ -104,6 +106,17 @@ async def wire(infra: Infrastructure) -> Wiring:
     # Account management: the /me routes (account_management.py).
     from services.profile.account_wiring import add_account_endpoints, build_account_management
     add_account_endpoints(wiring, build_account_management(infra, settings, profile))
+    # Step-up of a session and the notices of sensitive changes (step_up.py,
+    # security_notices.py).
+    from services.profile.account_wiring import add_step_up, build_security_notices, build_step_ups
+    add_step_up(wiring, build_step_ups(infra, settings, profile),
+                build_security_notices(infra, settings))
+    # The account activity log: its consumer of security events, /me/activity, the audit.
+    from services.profile.activity_wiring import add_activity_log, build_activity_log
+    add_activity_log(wiring, build_activity_log(infra, settings, profile))
+    # Accounts older than typed identity keys get their type before anything is looked up.
+    from services.profile.adapters.identity_key_migration import migrate_identity_keys
+    await migrate_identity_keys(infra.db)
     wiring.on_stop = [telco.close]
     return wiring
 

@@ -13,6 +13,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from pydantic import Field
@@ -53,9 +54,15 @@ class NewCaptcha(Command):
 class Admission:
     """A password attempt let through: the counts it reserved, to keep or give back."""
 
-    name_key: str
+    # The budget the attempt spends: its account's (shared by all the account's names) or,
+    # for a name without an account, the name's. ONE counter, so parallel attempts each get
+    # a distinct count and exactly ``captcha_after`` reach the password check.
+    key: str
     ip_key: str | None
-    name_count: int
+    count: int
+
+    def counted(self) -> list[str]:
+        return [k for k in (self.key, self.ip_key) if k]
 
 
 def _random_text() -> str:
@@ -102,21 +109,19 @@ class LoginGuard:
     # --- password attempts -----------------------------------------------------------------
 
     async def admit(self, login_name: str, ip: str | None,
-                    captcha: dict[str, Any] | None) -> Admission:
+                    captcha: dict[str, Any] | None,
+                    account_id: str | None = None) -> Admission:
         """Lets a password attempt through, or refuses it (rate_limited, account_locked,
-        captcha_required, captcha_invalid) before any password is checked."""
+        captcha_required, captcha_invalid) before any password is checked. ``account_id``:
+        the account the name belongs to, if any, whose budget all its names share."""
         await self._throttle("login", ip, self._policy.ip_attempts)
-        name_key = self._key("name", login_name.casefold())
-        now = self._clock()
-        locked_until = await self._store.locks.locked_until(name_key, now)
-        if locked_until is not None:
-            raise AccountLocked(retry_after=seconds_until(locked_until, now))
+        key = (self._key("account", account_id) if account_id
+               else self._key("name", login_name.casefold()))
+        await self._ensure_unlocked(key)
         ip_key = self._key("ip-failures", ip) if ip else None
-        name_count = await self._store.counters.hit(name_key, now, self._policy.window)
-        ip_count = (await self._store.counters.hit(ip_key, now, self._policy.window)
-                    if ip_key else None)
-        admission = Admission(name_key, ip_key, name_count.value)
-        if name_count.value > self._policy.lock_after:
+        admission = Admission(key, ip_key, await self._hit(key))
+        ip_count = await self._hit(ip_key)
+        if admission.count > self._policy.lock_after:
             # Past the 10th reservation only while parallel attempts are in flight (the 10th
             # failure itself locks): none of these may check a password; no lock is written,
             # since the reservations ahead may yet be given back.
@@ -124,7 +129,7 @@ class LoginGuard:
             if captcha is None:
                 raise CaptchaRequired()
             raise RateLimited(retry_after=1)
-        if self._policy.needs_captcha(name_count.value, ip_count.value if ip_count else 0):
+        if self._policy.needs_captcha(admission.count, ip_count):
             if captcha is None:
                 await self._give_back(admission)
                 raise CaptchaRequired()
@@ -133,33 +138,82 @@ class LoginGuard:
                 raise CaptchaInvalid()
         return admission
 
+    async def admit_account(self, account_id: str) -> Admission:
+        """A guess of the current password by a signed-in session (PUT /me/password): in
+        the account's budget, refused while the account is locked. No captcha here (the
+        session has no captcha step): its failures still lead to the lock."""
+        key = self._key("account", account_id)
+        await self._ensure_unlocked(key)
+        admission = Admission(key, None, await self._hit(key))
+        if admission.count > self._policy.lock_after:
+            await self._give_back(admission)
+            raise RateLimited(retry_after=1)
+        return admission
+
     async def succeeded(self, admission: Admission) -> None:
         """A right password is not a failure: its reservation is given back."""
         await self._give_back(admission)
 
     async def failed(self, admission: Admission) -> None:
-        """The reservation stays a failure; the one that reaches the limit locks the name."""
-        if self._policy.locks(admission.name_count):
-            log.warning("login name locked after failed passwords")
-            raise AccountLocked(retry_after=await self._lock(admission.name_key))
+        """The reservation stays a failure; the one that reaches the limit locks the account
+        (under every name of it), or the name that has no account."""
+        if self._policy.locks(admission.count):
+            log.warning("login locked after failed passwords")
+            raise AccountLocked(retry_after=await self._lock(admission.key))
 
-    async def _lock(self, name_key: str) -> int:
+    async def _ensure_unlocked(self, key: str) -> None:
+        now = self._clock()
+        locked_until = await self._store.locks.locked_until(key, now)
+        if locked_until is not None:
+            raise AccountLocked(retry_after=seconds_until(locked_until, now))
+
+    async def _hit(self, key: str | None) -> int:
+        if key is None:
+            return 0
+        return (await self._store.counters.hit(key, self._clock(), self._policy.window)).value
+
+    async def _lock(self, key: str) -> int:
         now = self._clock()
         until = now + self._policy.lock_for
-        await self._store.locks.lock(name_key, until)
+        await self._store.locks.lock(key, until)
         return seconds_until(until, now)
 
     async def _give_back(self, admission: Admission) -> None:
         now = self._clock()
-        await self._store.counters.give_back(admission.name_key, now)
-        if admission.ip_key:
-            await self._store.counters.give_back(admission.ip_key, now)
+        for key in admission.counted():
+            await self._store.counters.give_back(key, now)
 
     # --- throttles -------------------------------------------------------------------------
 
     async def allow_otp_send(self, ip: str | None) -> None:
         """Counts an OTP SMS a client's IP causes (login, resend, another phone, reset)."""
         await self._throttle("otp", ip, self._policy.ip_otp_sends)
+
+    async def allow_reset(self, login_name: str) -> None:
+        """A password-reset request for a login name, counted whether or not an account has
+        that name: the brake answers the same for both."""
+        await self._limit("reset-name", login_name.casefold(), self._policy.reset_sends,
+                          self._policy.reset_window)
+
+    async def allow_reset_sms(self, account_id: str, phone: str) -> None:
+        """A password-reset SMS to an account's phone: capped per account (whichever of its
+        names is asked) and per phone, whatever address asks."""
+        await self._limit("reset-account", account_id, self._policy.reset_sends,
+                          self._policy.reset_window)
+        await self._limit("reset-phone", phone, self._policy.reset_sends,
+                          self._policy.reset_window)
+
+    async def wrong_decoy_code(self, reset_id: str, window: timedelta) -> int:
+        """Counts a code entered on a reset with no account behind it; the count lets it
+        answer as the otp service would (remaining tries, then attempts exceeded)."""
+        count = await self._store.counters.hit(self._key("reset-decoy", reset_id),
+                                               self._clock(), window)
+        return count.value
+
+    async def _limit(self, kind: str, value: str, limit: int, window: timedelta) -> None:
+        count = await self._store.counters.hit(self._key(kind, value), self._clock(), window)
+        if count.value > limit:
+            raise RateLimited(retry_after=count.retry_after(self._clock()))
 
     async def _throttle(self, what: str, ip: str | None, limit: int) -> None:
         if not ip:

@@ -22,6 +22,7 @@ from services.profile.domain.commands import (
     parse,
 )
 from services.profile.domain.errors import (
+    AccountDisabled,
     FlowState,
     InvalidCredentials,
     NotFound,
@@ -55,6 +56,7 @@ from shared.events import (
     LoginFailed,
     LoginSucceeded,
     OtpPhoneReplaced,
+    PasswordChanged,
     SessionRevoked,
     new_event,
 )
@@ -148,7 +150,8 @@ class Profile:
             identity=Identity(id_number=data.identity.id_number,
                               full_name=data.identity.full_name,
                               birth_date=data.identity.birth_date, sex=data.identity.sex,
-                              tax_code=(data.identity.model_extra or {}).get("tax_code")),
+                              tax_code=(data.identity.model_extra or {}).get("tax_code"),
+                              id_type=data.identity.id_type),
             phone=data.phone, email=data.email, password_hash=data.password_hash,
             created_at=_parse_time(data.created_at),
             certificate=data.certificate or {k: extra[k] for k in _CERTIFICATE_FIELDS
@@ -160,9 +163,11 @@ class Profile:
 
     async def login_start(self, payload: dict[str, Any]) -> dict[str, Any]:
         command = parse(StartLogin, payload)
-        # Throttles, lock and captcha come first, the same for a name that has no account.
-        admission = await self._guard.admit(command.login_name(), command.ip, command.captcha)
         account = await self._store.accounts.find_by_login_name(command.login_name())
+        # Throttles, lock and captcha come before any password is checked, the same for a
+        # name that has no account; an account's names share one budget.
+        admission = await self._guard.admit(command.login_name(), command.ip, command.captcha,
+                                            account.account_id if account else None)
         # An unknown user is verified against a dummy hash: same time, same answer.
         password_hash = account.password_hash if account else None
         if not await self._verify_password(password_hash, command.password) or account is None:
@@ -172,6 +177,9 @@ class Profile:
             await self._guard.failed(admission)
             raise InvalidCredentials()
         await self._guard.succeeded(admission)
+        if account.disabled_at is not None:
+            # Said only to whoever knows the password: a stranger learns nothing more.
+            raise AccountDisabled()
         phone = account.login_phone()
         token = self._new_token()
         now = self._clock()
@@ -221,10 +229,16 @@ class Profile:
         command = parse(SubmitLoginOtp, payload)
         flow = await self._flow(command)
         flow.ensure_awaiting_otp(self._clock())
+        await self._refuse_disabled(flow.account_id)
         ip = command.ip or flow.ip
         user_agent = command.user_agent or flow.user_agent
         try:
-            await self._otp.verify(flow.otp_key(), LOGIN_PURPOSE, command.code)
+            # The code verifies only for the number this flow says it went to; that same
+            # number is the one checked at the carrier and stored (the lost-phone code swap).
+            verified = await self._otp.verify(flow.otp_key(), LOGIN_PURPOSE, flow.otp_phone(),
+                                              command.code)
+            if verified.get("phone") != flow.otp_phone():
+                raise OtpRejected("otp_invalid", "Mã OTP không đúng.")
             if flow.new_phone is not None:
                 await self._check_new_phone(flow)
         except (OtpRejected, SubscriberMismatch) as exc:
@@ -245,6 +259,8 @@ class Profile:
             await uow.sessions.add(session)
             if flow.new_phone is not None:
                 await self._replace_lost_phone(uow, flow, now)
+            if flow.pending_password_hash is not None:
+                await self._save_first_password(uow, flow, now)
             await uow.history.add(self._record(flow.account_id, flow.flow_id, "success",
                                                None, ip, user_agent, now))
             uow.emit(new_event(
@@ -273,6 +289,15 @@ class Profile:
         await uow.accounts.replace_phone(flow.account_id, flow.phone_id, new_phone, now)
         uow.emit(new_event(OtpPhoneReplaced(account_id=flow.account_id, phone_id=flow.phone_id,
                                             phone=new_phone),
+                           correlation_id=flow.flow_id, occurred_at=now))
+
+    async def _save_first_password(self, uow: UnitOfWork, flow: LoginFlow,
+                                   now: datetime) -> None:
+        """Post office: the password chosen at the first login, now that the OTP proved the
+        phone; it replaces the one-time password."""
+        assert flow.pending_password_hash is not None
+        await uow.accounts.set_password(flow.account_id, flow.pending_password_hash)
+        uow.emit(new_event(PasswordChanged(account_id=flow.account_id, reason="first_login"),
                            correlation_id=flow.flow_id, occurred_at=now))
 
     async def _flow(self, ref: FlowRef) -> LoginFlow:
@@ -322,6 +347,16 @@ class Profile:
                 correlation_id=session.login_id, occurred_at=now))
             await uow.commit()
         return {}
+
+    async def _refuse_disabled(self, account_id: str) -> None:
+        """A login begun before an operator disabled the account does not finish after."""
+        account = await self._store.accounts.get(account_id)
+        if account is not None and account.disabled_at is not None:
+            raise AccountDisabled()
+
+    async def live_session(self, payload: dict[str, Any]) -> Session:
+        """The caller's live session (touched), for this service's other use cases."""
+        return await self._live_session(payload)
 
     async def _live_session(self, payload: dict[str, Any]) -> Session:
         token_hash = self._session_hash(_session_token(payload))

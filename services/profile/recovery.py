@@ -4,9 +4,10 @@ forgotten password ("Quên mật khẩu"), which ends every session of the accou
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import Field
@@ -15,7 +16,9 @@ from services.profile.domain import password_policy
 from services.profile.domain.commands import ClientInfo, FlowAction, FlowRef, parse
 from services.profile.domain.errors import (
     FlowState,
+    NoPasswordMethod,
     NotFound,
+    OtpRejected,
     PasswordMismatch,
     PasswordPolicy,
     ValidationFailed,
@@ -39,6 +42,19 @@ from shared.phones import mask_phone
 log = get_logger(__name__)
 
 RESET_PURPOSE = "password_reset"
+# A decoy reset (no account, see PasswordReset) answers as the otp service would: its limits,
+# its code shape and its Vietnamese details (services/otp/domain/model.py and errors.py).
+RESEND_AFTER = timedelta(seconds=60)
+_MAX_CODE_FAILURES = 5
+_CODE_SHAPE = re.compile(r"\d{6}")
+_INVALID_INPUT_DETAIL = "Dữ liệu gửi lên không hợp lệ, vui lòng kiểm tra lại."
+_LAST_WRONG_DETAIL = ("Mã OTP không đúng. Bạn đã nhập sai quá số lần cho phép, "
+                      "vui lòng thực hiện lại từ đầu.")
+_ATTEMPTS_EXCEEDED_DETAIL = "Bạn đã nhập sai mã OTP quá 5 lần. Vui lòng thực hiện lại từ đầu."
+# Vietnamese mobile prefixes (after +84) a decoy's masked number may show.
+_MOBILE_PREFIXES = ("32", "33", "34", "35", "36", "37", "38", "39", "70", "76", "77", "78",
+                    "79", "81", "82", "83", "84", "85", "86", "88", "89", "90", "91", "93",
+                    "94", "96", "97", "98")
 LOST_PHONE_REF = "lost-phone"
 PasswordHasher = Callable[[str], Awaitable[str]]
 
@@ -73,6 +89,28 @@ class ResetPassword(FlowRef):
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
+
+
+def _storage_time(moment: datetime) -> datetime:
+    """Milliseconds, as the otp service's times are (a decoy's answer looks the same)."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _reset_phone(account: Account | None) -> str | None:
+    """Where a reset code goes: the account's login OTP phone, if it has one."""
+    if account is None or not account.otp_phones():
+        return None
+    return account.login_phone().phone
+
+
+def _wrong_code(failures: int) -> OtpRejected:
+    """The otp service's answers to the n-th wrong code (services/otp/domain/errors.py)."""
+    remaining = _MAX_CODE_FAILURES - failures
+    if remaining > 0:
+        return OtpRejected("otp_invalid", f"Mã OTP không đúng. Bạn còn {remaining} lần nhập.")
+    if remaining == 0:
+        return OtpRejected("otp_invalid", _LAST_WRONG_DETAIL)
+    return OtpRejected("otp_attempts_exceeded", _ATTEMPTS_EXCEEDED_DETAIL)
 
 
 class Recovery:
@@ -122,17 +160,21 @@ class Recovery:
     async def _redirect(self, flow: LoginFlow, ip: str | None, *, phone: str, phone_id: str,
                         otp_ref: str, new_phone: str | None) -> dict[str, Any]:
         await self._guard.allow_otp_send(ip)
+        target = new_phone or phone
+        # Send first: a refused send (too soon, limit, SMS failure) leaves the flow as it was,
+        # still pointing at the number its live code went to. The otp service binds each code
+        # to its number, so the flow may only name a number once a code went there.
+        sent = await self._otp.issue(otp_ref, LOGIN_PURPOSE, target)
         if not await self._store.logins.redirect_otp(flow.flow_id, self._clock(), phone=phone,
                                                      phone_id=phone_id, otp_ref=otp_ref,
                                                      new_phone=new_phone):
             raise FlowState()
-        target = new_phone or phone
-        sent = await self._otp.issue(otp_ref, LOGIN_PURPOSE, target)
         return {"status": "otp_sent", "phone_masked": mask_phone(target),
                 "resend_available_at": sent.get("resend_available_at")}
 
     async def login_change_password(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """First login of a post-office account: a new password, then the OTP as usual."""
+        """First login of a post-office account: a new password, then the OTP as usual; the
+        password is saved only when that OTP is verified (Profile.login_submit_otp)."""
         command = parse(NewPassword, payload)
         flow = await self._login(command)
         now = self._clock()
@@ -143,15 +185,10 @@ class Recovery:
         password_hash = await self._checked_hash(account, command.new_password,
                                                  command.new_password_confirmation,
                                                  field="new_password")
-        async with self._uow() as uow:
-            if not await uow.logins.advance(flow.flow_id, "password_change_required",
-                                            "otp_sent", now):
-                raise FlowState()
-            await uow.accounts.set_password(account.account_id, password_hash)
-            uow.emit(new_event(PasswordChanged(account_id=account.account_id,
-                                               reason="first_login"),
-                               correlation_id=flow.flow_id, occurred_at=now))
-            await uow.commit()
+        # Kept in the flow, not saved: whoever holds only the one-time password (not the
+        # phone) must not be able to choose the account's password. The OTP step saves it.
+        if not await self._store.logins.stage_password(flow.flow_id, password_hash, now):
+            raise FlowState()
         await self._guard.allow_otp_send(command.ip)
         sent = await self._otp.issue(flow.otp_key(), LOGIN_PURPOSE, flow.phone)
         return {"status": "otp_sent", "phone_masked": mask_phone(flow.phone),
@@ -160,40 +197,79 @@ class Recovery:
     # --- forgotten password ----------------------------------------------------------------
 
     async def reset_start(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """One answer whether or not the name has an account (no enumeration): a name
+        without an account, or an account without an OTP phone, gets a decoy reset that sent
+        nothing and that no code opens. Throttled per name, and per account and phone before
+        an SMS goes out, so a stranger cannot spend the owner's SMS budget."""
         command = parse(StartReset, payload)
         await self._guard.allow_otp_send(command.ip)
-        account = await self._store.accounts.find_by_login_name(command.username.strip())
-        if account is None:
-            # Registration's duplicate check already says whether an ID number has an
-            # account; the per-IP throttle above bounds how fast anyone can ask.
-            raise NotFound("Không tìm thấy tài khoản với tên đăng nhập này.")
-        phone = account.login_phone()
+        name = command.username.strip()
+        await self._guard.allow_reset(name)
+        account = await self._store.accounts.find_by_login_name(name)
+        phone = _reset_phone(account)
+        if account is not None and phone is not None:
+            await self._guard.allow_reset_sms(account.account_id, phone)
         token = self._new_token()
         now = self._clock()
-        reset = PasswordReset(reset_id=self._new_id(), account_id=account.account_id,
+        reset = PasswordReset(reset_id=self._new_id(),
+                              account_id=account.account_id if account and phone else None,
                               status="otp_sent", flow_token_hash=self._flow_hash(token),
-                              phone=phone.phone, created_at=now,
+                              phone=phone, created_at=now,
                               expires_at=now + self._policy.login_flow_ttl, ip=command.ip)
         await self._store.resets.add(reset)
-        sent = await self._otp.issue(reset.reset_id, RESET_PURPOSE, phone.phone)
+        masked = self._decoy_mask(name)
+        resend_at: str | None = _iso(_storage_time(now) + RESEND_AFTER)
+        if phone is not None:
+            sent = await self._otp.issue(reset.reset_id, RESET_PURPOSE, phone)
+            masked, resend_at = mask_phone(phone), sent.get("resend_available_at")
         return {"id": reset.reset_id, "flow_token": token, "status": reset.status,
-                "phone_masked": mask_phone(phone.phone), "expires_at": _iso(reset.expires_at),
-                "resend_available_at": sent.get("resend_available_at")}
+                "phone_masked": masked, "expires_at": _iso(reset.expires_at),
+                "resend_available_at": resend_at}
 
     async def reset_submit_otp(self, payload: dict[str, Any]) -> dict[str, Any]:
         command = parse(ResetOtp, payload)
         reset = await self._reset(command)
         reset.ensure("otp_sent", self._clock())
-        await self._otp.verify(reset.reset_id, RESET_PURPOSE, command.code)
+        if reset.is_decoy:
+            raise await self._decoy_refusal(reset, command.code)
+        assert reset.phone is not None and reset.account_id is not None
+        await self._otp.verify(reset.reset_id, RESET_PURPOSE, reset.phone, command.code)
+        # Told only now, to whoever proved the phone: an account that logs in by signature
+        # has no password, and a reset must not create one (recoverable by SMS alone).
+        await self._ensure_has_password(reset.account_id)
         if not await self._store.resets.advance(reset.reset_id, "otp_sent",
                                                 "awaiting_password", self._clock()):
             raise FlowState()
         return {"status": "awaiting_password"}
 
+    async def _ensure_has_password(self, account_id: str) -> None:
+        account = await self._account(account_id)
+        if account.password_hash is None:
+            log.info("password reset refused: no password method", account_id=account_id)
+            raise NoPasswordMethod()
+
+    async def _decoy_refusal(self, reset: PasswordReset, code: str) -> OtpRejected:
+        """What the otp service answers for a wrong code, for a reset that sent none."""
+        if not _CODE_SHAPE.fullmatch(code.strip()):
+            return OtpRejected("validation_error", _INVALID_INPUT_DETAIL)
+        failures = await self._guard.wrong_decoy_code(reset.reset_id,
+                                                      self._policy.login_flow_ttl)
+        return _wrong_code(failures)
+
+    def _decoy_mask(self, name: str) -> str:
+        """A plausible masked Vietnamese mobile, the same every time for the same name."""
+        digest = crypto.keyed_hash(self._policy.flow_secret, f"decoy-phone:{name.casefold()}")
+        number = int(digest[:12], 16)
+        prefix = _MOBILE_PREFIXES[number % len(_MOBILE_PREFIXES)]
+        return f"+84{prefix}****{number // len(_MOBILE_PREFIXES) % 1000:03d}"
+
     async def reset_set_password(self, payload: dict[str, Any]) -> dict[str, Any]:
         command = parse(ResetPassword, payload)
         reset = await self._reset(command)
         reset.ensure("awaiting_password", self._clock())
+        if reset.account_id is None:
+            raise FlowState()  # a decoy never gets here: no code opens it
+        await self._ensure_has_password(reset.account_id)
         account = await self._account(reset.account_id)
         password_hash = await self._checked_hash(account, command.password,
                                                  command.password_confirmation)

@@ -3,8 +3,12 @@
 - ``admin_create_agent`` / ``admin_create_agency``: the account, with an issued username and
   the hash of a one-time initial password made by the operator's tool (changed at the first
   login, then the OTP, as for a post-office citizen).
-- ``agent_session``: the gateway's question "is this session a post-office agent's, and at
-  which office?" before it lets a counter registration through.
+- ``agent_session``: the gateway's question "is this session a recent one of an enabled
+  post-office agent, and at which office?" before it lets a counter registration through
+  (logged in or stepped up within 15 minutes, else ``reauthentication_required``).
+- ``admin_disable_agent`` / ``admin_enable_agent``: an operator stops a clerk (left the job,
+  a lost laptop, suspicious registrations): the account can no longer log in, its sessions
+  end at once, and its counter calls are refused; enabling undoes it.
 
 These accounts publish no AccountCreated: registration's duplicate projection is about people
 and enterprises registering, and an agent's staff account must not stop the agent's own
@@ -17,19 +21,28 @@ from collections.abc import Callable
 from typing import Any
 
 from services.profile.domain.commands import parse
-from services.profile.domain.errors import AccountExists, Forbidden, Unauthenticated
+from services.profile.domain.errors import (
+    AccountDisabled,
+    AccountExists,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+)
 from services.profile.domain.models import Account
 from services.profile.domain.ports import Store, UnitOfWork
 from services.profile.domain.staff import (
+    AgentRef,
     CreateAgency,
     CreateAgent,
     agency_account,
     agent_account,
     agent_office,
+    ensure_recent_agent_session,
     new_agent_username,
 )
 from services.profile.handlers import Profile
 from shared.clock import Clock
+from shared.events import SessionRevoked, new_event
 from shared.logging import get_logger
 from shared.phones import mask_phone
 
@@ -71,15 +84,54 @@ class StaffAccounts:
         return self._created(account)
 
     async def agent_session(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The live session's agent and office; ``forbidden`` for any other account."""
-        session = await self._profile.authenticate(payload)
-        account = await self._store.accounts.get(session["account_id"])
+        """The live session's agent and office; ``forbidden`` for any other account,
+        ``account_disabled`` for a disabled agent, ``reauthentication_required`` for a
+        session neither opened nor stepped up in the last 15 minutes."""
+        session = await self._profile.live_session(payload)
+        account = await self._store.accounts.get(session.account_id)
         if account is None:
             raise Unauthenticated()
         office = agent_office(account)
         if office is None:
             raise Forbidden("Chỉ nhân viên bưu điện được đăng ký tài khoản tại quầy.")
-        return session | {"office": office}
+        if account.disabled_at is not None:
+            raise AccountDisabled()
+        ensure_recent_agent_session(session, self._clock())
+        return {"account_id": session.account_id, "session_id": session.session_id,
+                "level": session.level, "office": office}
+
+    async def admin_disable_agent(self, payload: dict[str, Any]) -> dict[str, Any]:
+        account = await self._agent(parse(AgentRef, payload))
+        now = self._clock()
+        async with self._uow() as uow:
+            await uow.accounts.set_disabled(account.account_id, now)
+            # Whoever holds one of the agent's sessions (the counter PC, a thief) is out now.
+            ended = await uow.sessions.revoke_all(account.account_id, now)
+            for session in ended:
+                uow.emit(new_event(SessionRevoked(account_id=account.account_id,
+                                                  session_id=session.session_id,
+                                                  reason="agent_disabled"),
+                                   correlation_id=account.account_id, occurred_at=now))
+            await uow.commit()
+        log.info("agent account disabled", account_id=account.account_id,
+                 sessions_ended=len(ended))
+        return {"account_id": account.account_id, "username": account.username,
+                "disabled": True, "sessions_ended": len(ended)}
+
+    async def admin_enable_agent(self, payload: dict[str, Any]) -> dict[str, Any]:
+        account = await self._agent(parse(AgentRef, payload))
+        async with self._uow() as uow:
+            await uow.accounts.set_disabled(account.account_id, None)
+            await uow.commit()
+        log.info("agent account enabled", account_id=account.account_id)
+        return {"account_id": account.account_id, "username": account.username,
+                "disabled": False}
+
+    async def _agent(self, ref: AgentRef) -> Account:
+        account = await self._store.accounts.find_by_login_name(ref.username)
+        if account is None or agent_office(account) is None:
+            raise NotFound("Không có tài khoản nhân viên bưu điện với tên đăng nhập này.")
+        return account
 
     async def _free_username(self) -> str:
         for _ in range(_USERNAME_DRAWS):
@@ -90,7 +142,7 @@ class StaffAccounts:
 
     async def _add(self, account: Account) -> None:
         # The staff key (agent:<id> / agency:<code>) is unique: one agent account a person.
-        if await self._store.accounts.find_by_login_name(account.index_key) is not None:
+        if await self._store.accounts.find_by_key(account.index_key) is not None:
             raise AccountExists()
         async with self._uow() as uow:
             # The unique indexes (staff key, username) are the last guard against a twin.

@@ -1,5 +1,6 @@
 """Plugs the operator-made accounts and the agent's session (``staff.py``) into profile's
-wiring: ``admin_create_agent``, ``admin_create_agency``, ``agent_session``."""
+wiring: ``admin_create_agent``, ``admin_create_agency``, ``admin_disable_agent``,
+``admin_enable_agent``, ``agent_session``."""
 
 from __future__ import annotations
 
@@ -26,5 +27,7 @@ def add_staff_endpoints(wiring: Wiring, staff: StaffAccounts) -> Wiring:
         "admin_create_agent": staff.admin_create_agent,
         "admin_create_agency": staff.admin_create_agency,
         "agent_session": staff.agent_session,
+        "admin_disable_agent": staff.admin_disable_agent,
+        "admin_enable_agent": staff.admin_enable_agent,
     }
     return wiring

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from shared.settings import DEV_SECRET_PREFIX, CommonSettings
 
@@ -21,6 +21,8 @@ class RegistrationSettings(CommonSettings):
     expiry_sweep_interval_seconds: float = 15.0
     # Key of the HMAC under which flow tokens are stored.
     flow_secret: str = "dev-insecure-flow-secret"
+    # Counter registrations one post-office agent may start a (Vietnamese) day.
+    counter_daily_limit: int = Field(default=50, gt=0)
 
     @model_validator(mode="after")
     def _refuse_dev_registry_keys_in_production(self) -> RegistrationSettings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.registration.adapters import bhxh
+from services.registration.adapters.identity_key_migration import migrate_identity_keys
 from services.registration.adapters.mongo import INDEXES, MongoUnitOfWork
 from services.registration.adapters.otp import RpcOtpGateway
 from services.registration.adapters.pki import RpcPkiGateway
@@ -14,6 +15,11 @@ from services.registration.adapters.signature_mongo import (
     MongoSignatureUnitOfWork,
 )
 from services.registration.adapters.telco import HttpSubscriberRegistry, create_client
+from services.registration.adapters.throttle_mongo import (
+    START_ATTEMPTS,
+    THROTTLE_INDEXES,
+    MongoAttemptCounter,
+)
 from services.registration.config import RegistrationSettings
 from services.registration.expiry import ExpirySweeper
 from services.registration.handlers import (
@@ -23,7 +29,7 @@ from services.registration.handlers import (
     Dependencies,
     RegistrationHandlers,
 )
-from services.registration.post_office_wiring import build_post_office
+from services.registration.post_office_wiring import build_post_office, post_office_endpoints
 from services.registration.signature_handlers import (
     CERTIFICATE_VALIDATED_CONSUMER,
     RegistrationEndpoints,
@@ -61,6 +67,7 @@ async def wire(infra: Infrastructure) -> Wiring:
         otp=RpcOtpGateway(RpcClient(infra.nc)),
         clock=system_clock,
         flow_secret=settings.flow_secret,
+        start_attempts=MongoAttemptCounter(infra.db[START_ATTEMPTS]),
         failpoint=infra.failpoints.hit,
     ))
 
@@ -88,8 +95,8 @@ async def wire(infra: Infrastructure) -> Wiring:
     async def sweep_expired_signature_flows() -> None:
         await signature_sweeper.run(settings.expiry_sweep_interval_seconds)
 
-    # Registration at a post office counter (post_office.py): one call, no flow.
-    counter = build_post_office(infra)
+    # Registration at a post office counter (post_office.py): start, then the code read back.
+    counter = build_post_office(infra, daily_limit=settings.counter_daily_limit)
 
     endpoints: dict[str, Any] = {
         "start": dispatch.start,
@@ -99,8 +106,9 @@ async def wire(infra: Infrastructure) -> Wiring:
         "submit_otp": handlers.submit_otp,
         "resend_otp": handlers.resend_otp,
         "set_password": handlers.set_password,
-        "agent_register": counter.agent_register,
-    }
+    } | post_office_endpoints(counter)
+    # Rows older than typed identity keys get their type before anything is checked.
+    await migrate_identity_keys(infra.db)
     return Wiring(
         endpoints=endpoints,
         consumers=[
@@ -110,7 +118,7 @@ async def wire(infra: Infrastructure) -> Wiring:
             Consumer(CERTIFICATE_VALIDATED_CONSUMER, ["CertificateValidated"],
                      signatures.on_certificate_validated),
         ],
-        indexes=INDEXES | SIGNATURE_INDEXES | COUNTER_INDEXES,
+        indexes=INDEXES | SIGNATURE_INDEXES | COUNTER_INDEXES | THROTTLE_INDEXES,
         background=[sweep_expired_flows, sweep_expired_signature_flows],
         on_stop=[close_telco_client, close_bhxh_client],
     )

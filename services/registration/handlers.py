@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.registration.domain import password_policy
+from services.registration.domain import password_policy, throttle
 from services.registration.domain.errors import (
     AccountExists,
     FlowExpired,
@@ -24,6 +24,7 @@ from services.registration.domain.errors import (
 )
 from services.registration.domain.fields import FieldErrors, require_text
 from services.registration.domain.identity import Identity
+from services.registration.domain.identity_keys import event_identity_key, identity_key
 from services.registration.domain.methods import bhxh, choose_method, mobile
 from services.registration.domain.model import (
     FLOW_LIFETIME,
@@ -37,6 +38,7 @@ from services.registration.domain.model import (
 )
 from services.registration.domain.phone import national_digits
 from services.registration.domain.ports import (
+    AttemptCounter,
     InsuranceRegistry,
     OtpGateway,
     SubscriberRegistry,
@@ -87,6 +89,7 @@ class Dependencies:
     otp: OtpGateway
     clock: Clock
     flow_secret: str
+    start_attempts: AttemptCounter
     hash_password: Callable[[str], Awaitable[str]] = crypto.hash_password
     failpoint: Callable[[str], None] = _no_failpoint
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
@@ -141,25 +144,42 @@ class RegistrationHandlers:
     async def _mobile_application(self, payload: Mapping[str, Any],
                                   now: datetime) -> ProvenApplication:
         application = mobile.parse_application(payload, vietnam_today(now))
-        await self._refuse_duplicate(application.identity.id_number)
+        await self._brake_starts(application.identity.id_number, application.phone, now)
         # Outside any transaction: never hold one open across an HTTP call.
         mobile.check_subscriber(application, await self.deps.subscribers.find(application.phone))
+        # Only once the carrier backs the person: before, anyone could ask about any CCCD.
+        await self._refuse_duplicate(application.identity.id_number)
         return ProvenApplication(application.subject_type, application.identity,
                                  application.phone, application.email)
 
     async def _bhxh_application(self, payload: Mapping[str, Any],
                                 now: datetime) -> ProvenApplication:
         application = bhxh.parse_application(payload, vietnam_today(now))
+        await self._brake_starts(application.id_number, application.phone, now)
         record = await self.deps.insurance.find(application.bhxh_code)
         identity = bhxh.proven_identity(application, record)
-        # The ID number of the record, as FLOWS.md asks (equal to the declared one by now).
+        if not bhxh.phone_on_record(application, record):
+            bhxh.check_phone_at_carrier(identity,
+                                        await self.deps.subscribers.find(application.phone))
+        # The ID number of the record, as FLOWS.md asks (equal to the declared one by now),
+        # and only once record and phone back the person (else it answers strangers).
         await self._refuse_duplicate(identity.id_number)
         return ProvenApplication(application.subject_type, identity, application.phone, None)
 
+    async def _brake_starts(self, id_number: str, phone: str, now: datetime) -> None:
+        """Counts this start per ID number and per phone before any registry is asked."""
+        for budget in throttle.start_budgets(id_number, phone):
+            # Keyed digests: the counters do not list who was asked about.
+            key = crypto.keyed_hash(self.deps.flow_secret, budget.subject)
+            count = await self.deps.start_attempts.hit(key, now, throttle.START_WINDOW)
+            throttle.check(budget, count, now)
+
     async def _refuse_duplicate(self, id_number: str) -> None:
-        # An early, friendly answer; the unique index at completion is what guarantees it.
+        # A friendly answer after the outside match; the unique index at completion is what
+        # guarantees one account per person.
+        # The number was typed as a CCCD/CMND: its typed key, never a passport's.
         async with self.deps.uow() as uow:
-            if await uow.identities.exists(id_number):
+            if await uow.identities.exists(identity_key(None, id_number)):
                 raise AccountExists()
 
     async def get(self, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -173,7 +193,7 @@ class RegistrationHandlers:
         registration = await self._load(payload)
         registration.require(Status.OTP_SENT, self.deps.clock())
         code = require_text(payload, "code", "mã OTP")
-        await self.deps.otp.verify(registration.id, OTP_PURPOSE, code)
+        await self.deps.otp.verify(registration.id, OTP_PURPOSE, registration.phone, code)
         await self._mark_otp_verified(registration.id)
         return {"status": str(Status.AWAITING_PASSWORD)}
 
@@ -269,7 +289,9 @@ class RegistrationHandlers:
             except AlreadyProcessed:
                 return
             await uow.identities.ensure(IdentityRecord(
-                id_number=created.identity.id_number, account_id=created.account_id,
+                key=event_identity_key(created.subject_type, created.identity.id_type,
+                                       created.identity.id_number),
+                account_id=created.account_id,
                 subject_type=created.subject_type, created_at=self.deps.clock(),
                 registration_id=created.registration_id))
             await uow.commit()
@@ -321,7 +343,7 @@ class RegistrationHandlers:
                     if completed is None:
                         break
                     await uow.identities.add(IdentityRecord(
-                        id_number=completed.identity.id_number, account_id=account_id,
+                        key=completed.identity.key, account_id=account_id,
                         subject_type=completed.subject_type, created_at=now,
                         registration_id=completed.id))
                     for event in _completion_events(completed, account_id, password_hash, now):
@@ -387,6 +409,7 @@ def _completion_events(registration: Registration, account_id: str, password_has
         method=registration.method,
         level=mobile.LEVEL,
         identity=EventIdentity(
+            id_type=registration.identity.id_type,
             id_number=registration.identity.id_number,
             full_name=registration.identity.full_name,
             birth_date=registration.identity.birth_date.isoformat(),

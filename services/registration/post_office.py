@@ -1,10 +1,17 @@
-"""Use case ``agent_register``: a post-office clerk registers a citizen at the counter.
+"""Use cases of the post-office counter: a clerk registers a citizen, in two steps.
 
-    checks (the same identity rules as every method; the document seen in person)
-    → one unit of work: the ID number is taken, the counter record (agent, office, unique
-      username) is stored, AccountCreated (level 3, username, must_change_password,
-      password_hash, registered_by) and RegistrationCompleted go to the outbox
-    → after the commit: the otp service texts the initial password (``send_notice``).
+``agent_register_start``
+    checks (the same identity rules as every method; the document seen in person) → an early
+    ``account_exists`` → one of the agent's daily slots (``rate_limited`` past the limit) →
+    the flow is stored, bound to this agent → the otp service texts a code to the citizen's
+    phone (purpose ``counter``). Nothing else exists yet.
+``agent_register_confirm``
+    the same agent enters the code the citizen reads back (the phone is the citizen's: it
+    received the code) → one unit of work: the flow completes, the ID number is taken, the
+    counter record (agent, office, unique username) is stored, AccountCreated (level 3,
+    username, must_change_password, password_hash, registered_by: agent and office) and
+    RegistrationCompleted go to the outbox → after the commit the otp service texts the
+    initial password (``send_notice``).
 
 The initial password is made with ``secrets``, hashed with argon2id, and exists in clear only
 in this request and in the SMS the otp service composes: never in an event, log or document.
@@ -20,22 +27,33 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.registration.domain.errors import (
     AccountExists,
+    CounterDailyLimit,
+    FlowNotFound,
+    FlowState,
     RegistrationError,
     TransactionConflict,
     UsernameTaken,
+    ValidationFailed,
 )
+from services.registration.domain.identity import Identity
 from services.registration.domain.methods import post_office
 from services.registration.domain.methods.post_office import (
+    CounterFlow,
     CounterRegistration,
     PostOfficeApplication,
 )
 from services.registration.domain.model import IdentityRecord, rfc3339, vietnam_today
-from services.registration.domain.ports import NoticeGateway, PostOfficeUnitOfWork
+from services.registration.domain.ports import (
+    AgentDayCounter,
+    NoticeGateway,
+    OtpGateway,
+    PostOfficeUnitOfWork,
+)
 from shared import crypto
 from shared.clock import Clock
 from shared.events import AccountCreated, Envelope, RegistrationCompleted, new_event
@@ -53,7 +71,10 @@ _ATTEMPTS = 5
 class PostOfficeDependencies:
     uow: Callable[[], PostOfficeUnitOfWork]
     notices: NoticeGateway
+    otp: OtpGateway
+    agent_days: AgentDayCounter
     clock: Clock
+    daily_limit: int = post_office.DAILY_LIMIT
     hash_password: Callable[[str], Awaitable[str]] = crypto.hash_password
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
     new_username: Callable[[], str] = post_office.new_username
@@ -64,38 +85,96 @@ class PostOfficeRegistrations:
     def __init__(self, deps: PostOfficeDependencies) -> None:
         self.deps = deps
 
-    async def agent_register(self, payload: Mapping[str, Any]) -> dict[str, Any]:
-        application = post_office.parse_application(payload, vietnam_today(self.deps.clock()))
-        await self._refuse_duplicate(application.identity.id_number)
+    async def agent_register_start(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        now = self.deps.clock()
+        application = post_office.parse_application(payload, vietnam_today(now))
+        await self._refuse_duplicate(application.identity)
+        await self._take_daily_slot(application.agent.account_id, now)
+        flow = CounterFlow(id=self.deps.new_id(), application=application, created_at=now,
+                           expires_at=now + post_office.FLOW_LIFETIME)
+        async with self.deps.uow() as uow:
+            await uow.counter_flows.add(flow)
+            await uow.commit()
+        issued = await self.deps.otp.issue(flow.id, post_office.OTP_PURPOSE, application.phone)
+        log.info("post office registration started", registration_id=flow.id,
+                 agent_account_id=application.agent.account_id,
+                 office=application.agent.office.get("name"))
+        return {"id": flow.id, "status": "otp_sent",
+                "phone_masked": mask_phone(application.phone),
+                "expires_at": rfc3339(flow.expires_at),
+                "otp_expires_at": issued.expires_at,
+                "resend_available_at": issued.resend_available_at}
+
+    async def agent_register_resend(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        flow = await self._open_flow(payload)
+        issued = await self.deps.otp.issue(flow.id, post_office.OTP_PURPOSE,
+                                           flow.application.phone)
+        return {"id": flow.id, "status": "otp_sent",
+                "phone_masked": mask_phone(flow.application.phone),
+                "otp_expires_at": issued.expires_at,
+                "resend_available_at": issued.resend_available_at}
+
+    async def agent_register_confirm(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        flow = await self._open_flow(payload)
+        code = payload.get("code")
+        if not isinstance(code, str) or not code.strip():
+            raise ValidationFailed(fields=[{"name": "code", "detail": "Vui lòng nhập mã OTP."}])
+        # The code went to this phone only: the citizen holding it proves the phone is theirs.
+        await self.deps.otp.verify(flow.id, post_office.OTP_PURPOSE, flow.application.phone,
+                                   code.strip())
+        await self._refuse_duplicate(flow.application.identity)
         password = self.deps.new_password()
         password_hash = await self.deps.hash_password(password)
-        record = await self._create(application, password_hash)
+        record = await self._create(flow, password_hash)
         log.info("post office registration completed", registration_id=record.id,
                  account_id=record.account_id, agent_account_id=record.agent.account_id,
                  office=record.agent.office.get("name"))
-        sent = await self._send_password(application.phone, record, password)
+        phone = flow.application.phone
+        sent = await self._send_password(phone, record, password)
         return {"account_id": record.account_id, "username": record.username,
-                "level": post_office.LEVEL, "phone_masked": mask_phone(application.phone),
-                "initial_password_sent": sent}
+                "level": post_office.LEVEL, "phone_masked": mask_phone(phone),
+                "status": "completed", "initial_password_sent": sent}
 
-    async def _refuse_duplicate(self, id_number: str) -> None:
-        # An early answer before hashing; the unique ID number in the unit is the guarantee.
+    async def _open_flow(self, payload: Mapping[str, Any]) -> CounterFlow:
+        """The flow named by ``id`` if the calling agent started it and it is still open."""
+        flow_id, agent_id = payload.get("id"), payload.get("agent_account_id")
+        if not isinstance(flow_id, str) or not isinstance(agent_id, str) or not agent_id:
+            raise FlowNotFound()
         async with self.deps.uow() as uow:
-            if await uow.identities.exists(id_number):
+            flow = await uow.counter_flows.get(flow_id)
+        if flow is None:
+            raise FlowNotFound()
+        flow.ensure_open_for(agent_id, self.deps.clock())
+        return flow
+
+    async def _take_daily_slot(self, agent_account_id: str, now: datetime) -> None:
+        wait = post_office.seconds_until_tomorrow(now)
+        if not await self.deps.agent_days.claim(post_office.agent_day(agent_account_id, now),
+                                                self.deps.daily_limit,
+                                                now + timedelta(seconds=wait, days=1)):
+            log.warning("post office daily limit reached", agent_account_id=agent_account_id)
+            raise CounterDailyLimit(wait)
+
+    async def _refuse_duplicate(self, identity: Identity) -> None:
+        # An early answer before hashing; the unique identity key in the unit is the guarantee.
+        async with self.deps.uow() as uow:
+            if await uow.identities.exists(identity.key):
                 raise AccountExists()
 
-    async def _create(self, application: PostOfficeApplication,
-                      password_hash: str) -> CounterRegistration:
+    async def _create(self, flow: CounterFlow, password_hash: str) -> CounterRegistration:
+        application = flow.application
         for attempt in range(_ATTEMPTS):
             now = self.deps.clock()
             record = CounterRegistration(
-                id=self.deps.new_id(), account_id=self.deps.new_id(),
+                id=flow.id, account_id=self.deps.new_id(),
                 id_number=application.identity.id_number, username=self.deps.new_username(),
                 agent=application.agent, created_at=now)
             try:
                 async with self.deps.uow() as uow:
+                    if not await uow.counter_flows.complete(flow.id, now):
+                        raise FlowState()  # finished by a parallel confirmation, or expired
                     await uow.identities.add(IdentityRecord(
-                        id_number=record.id_number, account_id=record.account_id,
+                        key=application.identity.key, account_id=record.account_id,
                         subject_type="citizen", created_at=now, registration_id=record.id))
                     await uow.counter_registrations.add(record)
                     for event in _completion_events(application, record, password_hash, now):
@@ -129,7 +208,8 @@ def _completion_events(application: PostOfficeApplication, record: CounterRegist
         subject_type="citizen",
         method=post_office.METHOD,
         level=post_office.LEVEL,
-        identity=EventIdentity(id_number=identity.id_number, full_name=identity.full_name,
+        identity=EventIdentity(id_type=identity.id_type, id_number=identity.id_number,
+                               full_name=identity.full_name,
                                birth_date=identity.birth_date.isoformat(),
                                sex=identity.sex).model_dump(),
         phone=application.phone,
@@ -140,6 +220,8 @@ def _completion_events(application: PostOfficeApplication, record: CounterRegist
         username=record.username,
         must_change_password=True,
         registered_by=record.agent.as_dict(),
+        # How the phone was proven: the code sent to it, read back to the agent.
+        phone_proof="counter_otp",
     ))
     account_event = new_event(created, correlation_id=record.id, occurred_at=now)
     completed = RegistrationCompleted(registration_id=record.id, account_id=record.account_id,

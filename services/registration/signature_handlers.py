@@ -174,7 +174,7 @@ class SignatureRegistrations:
                 return
             registration = await uow.signature_registrations.get(validated.flow_id)
             if registration is not None and registration.status == SignatureStatus.AWAITING_SIGNATURE:
-                duplicate = await uow.identities.exists(proof.identity.id_number)
+                duplicate = await uow.identities.exists(proof.identity.key)
                 try:
                     check_proof(registration, proof, duplicate)
                 except _REFUSALS as refused:
@@ -233,7 +233,7 @@ class SignatureRegistrations:
         """awaiting_signature → awaiting_confirmation with the identity of the certificate, or
         failed (account_exists, another subject type) with the error raised."""
         async with self.deps.uow() as uow:
-            duplicate = await uow.identities.exists(proof.identity.id_number)
+            duplicate = await uow.identities.exists(proof.identity.key)
         try:
             check_proof(registration, proof, duplicate)
         except _REFUSALS as refused:
@@ -271,7 +271,7 @@ class SignatureRegistrations:
                         break
                     assert completed.identity is not None
                     await uow.identities.add(IdentityRecord(
-                        id_number=completed.identity.id_number, account_id=account_id,
+                        key=completed.identity.key, account_id=account_id,
                         subject_type=completed.subject_type, created_at=now,
                         registration_id=completed.id))
                     for event in _completion_events(completed, account_id, now):

@@ -24,6 +24,7 @@ from shared.events.schemas import (
     RegistrationCompleted,
     RegistrationFailed,
     RegistrationRequested,
+    SecurityNoticeRequested,
     SessionRevoked,
 )
 from shared.events.subjects import (
@@ -58,6 +59,7 @@ __all__ = [
     "RegistrationCompleted",
     "RegistrationFailed",
     "RegistrationRequested",
+    "SecurityNoticeRequested",
     "SessionRevoked",
     "event_subject",
     "new_event",

@@ -7,7 +7,8 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 SubjectType = Literal["citizen", "enterprise", "agency"]
-Purpose = Literal["registration", "login", "password_reset", "add_method"]
+Purpose = Literal["registration", "login", "password_reset", "add_method", "reauthentication",
+                  "counter"]
 
 
 class EventPayload(BaseModel):
@@ -17,6 +18,10 @@ class EventPayload(BaseModel):
 
 class Identity(BaseModel):
     model_config = ConfigDict(extra="allow")
+    # The document the number is of: CMND, CCCD, HC (passport) or MST (enterprise). The same
+    # digits of two types are two people; absent in events older than the field (then a
+    # 9-/12-digit number is a CMND/CCCD, a tax code an enterprise's).
+    id_type: str | None = None
     id_number: str
     full_name: str
     birth_date: str | None = None
@@ -164,6 +169,20 @@ class AuthMethodRemoved(EventPayload):
     type: str
 
 
+class SecurityNoticeRequested(EventPayload):
+    """A sensitive change was made: tell the phones the account had BEFORE it (ids only, the
+    numbers stay in profile) and its e-mail when it had one (``email``; the address stays in
+    profile). ``change``: sms_added, usb_added, sim_added, method_removed, password_changed,
+    email_changed, session_ended; ``device``: coarse (browser and system)."""
+
+    account_id: str
+    change: str
+    phone_ids: list[str]
+    at: str
+    device: str
+    email: bool = False
+
+
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     cls.__name__: cls
     for cls in (
@@ -184,5 +203,6 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         ProfileUpdated,
         AuthMethodAdded,
         AuthMethodRemoved,
+        SecurityNoticeRequested,
     )
 }

@@ -1,8 +1,9 @@
 import json
+import logging
 
 import structlog
 
-from shared.logging import configure_logging, mask_personal_data, mask_text
+from shared.logging import MaskingFilter, configure_logging, mask_personal_data, mask_text
 
 
 def test_id_numbers_phones_and_emails_are_masked_inside_text() -> None:
@@ -38,3 +39,26 @@ def test_error_codes_stay_readable_but_one_time_codes_do_not() -> None:
     assert event["code"] == "subscriber_mismatch"
     assert event["otp"] == event["sms_code"] == "***"
     assert event["payload"]["code"] == "***"
+
+
+def test_library_records_are_masked_whatever_library_writes_them() -> None:
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
+                               '%s - "%s %s HTTP/%s" %d', ("127.0.0.1:5000", "POST",
+                                                          "/dev/sim/0912345678/approve", "1.1",
+                                                          200), None)
+    assert MaskingFilter().filter(record)
+    line = record.getMessage()
+    assert "0912345678" not in line and line.endswith('HTTP/1.1" 200')
+    record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "HTTP Request: GET %s",
+                               None, None)
+    record.msg = "HTTP Request: GET /v1/subscribers/+84912345678"
+    MaskingFilter().filter(record)
+    assert "+84912345678" not in record.getMessage()
+
+
+def test_libraries_that_log_urls_and_bodies_keep_only_warnings() -> None:
+    configure_logging("test")
+    for name in ("httpx", "httpcore", "twilio.http_client"):
+        assert not logging.getLogger(name).isEnabledFor(logging.INFO)
+    assert any(isinstance(f, MaskingFilter) for f in logging.getLogger("uvicorn.access").filters)
+    structlog.reset_defaults()

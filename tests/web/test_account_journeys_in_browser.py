@@ -1,5 +1,6 @@
 """A citizen manages the account in a real browser (Debian's chromium): contact fields on
-Thông tin định danh; on Các phương thức xác thực the last way to log in cannot be removed, a
+Thông tin định danh (a new e-mail first sends the browser to "Xác thực lại": the password,
+the OTP, then back); on Các phương thức xác thực the last way to log in cannot be removed, a
 phone is added with its OTP, the password is changed ("Sửa"); on Quản lý đăng nhập the
 history and the sessions, the other browser's session ended. Screenshots go to
 test-output/screenshots/."""
@@ -49,6 +50,17 @@ async def log_in(context: Any, citizen: Any) -> Any:
     return page
 
 
+async def step_up_in_the_browser(page: Any, context: Any, citizen: Any) -> None:
+    """On "Xác thực lại" (where a sensitive change sent the browser): password, then OTP."""
+    await page.get_by_role("heading", name="Xác thực lại", exact=True).wait_for()
+    await check_page(page, "70a-xac-thuc-lai")
+    await page.locator("#f-password").fill(STRONG_PASSWORD)
+    await submit(page, "Tiếp tục")
+    await page.get_by_role("heading", name="Xác thực lại: nhập mã OTP").wait_for()
+    await page.get_by_label("Mã OTP").fill(await next_otp_from_the_sandbox_page(context, citizen))
+    await submit(page, "Xác nhận")
+
+
 async def test_a_citizen_manages_contacts_methods_password_and_sessions(
         api: httpx.Client, person_context: Any, browser: Any, base_url: str) -> None:
     citizen = new_citizen(sex="male", year=1979)
@@ -65,6 +77,12 @@ async def test_a_citizen_manages_contacts_methods_password_and_sessions(
     await submit(page, "Lưu thông tin liên hệ")
     assert await page.locator("#f-email-error").count() == 1
     await check_page(page, "70-tai-khoan-email-sai")
+    await page.get_by_label("Email").fill("an.nguyen@example.vn")
+    await page.get_by_label("Địa chỉ liên hệ").fill("12 Tràng Tiền, Hoàn Kiếm, Hà Nội")
+    await submit(page, "Lưu thông tin liên hệ")
+    # A new e-mail is a sensitive change: step up first, then save again.
+    await step_up_in_the_browser(page, person_context, citizen)
+    assert page.url.endswith("/tai-khoan")
     await page.get_by_label("Email").fill("an.nguyen@example.vn")
     await page.get_by_label("Địa chỉ liên hệ").fill("12 Tràng Tiền, Hoàn Kiếm, Hà Nội")
     await submit(page, "Lưu thông tin liên hệ")

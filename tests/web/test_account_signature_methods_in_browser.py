@@ -16,7 +16,11 @@ import pytest
 from tests.journeys import new_citizen, register
 from tests.test_usb_sim_e2e import new_phone
 from tests.web.conftest import check_page
-from tests.web.test_account_journeys_in_browser import log_in, person_context  # noqa: F401
+from tests.web.test_account_journeys_in_browser import (  # noqa: F401
+    log_in,
+    person_context,
+    step_up_in_the_browser,
+)
 from tests.web.test_journeys_in_browser import submit
 from tests.web.test_recovery_journeys_in_browser import read_the_inbox
 from tests.web.test_signature_journeys_in_browser import (  # noqa: F401
@@ -42,7 +46,10 @@ async def a_level_2_citizen_on_the_methods_page(api: httpx.Client, context: Any)
     await read_the_inbox(context, citizen)
     page = await log_in(context, citizen)
     assert "Mức 2" in await page.locator("main").inner_text()
-    await page.locator("nav.side-nav").get_by_role("link", name=METHODS).click()
+    # Adding a method is a sensitive change: the session steps up first (password + OTP, the
+    # strongest factor a level-2 account has), then comes back to the methods page.
+    await page.goto("/tai-khoan/xac-thuc-lai?tiep=/tai-khoan/phuong-thuc-xac-thuc")
+    await step_up_in_the_browser(page, context, citizen)
     await page.get_by_role("heading", name=METHODS).wait_for()
     return citizen, page
 

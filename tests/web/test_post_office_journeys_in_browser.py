@@ -1,6 +1,7 @@
 """The post office in a real browser (Debian's chromium): an agent made with ``dvcid admin
 create-agent`` logs in on the Bưu điện tab (the one-time password forces a new one, then
-the OTP), registers a citizen at the counter page; the citizen, with JavaScript off, reads
+the OTP), registers a citizen at the counter page in two steps (the code sent to the
+citizen's phone is read back and typed by the agent); the citizen, with JavaScript off, reads
 the initial password from the sandbox SMS inbox, logs in on the Bưu điện tab with the forced
 change, and is refused the counter page. Screenshots go to test-output/screenshots/."""
 
@@ -102,13 +103,23 @@ async def test_an_agent_registers_a_citizen_who_then_logs_in(browser: Any, base_
     await page.get_by_label("Ngày sinh").fill(citizen.birth_date)
     await page.get_by_label("Nữ", exact=True).check()
     await page.get_by_label("Số điện thoại di động").fill(citizen.phone)
-    await submit(page, "Đăng ký tài khoản")  # the ID document not ticked: said beside it
+    await submit(page, "Gửi mã xác nhận")  # the ID document not ticked: said beside it
     checkbox_field = page.locator(".field", has=page.locator("#f-id_document_checked"))
     assert "giấy tờ tùy thân" in await checkbox_field.locator(".field-error").inner_text()
     assert await page.get_by_label("Họ và tên").input_value() == citizen.full_name  # kept
     await check_page(page, "64-quay-buu-dien-chua-kiem-tra")
     await page.get_by_label("Đã kiểm tra giấy tờ tùy thân").check()
-    await submit(page, "Đăng ký tài khoản")
+    await submit(page, "Gửi mã xác nhận")
+    # The citizen's phone is proven at the counter: they read the code back to the agent.
+    await page.get_by_role("heading", name="Xác nhận số điện thoại của công dân").wait_for()
+    assert citizen.phone[-3:] in await page.locator("main").inner_text()
+    await check_page(page, "64b-quay-buu-dien-ma-xac-nhan")
+    await page.get_by_label("Mã xác nhận").fill("000000")  # misheard: said beside the field
+    await submit(page, "Xác nhận và tạo tài khoản")
+    assert await page.locator("#f-code-error").count() == 1
+    await page.get_by_label("Mã xác nhận").fill(
+        await next_otp_from_the_sandbox_page(agent_context, citizen))
+    await submit(page, "Xác nhận và tạo tài khoản")
     await page.get_by_role("heading", name="Đã đăng ký tài khoản cho công dân").wait_for()
     username = await page.locator("#ten-dang-nhap").inner_text()
     assert re.fullmatch(r"BD\d{10}", username)

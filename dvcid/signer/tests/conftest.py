@@ -43,8 +43,9 @@ def enterprise(ca: SandboxCA) -> Issued:
                     tax_code="0100109106", key_type="ec")
 
 
-def new_challenge() -> bytes:
-    return secrets.token_bytes(32)
+def new_challenge(origin: str = PORTAL) -> bytes:
+    """A challenge as pki issues it: prefix, the portal origin, a 32-byte nonce."""
+    return b"dvcid-auth-v1\0" + origin.encode() + b"\0" + secrets.token_bytes(32)
 
 
 async def sign(client: httpx.AsyncClient, certificate_id: str, challenge: bytes, pin: str,

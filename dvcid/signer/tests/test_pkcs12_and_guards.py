@@ -190,3 +190,43 @@ async def test_configured_origins(make_client: ClientFactory, rsa_backend: Pkcs1
     ok = await client.get("/v1/status", headers={"Origin": portal})
     assert ok.headers["access-control-allow-origin"] == portal
     assert (await client.get("/v1/status", headers={"Origin": PORTAL})).status_code == 403
+
+
+async def test_only_a_dvcid_challenge_for_the_asking_portal_is_signed(
+        make_client: ClientFactory, rsa_backend: Pkcs12Backend) -> None:
+    """The agent is no signing oracle: documents, bare nonces, challenges naming another site
+    (or another of the allowed portals than the page asking) are challenge_format."""
+    second = "https://dichvucong.gov.vn"
+    client = make_client([rsa_backend], origins=[PORTAL, second])
+    [entry] = (await client.get("/v1/certificates")).json()["certificates"]
+    nonce = new_challenge()[-32:]
+    for payload in (b"%PDF-1.7\nHop dong mua ban...", nonce, b"\0" * 64,
+                    new_challenge("https://evil.example"),
+                    new_challenge()[:-1],  # a nonce one byte short
+                    b"dvcid-auth-v1\0" + PORTAL.encode() + b"/" + nonce,  # no separator
+                    new_challenge(second)):  # allowed portal, but not the page asking
+        response = await sign(client, entry["id"], payload, PASSWORD)
+        assert response.status_code == 400, payload
+        assert response.json()["code"] == "challenge_format"
+    assert (await sign(client, entry["id"], new_challenge(), PASSWORD)).status_code == 200
+    # A local program (no Origin) may sign only a challenge of one of the allowed portals.
+    local = await client.post("/v1/sign", json={
+        "certificate_id": entry["id"], "pin": PASSWORD,
+        "challenge": base64.b64encode(new_challenge(second)).decode()})
+    assert local.status_code == 200, local.text
+    local = await client.post("/v1/sign", json={
+        "certificate_id": entry["id"], "pin": PASSWORD,
+        "challenge": base64.b64encode(new_challenge("https://evil.example")).decode()})
+    assert local.status_code == 400
+
+
+def test_production_ships_no_default_origin(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dvcid.signer.config import NoOriginConfigured, SignerSettings
+
+    monkeypatch.delenv("DVCID_SIGNER_ALLOWED_ORIGINS", raising=False)
+    assert SignerSettings().origins() == ["http://127.0.0.1:8000"]
+    monkeypatch.setenv("DVCID_ENV", "production")
+    with pytest.raises(NoOriginConfigured):
+        SignerSettings().origins()
+    monkeypatch.setenv("DVCID_SIGNER_ALLOWED_ORIGINS", '["https://dichvucong.gov.vn"]')
+    assert SignerSettings().origins() == ["https://dichvucong.gov.vn"]

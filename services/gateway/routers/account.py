@@ -2,9 +2,11 @@
 login history and sessions of the caller's own account, owned by the profile service.
 
 Every route needs the caller's session (401 ``unauthenticated`` without one); an id of
-another account's session, method or flow is 404 ``not_found``. Changes to methods, password
-and e-mail need a session opened in the last 15 minutes, else 403
-``reauthentication_required`` (log in again, then retry).
+another account's session, method or flow is 404 ``not_found``. Sensitive changes (methods,
+password, e-mail, ending another session) need a step-up of the session in the last 5
+minutes (``POST /me/reauthentication``), else 403 ``reauthentication_required``; a USB/SIM
+method needs a step-up with a signature of a certificate bound to the account (once it has
+one), else 403 ``insufficient_assurance``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from services.gateway.dependencies import Client, FlowToken, Rpc, SessionToken
 from services.gateway.problems import problem_responses
 from services.gateway.routers import API_PREFIX
 from services.gateway.schemas import (
+    CaptchaAnswer,
     Email,
     Me,
     OtpCode,
@@ -102,12 +105,37 @@ class MethodFlowView(ResponseBody):
     code: str | None = None
 
 
+class StepUpStart(RequestBody):
+    """password: the account's password, then the OTP sent to its phone (level 2); usb: a
+    signature over the returned challenge (level 3); sim: the SIM's phone, then poll GET."""
+
+    method: Literal["password", "usb", "sim"]
+    password: Password | None = None
+    phone: Phone | None = None
+    captcha: CaptchaAnswer | None = None
+
+
+class StepUpView(ResponseBody):
+    id: str | None = None
+    method: str | None = None
+    status: str
+    phone_masked: str | None = None
+    challenge: str | None = None
+    verification_code: str | None = None
+    expires_at: str | None = None
+    resend_available_at: str | None = None
+    code: str | None = None
+    level: int | None = None
+    reauthenticated_at: str | None = None
+    valid_until: str | None = None
+
+
 def _auth(credentials: SessionToken) -> dict[str, str]:
     return {"session_token": credentials.token}
 
 
 @router.patch("", response_model=Me, response_model_exclude_unset=True,
-              summary="Edit contact fields (email: privileged)")
+              summary="Edit contact fields (a new email needs a step-up)")
 async def update_me(body: ContactsUpdate, credentials: SessionToken, rpc: Rpc) -> Any:
     # exclude_unset: a field sent as null clears it, a field not sent is left alone.
     return await rpc.call(SERVICE, "me_update",
@@ -150,7 +178,7 @@ async def list_auth_methods(credentials: SessionToken, rpc: Rpc) -> Any:
 
 @router.post("/auth-methods", status_code=201, response_model=MethodFlowView,
              response_model_exclude_unset=True,
-             summary="Add a method: sms (OTP to the phone), usb (challenge), sim (privileged)")
+             summary="Add a method (step-up): sms (OTP to the phone), usb (challenge), sim")
 async def add_auth_method(body: NewMethod, credentials: SessionToken, client: Client,
                           rpc: Rpc) -> Any:
     return await rpc.call(SERVICE, "me_add_method",
@@ -194,9 +222,44 @@ async def remove_auth_method(method_id: str, credentials: SessionToken, rpc: Rpc
 
 
 @router.put("/password", status_code=204, response_class=Response,
-            summary="Change the password (privileged), optionally ending the other sessions")
+            summary="Change the password (step-up), optionally ending the other sessions")
 async def change_password(body: PasswordChange, credentials: SessionToken, client: Client,
                           rpc: Rpc) -> Response:
     await rpc.call(SERVICE, "me_change_password", body.model_dump(mode="json")
                    | _auth(credentials) | client.as_payload())
     return Response(status_code=204)
+
+
+@router.post("/reauthentication", status_code=201, response_model=StepUpView,
+             response_model_exclude_none=True,
+             summary="Step-up: prove a factor again (password + OTP, USB or SIM signature)")
+async def start_step_up(body: StepUpStart, credentials: SessionToken, client: Client,
+                        rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "me_reauth_start",
+                          body.model_dump(mode="json", exclude_none=True) | _auth(credentials)
+                          | client.as_payload())
+
+
+@router.get("/reauthentication/{step_up_id}", response_model=StepUpView,
+            response_model_exclude_none=True,
+            summary="Read a step-up (a SIM one asks the SIM's answer)")
+async def get_step_up(step_up_id: str, credentials: SessionToken, rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "me_reauth_get", _auth(credentials) | {"id": step_up_id})
+
+
+@router.post("/reauthentication/{step_up_id}/otp", response_model=StepUpView,
+             response_model_exclude_none=True,
+             summary="The OTP of a password step-up: the session is stepped up (level 2)")
+async def step_up_otp(step_up_id: str, body: MethodOtp, credentials: SessionToken,
+                      rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "me_reauth_otp",
+                          _auth(credentials) | {"id": step_up_id, "code": body.code})
+
+
+@router.post("/reauthentication/{step_up_id}/signature", response_model=StepUpView,
+             response_model_exclude_none=True,
+             summary="USB step-up: a bound certificate's signature over the challenge (level 3)")
+async def step_up_signature(step_up_id: str, body: SignatureSubmission,
+                            credentials: SessionToken, rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "me_reauth_signature", _auth(credentials)
+                          | {"id": step_up_id} | body.model_dump(mode="json", exclude_none=True))

@@ -22,10 +22,12 @@ from shared.rpc import RpcServer
 
 ENDPOINTS = {
     "registration": ["start", "get", "submit_otp", "resend_otp", "set_password",
-                     "submit_signature", "confirm", "agent_register"],
+                     "submit_signature", "confirm", "agent_register_start",
+                     "agent_register_confirm", "agent_register_resend"],
     "profile": ["login_start", "login_get", "login_submit_otp", "login_resend_otp",
                 "authenticate", "me", "logout", "login_submit_signature", "agent_session",
-                "login_change_password", "me_auth_methods", "me_add_method"],
+                "login_change_password", "me_auth_methods", "me_add_method",
+                "me_activity", "me_remove_method", "me_reauth_start", "me_reauth_otp"],
     "otp": ["issue", "verify"],
     "pki": ["status"],
 }

@@ -69,3 +69,7 @@ def test_cookies_are_secure_outside_dev(env: str, secure: bool) -> None:
 
 def test_secure_cookies_can_be_forced() -> None:
     assert GatewaySettings(env="dev", cookie_secure=True).secure_cookies is True
+
+
+def test_a_bhxh_phone_mismatch_is_refused_like_the_other_registry_mismatches() -> None:
+    assert STATUS_BY_CODE["bhxh_phone_mismatch"] == STATUS_BY_CODE["subscriber_mismatch"] == 400

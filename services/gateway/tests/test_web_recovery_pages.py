@@ -95,6 +95,15 @@ async def test_a_bhxh_mismatch_names_no_field(api: httpx.AsyncClient,
     assert "field--error" not in response.text and 'aria-invalid="true"' not in response.text
 
 
+async def test_a_phone_that_is_not_the_persons_is_shown_beside_the_phone(
+        api: httpx.AsyncClient, registration: StubService) -> None:
+    registration.fail("start", "bhxh_phone_mismatch",
+                      "Số điện thoại đã nhập không phải số điện thoại của người có mã số BHXH này.")
+    response = await post_form(api, BHXH_PAGE, BHXH_PAGE, BHXH_FORM)
+    assert response.status_code == 400
+    assert "không phải số điện thoại" in field_block(response, 'for="f-phone"')
+
+
 async def test_an_existing_account_points_to_the_forgotten_password(
         api: httpx.AsyncClient, registration: StubService) -> None:
     registration.fail("start", "account_exists", "Số CCCD/CMND này đã có tài khoản.")

@@ -19,9 +19,11 @@ from fastapi.staticfiles import StaticFiles
 
 from services.gateway.web import (
     account,
+    account_activity,
     account_logins,
     account_methods,
     account_methods_signature,
+    account_reauth,
     home,
     login,
     login_first_password,
@@ -43,6 +45,8 @@ def install_web(app: FastAPI) -> None:
     for module in (home, registration, register_bhxh, register_signature, login,
                    login_first_password, login_otp_options, login_signature, password_reset,
                    account, account_methods, account_methods_signature, account_logins,
+                   account_reauth,
+                   account_activity,
                    post_office_counter, sandbox):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.gateway.dependencies import SESSION_COOKIE, Rpc
-from services.gateway.web.guards import CheckedForm, page_problem_of
+from services.gateway.web.guards import CheckedForm, page_problem_of, step_up_redirect
 from services.gateway.web.rendering import FormErrors, form_values, redirect, render
 from shared.rpc import RemoteError, ServiceUnavailable
 
@@ -33,6 +33,7 @@ ACCOUNT_PAGES = (
     AccountPage("Thông tin định danh", "/tai-khoan"),
     AccountPage("Các phương thức xác thực", "/tai-khoan/phuong-thuc-xac-thuc"),
     AccountPage("Quản lý đăng nhập", "/tai-khoan/dang-nhap"),
+    AccountPage("Hoạt động của tài khoản", "/tai-khoan/hoat-dong"),
 )
 CONTACT_FIELDS = ("email", "address")
 # Notices of the account pages after a change (``?tb=``), as the pages redirect after a POST.
@@ -96,6 +97,9 @@ async def update_contacts(request: Request, form: CheckedForm, rpc: Rpc) -> Resp
                                 {name: values.get(name, "") for name in CONTACT_FIELDS})
             return redirect("/tai-khoan?tb=da-luu")
         except (RemoteError, ServiceUnavailable) as exc:
+            stepping_up = step_up_redirect(exc, "/tai-khoan")  # a new e-mail is sensitive
+            if stepping_up is not None:
+                return stepping_up
             errors = FormErrors.of(exc, CONTACT_FIELDS)
     me: dict[str, Any] = await read_as_owner(request, rpc, "me")
     return _identity_page(request, me, values, errors=errors)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.gateway.dependencies import Rpc
 from services.gateway.web.account import ACCOUNT_PAGES, NOTICES, call_as_owner, read_as_owner
-from services.gateway.web.guards import CheckedForm
+from services.gateway.web.guards import CheckedForm, step_up_redirect
 from services.gateway.web.rendering import FormErrors, redirect, render
 from shared.rpc import RemoteError, ServiceUnavailable
 
@@ -38,7 +38,8 @@ async def end_session(request: Request, form: CheckedForm, rpc: Rpc) -> Response
     try:
         await call_as_owner(request, rpc, "me_end_session", {"session_id": session_id})
     except (RemoteError, ServiceUnavailable) as exc:
-        return await _page(request, rpc, errors=FormErrors.of(exc, ()))
+        return step_up_redirect(exc, PAGE) or await _page(request, rpc,
+                                                          errors=FormErrors.of(exc, ()))
     return redirect(f"{PAGE}?tb=da-ket-thuc")
 
 

@@ -3,9 +3,10 @@ SMS phone confirmed by OTP (``POST /me/auth-methods`` then ``.../flows/{id}/otp`
 (``DELETE /me/auth-methods/{id}``; never the last way to log in: ``last_auth_method``) and
 "Sửa" of the password (``PUT /me/password``).
 
-These changes are privileged: a session older than 15 minutes is refused with
-``reauthentication_required``, which the page explains with a link to log in again. The add
-flow's id and token live in the signed ``method`` flow cookie, as the login's do.
+These changes are sensitive: without a step-up of the session in the last 5 minutes they are
+refused (``reauthentication_required``, ``insufficient_assurance``) and the browser goes to
+"Xác thực lại" (``account_reauth.py``), then back here. The add flow's id and token live in
+the signed ``method`` flow cookie, as the login's do.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.gateway.dependencies import Client, Rpc
 from services.gateway.web.account import ACCOUNT_PAGES, NOTICES, call_as_owner, read_as_owner
-from services.gateway.web.guards import FLOW_GONE_CODES, CheckedForm, MethodFlow, flow_gone
+from services.gateway.web.guards import (
+    FLOW_GONE_CODES,
+    CheckedForm,
+    MethodFlow,
+    flow_gone,
+    step_up_redirect,
+)
 from services.gateway.web.new_password import new_password_errors, new_password_payload
 from services.gateway.web.otp_screen import OtpScreen, show_otp
 from services.gateway.web.rendering import MAX_FIELD_LENGTH, FormErrors, redirect, render
@@ -46,6 +53,9 @@ async def add_sms_phone(request: Request, form: CheckedForm, rpc: Rpc, client: C
         started: dict[str, Any] = await call_as_owner(
             request, rpc, "me_add_method", {"type": "sms", "phone": phone} | client.as_payload())
     except (RemoteError, ServiceUnavailable) as exc:
+        stepping_up = step_up_redirect(exc, PAGE)
+        if stepping_up is not None:
+            return stepping_up
         errors = FormErrors.of(exc, ("phone",))
         if errors.code in {"invalid_phone", "phone_limit"} and not errors.fields and errors.detail:
             errors.add("phone", errors.detail)
@@ -77,6 +87,11 @@ async def confirm_method_otp(request: Request, form: CheckedForm, flow: MethodFl
         errors = FormErrors.of(exc, ("code",))
         if errors.code in FLOW_GONE_CODES:
             raise flow_gone("method") from exc
+        # The step-up lapsed while the code was on its way: step up, then add it again.
+        stepping_up = step_up_redirect(exc, PAGE)
+        if stepping_up is not None:
+            forget_flow(request, stepping_up, "method")
+            return stepping_up
         return show_otp(request, OTP_SCREEN, flow, errors=errors)
     response = redirect(f"{PAGE}?tb=da-them")
     forget_flow(request, response, "method")
@@ -89,6 +104,9 @@ async def remove_method(request: Request, form: CheckedForm, rpc: Rpc) -> Respon
     try:
         await call_as_owner(request, rpc, "me_remove_method", {"method_id": method_id})
     except (RemoteError, ServiceUnavailable) as exc:
+        stepping_up = step_up_redirect(exc, PAGE)
+        if stepping_up is not None:
+            return stepping_up
         return await _methods_page(request, rpc, errors=FormErrors.of(exc, ()),
                                    refused_method=method_id)
     return redirect(f"{PAGE}?tb=da-xoa")
@@ -119,7 +137,8 @@ async def change_password(request: Request, form: CheckedForm, rpc: Rpc,
                                        "end_other_sessions": form.get("end_other_sessions") == "1"}
                             | client.as_payload())
     except (RemoteError, ServiceUnavailable) as exc:
-        return _password_page(request, new_password_errors(exc, ("current_password",)))
+        return (step_up_redirect(exc, f"{PAGE}/mat-khau")
+                or _password_page(request, new_password_errors(exc, ("current_password",))))
     return redirect(f"{PAGE}?tb=da-doi-mat-khau")
 
 

@@ -19,7 +19,15 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from services.gateway.dependencies import Client, Rpc
 from services.gateway.web.account import call_as_owner
 from services.gateway.web.account_methods import PAGE, _methods_page
-from services.gateway.web.guards import FLOW_GONE_CODES, CheckedForm, MethodFlow, PageProblem, flow_gone
+from services.gateway.web.guards import (
+    FLOW_GONE_CODES,
+    STEP_UP_CODES,
+    CheckedForm,
+    MethodFlow,
+    PageProblem,
+    flow_gone,
+    step_up_redirect,
+)
 from services.gateway.web.rendering import FormErrors, form_values, redirect
 from services.gateway.web.security import WebFlow, forget_flow, read_flow, remember_flow
 from services.gateway.web.signing import (
@@ -56,6 +64,9 @@ async def start_sim(request: Request, form: CheckedForm, rpc: Rpc, client: Clien
             request, rpc, "me_add_method",
             {"type": "sim", "phone": values[SIM_PHONE]} | client.as_payload())
     except (RemoteError, ServiceUnavailable) as exc:
+        stepping_up = step_up_redirect(exc, PAGE)
+        if stepping_up is not None:
+            return stepping_up
         errors = FormErrors.of(exc, ("phone",))
         for detail in errors.fields.pop("phone", []):  # the service's name for the field
             errors.add(SIM_PHONE, detail)
@@ -74,6 +85,10 @@ async def sim_waiting(request: Request, flow: MethodFlow, rpc: Rpc) -> Response:
     except (RemoteError, ServiceUnavailable) as exc:
         if isinstance(exc, RemoteError) and exc.code in FLOW_GONE_CODES:
             raise flow_gone("method") from exc
+        stepping_up = step_up_redirect(exc, PAGE)  # the step-up lapsed while waiting
+        if stepping_up is not None:
+            forget_flow(request, stepping_up, "method")
+            return stepping_up
         return _sim_page(request, flow, FormErrors.of(exc, ()))
     status = str(view.get("status"))
     if status == "awaiting_signature":
@@ -92,8 +107,8 @@ async def sim_status(request: Request, rpc: Rpc) -> JSONResponse:
     try:
         view = await _read(request, rpc, flow)
     except RemoteError as exc:
-        if exc.code in FLOW_GONE_CODES:
-            return poll_answer("gone", SIM_WAITING)
+        if exc.code in FLOW_GONE_CODES or exc.code in STEP_UP_CODES:
+            return poll_answer("gone", SIM_WAITING)  # that page says why, or steps up
         return poll_answer("unknown")
     except ServiceUnavailable:
         return poll_answer("unknown")  # busy: the script asks again
@@ -113,7 +128,8 @@ async def start_usb(request: Request, form: CheckedForm, rpc: Rpc, client: Clien
         started: dict[str, Any] = await call_as_owner(request, rpc, "me_add_method",
                                                       {"type": "usb"} | client.as_payload())
     except (RemoteError, ServiceUnavailable) as exc:
-        return await _methods_page(request, rpc, errors=FormErrors.of(exc, ()))
+        return step_up_redirect(exc, PAGE) or await _methods_page(
+            request, rpc, errors=FormErrors.of(exc, ()))
     return _started(request, started, USB_SIGN, challenge=started.get("challenge"))
 
 

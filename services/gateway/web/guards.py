@@ -5,29 +5,45 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from services.gateway.problems import DEFAULT_DETAIL, status_of
-from services.gateway.web.rendering import render
+from services.gateway.web.rendering import redirect, render
 from services.gateway.web.security import CSRF_FIELD, FlowKind, WebFlow, csrf_ok, forget_flow, read_flow
 from shared.rpc import RemoteError, ServiceUnavailable
 
 # Where each flow starts again when it is gone.
 FLOW_START: dict[FlowKind, str] = {"registration": "/dang-ky", "login": "/dang-nhap",
                                    "reset": "/quen-mat-khau",
-                                   "method": "/tai-khoan/phuong-thuc-xac-thuc"}
+                                   "method": "/tai-khoan/phuong-thuc-xac-thuc",
+                                   "reauth": "/tai-khoan/xac-thuc-lai"}
 # What each flow is called in the page that says it is gone, and its link to start again.
 FLOW_NAMES: dict[FlowKind, tuple[str, str]] = {
     "registration": ("đăng ký", "Đăng ký lại"),
     "login": ("đăng nhập", "Đăng nhập lại"),
     "reset": ("lấy lại mật khẩu", "Lấy lại mật khẩu từ đầu"),
     "method": ("thêm phương thức xác thực", "Về trang phương thức xác thực"),
+    "reauth": ("xác thực lại", "Xác thực lại từ đầu"),
 }
 # Service answers meaning "this flow no longer exists for you".
 FLOW_GONE_CODES = frozenset({"not_found", "flow_expired"})
+# Service answers meaning "step up first" (a sensitive change of the account pages), and the
+# page that does it ("Xác thực lại", account_reauth.py).
+STEP_UP_CODES = frozenset({"reauthentication_required", "insufficient_assurance"})
+STEP_UP_PAGE = "/tai-khoan/xac-thuc-lai"
+
+
+def step_up_redirect(exc: RemoteError | ServiceUnavailable, back: str) -> Response | None:
+    """To "Xác thực lại" and back to ``back`` when the change needs a step-up first."""
+    code = exc.code if isinstance(exc, RemoteError) else None
+    if code not in STEP_UP_CODES:
+        return None
+    level = "&muc=3" if code == "insufficient_assurance" else ""
+    return redirect(f"{STEP_UP_PAGE}?tiep={quote(back, safe='/')}{level}")
 
 
 class PageProblem(Exception):
@@ -89,6 +105,7 @@ RegistrationFlow = Annotated[WebFlow, Depends(_flow_dependency("registration"))]
 LoginFlow = Annotated[WebFlow, Depends(_flow_dependency("login"))]
 ResetFlow = Annotated[WebFlow, Depends(_flow_dependency("reset"))]
 MethodFlow = Annotated[WebFlow, Depends(_flow_dependency("method"))]
+ReauthFlow = Annotated[WebFlow, Depends(_flow_dependency("reauth"))]
 
 
 def page_problem_of(exc: RemoteError | ServiceUnavailable, kind: FlowKind | None = None) -> PageProblem:

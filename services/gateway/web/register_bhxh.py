@@ -2,8 +2,9 @@
 steps that follow are the registration's own (``registration.py``).
 
 The registration service compares what is typed with the BHXH registry's record; its refusals
-(``bhxh_not_found``, ``bhxh_mismatch``) are shown as it words them, which names no field of the
-record and no value: the page reveals nothing the person did not type.
+(``bhxh_not_found``, ``bhxh_mismatch``, ``bhxh_phone_mismatch``) are shown as it words them,
+which names no field of the record and no value: the page reveals nothing the person did not
+type.
 """
 
 from __future__ import annotations
@@ -55,4 +56,7 @@ def _refusal(exc: RemoteError | ServiceUnavailable) -> FormErrors:
     # one differs is the registry's secret), so it stays above the form.
     if errors.code == "bhxh_not_found" and not errors.fields and errors.detail:
         errors.add("bhxh_code", errors.detail)
+    # A phone that is not the person's is about the phone alone: beside it.
+    if errors.code == "bhxh_phone_mismatch" and not errors.fields and errors.detail:
+        errors.add("phone", errors.detail)
     return errors

@@ -29,11 +29,12 @@ from shared.crypto import keyed_hash, new_token, same
 CSRF_COOKIE = "dvcid_web_csrf"
 CSRF_FIELD = "csrf_token"
 FLOW_COOKIE_MAX_AGE_SECONDS = 30 * 60  # longer than any flow lives; the service decides
-FlowKind = Literal["registration", "login", "reset", "method"]
+FlowKind = Literal["registration", "login", "reset", "method", "reauth"]
 FLOW_COOKIES: dict[FlowKind, str] = {"registration": "dvcid_web_registration",
                                      "login": "dvcid_web_login",
                                      "reset": "dvcid_web_reset",
-                                     "method": "dvcid_web_method"}  # account: a method added
+                                     "method": "dvcid_web_method",  # account: a method added
+                                     "reauth": "dvcid_web_reauth"}  # account: a step-up
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class WebFlow:
     # (the service gives it once, at the start), and the USB token's challenge (base64).
     verification_code: str | None = None
     challenge: str | None = None
+    # Step-up only: the account page to go back to once the session stepped up.
+    back: str | None = None
 
 
 def _sign(secret: str, purpose: str, value: str) -> str:

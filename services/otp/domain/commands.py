@@ -21,10 +21,7 @@ class IssueOtp:
     @classmethod
     def parse(cls, payload: Mapping[str, Any]) -> IssueOtp:
         problems = _flow_problems(payload)
-        phone = payload.get("phone")
-        if not isinstance(phone, str) or not E164.match(phone):
-            problems.append({"name": "phone",
-                             "detail": "Số điện thoại phải ở dạng quốc tế, ví dụ +84912345678."})
+        phone = _phone(payload, problems)
         _raise_if(problems)
         return cls(flow_id=payload["flow_id"], purpose=payload["purpose"], phone=phone)  # type: ignore[arg-type]
 
@@ -34,6 +31,8 @@ class VerifyOtp:
     flow_id: str
     purpose: str
     code: str
+    # The number the caller believes the code went to: a code verifies only for it.
+    phone: str
 
     @classmethod
     def parse(cls, payload: Mapping[str, Any]) -> VerifyOtp:
@@ -42,8 +41,19 @@ class VerifyOtp:
         code = code.strip() if isinstance(code, str) else code
         if not isinstance(code, str) or not CODE_SHAPE.match(code):
             problems.append({"name": "code", "detail": "Mã OTP gồm 6 chữ số."})
+        phone = _phone(payload, problems)
         _raise_if(problems)
-        return cls(flow_id=payload["flow_id"], purpose=payload["purpose"], code=code)  # type: ignore[arg-type]
+        return cls(flow_id=payload["flow_id"], purpose=payload["purpose"], code=code,  # type: ignore[arg-type]
+                   phone=phone)  # type: ignore[arg-type]
+
+
+def _phone(payload: Mapping[str, Any], problems: list[dict[str, str]]) -> str | None:
+    phone = payload.get("phone")
+    if not isinstance(phone, str) or not E164.match(phone):
+        problems.append({"name": "phone",
+                         "detail": "Số điện thoại phải ở dạng quốc tế, ví dụ +84912345678."})
+        return None
+    return phone
 
 
 def _flow_problems(payload: Mapping[str, Any]) -> list[dict[str, str]]:

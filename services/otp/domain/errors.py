@@ -61,6 +61,11 @@ class OtpSendLimit(OtpError):
                          f"Vui lòng thử lại sau {minutes} phút.", retry_after=retry_after)
 
 
+class EmailFailed(OtpError):
+    code = "email_failed"
+    default_detail = "Không gửi được thư điện tử đến địa chỉ này. Vui lòng thử lại sau ít phút."
+
+
 class SmsFailed(OtpError):
     code = "sms_failed"
     default_detail = ("Không gửi được tin nhắn chứa mã OTP đến số điện thoại này. "

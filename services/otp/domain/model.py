@@ -2,7 +2,10 @@
 
 A challenge is keyed by ``(purpose, flow_id)``: one live code per flow. A resend replaces the
 code of the same challenge (same ``challenge_id``) and keeps its ``failures``, so asking for a
-new code never buys more guesses.
+new code never buys more guesses. A code is bound to the number it was sent to: the phone is
+part of its keyed hash, and ``verify`` names the phone, so a code sent to one number never
+verifies for another (a flow that switched numbers; a resend to another number replaces the
+code, failures kept).
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from services.otp.domain.errors import (
 )
 from shared.crypto import keyed_hash
 
-Purpose = Literal["registration", "login", "password_reset", "add_method"]
+Purpose = Literal["registration", "login", "password_reset", "add_method", "reauthentication",
+                  "counter"]
 PURPOSES: tuple[str, ...] = get_args(Purpose)
 
 CODE_DIGITS = 6
@@ -42,8 +46,21 @@ E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 CODE_SHAPE = re.compile(rf"^\d{{{CODE_DIGITS}}}$")
 
 # docs/messaging.md: ASCII-only Vietnamese keeps the text in one 160-character GSM segment.
-SMS_TEMPLATE = ("Ma OTP dang ky/dang nhap Cong DVCQG cua ban la {code}, hieu luc 5 phut. "
-                "Khong chia se ma nay.")
+# Each text names what the code is for, so a caller asking for "your registration code" is
+# caught out when the SMS says "dang nhap"; and each warns never to share it. The code is the
+# only 6-digit number in the text.
+SMS_TEMPLATE = "Ma OTP {action} Cong DVCQG: {code}, hieu luc 5 phut. {warning}"
+SMS_WARNING = "Khong chia se ma nay voi bat ky ai."
+SMS_ACTIONS: dict[str, str] = {
+    "registration": "dang ky tai khoan",
+    "login": "dang nhap",
+    "password_reset": "dat lai mat khau",
+    "add_method": "them so dien thoai",
+    "reauthentication": "xac thuc lai",
+    "counter": "dang ky tai buu dien",
+}
+# At the counter the citizen reads the code to the clerk in front of them, and only to them.
+COUNTER_WARNING = "Chi doc cho nhan vien quay; khong chia se ma nay voi bat ky ai khac."
 
 
 @dataclass(frozen=True)
@@ -81,13 +98,16 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
-def hash_code(secret: str, challenge_id: str, code: str) -> str:
-    # Binding the challenge id into the hash means equal codes never share a stored value.
-    return keyed_hash(secret, f"{challenge_id}:{code}")
+def hash_code(secret: str, challenge_id: str, phone: str, code: str) -> str:
+    # Binding the challenge id into the hash means equal codes never share a stored value;
+    # binding the phone means a code only verifies for the number it was sent to (a flow
+    # that switched numbers cannot have a code sent to one accepted for the other).
+    return keyed_hash(secret, f"{challenge_id}:{phone}:{code}")
 
 
-def sms_body(code: str) -> str:
-    return SMS_TEMPLATE.format(code=code)
+def sms_body(code: str, purpose: str) -> str:
+    warning = COUNTER_WARNING if purpose == "counter" else SMS_WARNING
+    return SMS_TEMPLATE.format(action=SMS_ACTIONS[purpose], code=code, warning=warning)
 
 
 

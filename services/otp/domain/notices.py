@@ -16,12 +16,28 @@ from services.otp.domain.errors import InvalidInput
 from services.otp.domain.model import E164, PURPOSES
 
 INITIAL_PASSWORD = "initial_password"
+# A sensitive change to the account, told to the phones it had before (profile).
+SECURITY_CHANGE = "security_change"
+# What changed, as the notice says it (the caller names the kind, never the words).
+_CHANGES: dict[str, str] = {
+    "sms_added": "them so dien thoai nhan OTP",
+    "usb_added": "them USB ky so",
+    "sim_added": "them SIM ky so",
+    "method_removed": "xoa phuong thuc xac thuc",
+    "password_changed": "doi mat khau",
+    "email_changed": "doi email",
+    "session_ended": "ket thuc phien dang nhap khac",
+}
 
 # ASCII-only Vietnamese (no diacritics) keeps the message in one 160-character GSM segment.
 _TEMPLATES: dict[str, str] = {
     INITIAL_PASSWORD: (
         "Tai khoan Cong DVCQG cua ban da duoc tao. Ten dang nhap: {username}, "
         "mat khau: {password}. Hay doi mat khau khi dang nhap lan dau. Khong chia se."
+    ),
+    SECURITY_CHANGE: (
+        "Cong DVCQG: tai khoan vua {change} luc {at}, {device}. Neu khong phai ban, hay "
+        "dang nhap va doi mat khau ngay."
     ),
 }
 # Each parameter's allowed shape: nothing a template inserts can smuggle in other text.
@@ -30,8 +46,35 @@ _PARAMETERS: dict[str, dict[str, re.Pattern[str]]] = {
         "username": re.compile(r"^[A-Z]{2}\d{6,12}$"),
         "password": re.compile(r"^[\x21-\x7e]{8,32}$"),
     },
+    SECURITY_CHANGE: {
+        "change": re.compile("^(" + "|".join(_CHANGES) + ")$"),
+        "at": re.compile(r"^\d{2}:\d{2} \d{2}/\d{2}/\d{4}$"),
+        "device": re.compile(r"^[A-Za-z .]{1,40}$"),
+    },
 }
 NOTICE_KINDS: tuple[str, ...] = tuple(_TEMPLATES)
+# The e-mail of a change (subject, body): room for the full Vietnamese text.
+_EMAIL_CHANGES: dict[str, str] = {
+    "sms_added": "thêm số điện thoại nhận mã OTP",
+    "usb_added": "thêm USB ký số",
+    "sim_added": "thêm Sim ký số",
+    "method_removed": "xóa một phương thức xác thực",
+    "password_changed": "đổi mật khẩu",
+    "email_changed": "đổi địa chỉ email",
+    "session_ended": "kết thúc một phiên đăng nhập khác",
+}
+_EMAIL_TEMPLATES: dict[str, tuple[str, str]] = {
+    SECURITY_CHANGE: (
+        "Cổng Dịch vụ công Quốc gia: tài khoản của bạn vừa {change}",
+        "Tài khoản của bạn trên Cổng Dịch vụ công Quốc gia vừa {change} lúc {at} "
+        "(giờ Việt Nam), từ thiết bị: {device}.\n\n"
+        "Nếu đó là bạn, bạn không cần làm gì thêm.\n"
+        "Nếu không phải bạn, hãy đăng nhập ngay, đổi mật khẩu và kiểm tra mục «Các phương "
+        "thức xác thực» và «Quản lý đăng nhập»; nếu không đăng nhập được, hãy dùng chức năng "
+        "«Quên mật khẩu» hoặc liên hệ bộ phận hỗ trợ.\n\n"
+        "Thư này được gửi tự động, vui lòng không trả lời.",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -68,7 +111,49 @@ class SendNotice:
         return cls(phone=str(phone), purpose=str(purpose), body_kind=str(kind), params=params)
 
     def body(self) -> str:
-        return _TEMPLATES[self.body_kind].format(**self.params)
+        params = dict(self.params)
+        if "change" in params:
+            params["change"] = _CHANGES[params["change"]]
+        return _TEMPLATES[self.body_kind].format(**params)
+
+
+@dataclass(frozen=True)
+class SendEmailNotice:
+    """``send_email_notice``: the same templates' e-mail form, to an address."""
+
+    email: str
+    body_kind: str
+    params: dict[str, str]
+
+    @classmethod
+    def parse(cls, payload: Mapping[str, Any]) -> SendEmailNotice:
+        problems: list[dict[str, str]] = []
+        email = payload.get("email")
+        if not isinstance(email, str) or not _EMAIL.match(email):
+            problems.append({"name": "email", "detail": "Địa chỉ email không hợp lệ."})
+        kind = payload.get("body_kind")
+        raw = payload.get("params")
+        params: dict[str, str] = {}
+        if kind not in _EMAIL_TEMPLATES:
+            problems.append({"name": "body_kind", "detail": "Loại thư không được hỗ trợ."})
+        else:
+            params, bad = _checked_params(str(kind), raw if isinstance(raw, Mapping) else {})
+            problems.extend({"name": f"params.{name}", "detail": "Giá trị không hợp lệ."}
+                            for name in bad)
+        if problems:
+            raise InvalidInput(fields=problems)
+        return cls(email=str(email), body_kind=str(kind), params=params)
+
+    def subject_and_body(self) -> tuple[str, str]:
+        params = dict(self.params)
+        if "change" in params:
+            params["change"] = _EMAIL_CHANGES[params["change"]]
+        subject, body = _EMAIL_TEMPLATES[self.body_kind]
+        return subject.format(**params), body.format(**params)
+
+
+# One address, no display name, no header line breaks (it becomes the To: header).
+_EMAIL = re.compile(r"^[^@\s<>\",;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 
 
 def _checked_params(kind: str, raw: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:

@@ -30,6 +30,16 @@ class SmsSender(Protocol):
         ...
 
 
+class EmailDeliveryError(Exception):
+    """The mail relay did not accept the message."""
+
+
+class EmailSender(Protocol):
+    async def send(self, to: str, subject: str, body: str) -> None:
+        """Hands a plain-text message to the relay or raises :class:`EmailDeliveryError`."""
+        ...
+
+
 class ChallengeStore(Protocol):
     """Challenges. Every conditional method is ONE atomic operation in the store: the
     condition and the change cannot be separated by a concurrent request."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +19,8 @@ from services.otp.domain.errors import (
     SmsFailed,
 )
 from services.otp.domain.model import (
+    PURPOSES,
+    SMS_ACTIONS,
     Challenge,
     ensure_can_send,
     hash_code,
@@ -48,16 +51,32 @@ def test_codes_are_six_random_digits() -> None:
 
 
 def test_the_stored_value_is_a_keyed_hash_bound_to_the_challenge() -> None:
-    assert hash_code("s", "c1", "123456") == keyed_hash("s", "c1:123456")
-    assert hash_code("s", "c1", "123456") != hash_code("s", "c2", "123456")
-    assert "123456" not in hash_code("s", "c1", "123456")
+    assert hash_code("s", "c1", "+84912345678", "123456") == \
+        keyed_hash("s", "c1:+84912345678:123456")
+    assert hash_code("s", "c1", "+84912345678", "123456") != \
+        hash_code("s", "c2", "+84912345678", "123456")
+    # The code is bound to the number it was sent to.
+    assert hash_code("s", "c1", "+84912345678", "123456") != \
+        hash_code("s", "c1", "+84987654321", "123456")
+    assert "123456" not in hash_code("s", "c1", "+84912345678", "123456")
 
 
 def test_the_sms_text_is_the_documented_single_segment_ascii_text() -> None:
-    body = sms_body("042917")
-    assert body == ("Ma OTP dang ky/dang nhap Cong DVCQG cua ban la 042917, hieu luc 5 phut. "
-                    "Khong chia se ma nay.")
+    body = sms_body("042917", "login")
+    assert body == ("Ma OTP dang nhap Cong DVCQG: 042917, hieu luc 5 phut. "
+                    "Khong chia se ma nay voi bat ky ai.")
     assert body.isascii() and len(body) <= 160
+
+
+@pytest.mark.parametrize("purpose", PURPOSES)
+def test_every_purpose_has_its_own_text_that_warns(purpose: str) -> None:
+    body = sms_body("042917", purpose)
+    assert SMS_ACTIONS[purpose] in body and "khong chia se ma nay voi bat ky ai" in body.lower()
+    assert body.isascii() and len(body) <= 160
+    # The code is the only 6-digit number: tests and phones find it with \b\d{6}\b.
+    assert re.findall(r"\b\d{6}\b", body) == ["042917"]
+    others = [a for p, a in SMS_ACTIONS.items() if p != purpose and a not in SMS_ACTIONS[purpose]]
+    assert not any(action in body for action in others)
 
 
 def test_phones_are_masked_as_in_the_contract() -> None:
@@ -110,8 +129,11 @@ def test_error_objects_follow_the_reply_format() -> None:
 def test_commands_are_checked_at_the_edge() -> None:
     assert IssueOtp.parse({"flow_id": "f", "purpose": "login", "phone": "+84912345678"}) == \
         IssueOtp("f", "login", "+84912345678")
-    assert VerifyOtp.parse({"flow_id": "f", "purpose": "login", "code": " 012345 "}).code == \
-        "012345"
+    assert VerifyOtp.parse({"flow_id": "f", "purpose": "login", "code": " 012345 ",
+                            "phone": "+84912345678"}).code == "012345"
+    with pytest.raises(InvalidInput) as err:  # a code is verified for a named number only
+        VerifyOtp.parse({"flow_id": "f", "purpose": "login", "code": "012345"})
+    assert [f["name"] for f in err.value.to_error()["fields"]] == ["phone"]
     with pytest.raises(InvalidInput) as err:
         IssueOtp.parse({"flow_id": "", "purpose": "dance", "phone": "0912345678"})
     error = err.value.to_error()

@@ -53,8 +53,9 @@ def issue_cmd(flow_id: str = "flow-1", phone: str = PHONE, purpose: str = "regis
     return IssueOtp(flow_id=flow_id, purpose=purpose, phone=phone)
 
 
-def verify_cmd(code: str, flow_id: str = "flow-1", purpose: str = "registration") -> VerifyOtp:
-    return VerifyOtp(flow_id=flow_id, purpose=purpose, code=code)
+def verify_cmd(code: str, flow_id: str = "flow-1", purpose: str = "registration",
+               phone: str = PHONE) -> VerifyOtp:
+    return VerifyOtp(flow_id=flow_id, purpose=purpose, code=code, phone=phone)
 
 
 def wrong(code: str) -> str:
@@ -67,7 +68,7 @@ async def test_issue_stores_only_a_keyed_hash_and_sends_the_code(world: World) -
     challenge = world.state.challenges[reply["challenge_id"]]
     assert world.sms.sent[0].to == PHONE
     assert "5 phut" in world.sms.sent[0].body
-    assert challenge.code_hash == hash_code(SECRET, challenge.id, code)
+    assert challenge.code_hash == hash_code(SECRET, challenge.id, PHONE, code)
     assert code not in repr(world.state)
     now = world.clock.now
     assert reply == {
@@ -103,6 +104,24 @@ async def test_the_code_is_bound_to_its_purpose_and_flow(world: World) -> None:
         await world.service.verify(verify_cmd(code, purpose="login"))
     with pytest.raises(ChallengeNotFound):
         await world.service.verify(verify_cmd(code, flow_id="flow-2"))
+
+
+async def test_the_code_is_bound_to_the_number_it_was_sent_to(world: World) -> None:
+    reply = await world.service.issue(issue_cmd())
+    code = world.sms.last_code()
+    # The right code named for another number is a wrong entry, and counts as one.
+    with pytest.raises(OtpInvalid):
+        await world.service.verify(verify_cmd(code, phone="+84987654321"))
+    assert world.state.challenges[reply["challenge_id"]].failures == 1
+    # A resend to another number: the first code is dead for both numbers.
+    world.clock.advance(seconds=61)
+    await world.service.issue(issue_cmd(phone="+84987654321"))
+    with pytest.raises(OtpInvalid):
+        await world.service.verify(verify_cmd(code, phone="+84987654321"))
+    with pytest.raises(OtpInvalid):
+        await world.service.verify(verify_cmd(code))
+    second = world.sms.last_code()
+    assert (await world.service.verify(verify_cmd(second, phone="+84987654321")))["verified"]
 
 
 async def test_an_expired_code_is_refused_and_not_counted(world: World) -> None:

@@ -83,14 +83,14 @@ async def test_a_hundred_parallel_wrong_guesses_count_exactly_five(
         db: AsyncDatabase[dict[str, Any]], service: OtpService, sms: FakeSms) -> None:
     reply = await service.issue(IssueOtp("flow-1", "login", PHONE))
     code = sms.last_code()
-    guesses = [outcome(service.verify(VerifyOtp("flow-1", "login", wrong(code))))
+    guesses = [outcome(service.verify(VerifyOtp("flow-1", "login", wrong(code), PHONE)))
                for _ in range(100)]
     results = Counter(await asyncio.gather(*guesses))
     assert results == {"otp_invalid": 5, "otp_attempts_exceeded": 95}
     stored = await db[CHALLENGES].find_one({"_id": reply["challenge_id"]})
     assert stored is not None and stored["failures"] == 5
     # Locked: the right code no longer opens it.
-    assert await outcome(service.verify(VerifyOtp("flow-1", "login", code))) == \
+    assert await outcome(service.verify(VerifyOtp("flow-1", "login", code, PHONE))) == \
         "otp_attempts_exceeded"
     assert Counter(await outbox_types(db)) == {"OtpSent": 1, "OtpFailed": 1}
 
@@ -99,7 +99,7 @@ async def test_a_right_code_is_accepted_once_under_parallel_submissions(
         db: AsyncDatabase[dict[str, Any]], service: OtpService, sms: FakeSms) -> None:
     await service.issue(IssueOtp("flow-2", "registration", PHONE))
     code = sms.last_code()
-    submissions = [outcome(service.verify(VerifyOtp("flow-2", "registration", code)))
+    submissions = [outcome(service.verify(VerifyOtp("flow-2", "registration", code, PHONE)))
                    for _ in range(20)]
     results = Counter(await asyncio.gather(*submissions))
     assert results == {"ok": 1, "otp_expired": 19}

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.otp.domain.errors import InvalidInput, SmsFailed
-from services.otp.domain.notices import INITIAL_PASSWORD, SendNotice
+from services.otp.domain.notices import INITIAL_PASSWORD, SECURITY_CHANGE, SendNotice
 from services.otp.domain.ports import SmsDeliveryError
 from services.otp.notices import Notices
 from services.otp.tests.fakes import FakeSms
@@ -65,3 +65,59 @@ async def test_a_refused_sms_is_sms_failed() -> None:
     sms.fail_with = SmsDeliveryError("unreachable", status=400, provider_code=21211)
     with pytest.raises(SmsFailed):
         await _notices(sms).send_notice(_payload())
+
+
+async def test_a_security_change_notice_names_the_change_time_and_device() -> None:
+    sms = FakeSms()
+    await _notices(sms).send_notice(_payload(
+        purpose="login", body_kind=SECURITY_CHANGE,
+        params={"change": "sms_added", "at": "15:00 01/03/2026", "device": "Chrome tren Windows"}))
+    [sent] = sms.sent
+    assert "them so dien thoai" in sent.body and "15:00 01/03/2026" in sent.body
+    assert "Chrome tren Windows" in sent.body and "Neu khong phai ban" in sent.body
+    assert len(sent.body) <= 160 and sent.body.isascii()
+
+
+@pytest.mark.parametrize("params", [
+    {"change": "anything you like", "at": "15:00 01/03/2026", "device": "Chrome"},
+    {"change": "sms_added", "at": "tomorrow", "device": "Chrome"},
+    {"change": "sms_added", "at": "15:00 01/03/2026", "device": "Goi 0912345678 ngay"},
+])
+async def test_a_security_change_notice_carries_no_free_text(params: dict[str, str]) -> None:
+    sms = FakeSms()
+    with pytest.raises(InvalidInput):
+        await _notices(sms).send_notice(_payload(purpose="login", body_kind=SECURITY_CHANGE,
+                                                 params=params))
+    assert sms.sent == []
+
+
+class FakeEmail:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    async def send(self, to: str, subject: str, body: str) -> None:
+        self.sent.append((to, subject, body))
+
+
+_EMAIL_NOTICE = {"email": "an.nguyen@example.vn", "body_kind": SECURITY_CHANGE,
+                 "params": {"change": "email_changed", "at": "15:00 01/03/2026",
+                            "device": "Chrome tren Windows"}}
+
+
+async def test_a_security_change_e_mail_names_the_change_time_and_device() -> None:
+    email = FakeEmail()
+    notices = Notices(FakeSms(), FrozenClock(datetime(2026, 3, 1, 8, 0, tzinfo=UTC)), email)
+    answer = await notices.send_email_notice(dict(_EMAIL_NOTICE))
+    assert answer["sent"] is True
+    [(to, subject, body)] = email.sent
+    assert to == "an.nguyen@example.vn" and "đổi địa chỉ email" in subject
+    assert "15:00 01/03/2026" in body and "Chrome tren Windows" in body
+    assert "Nếu không phải bạn" in body
+
+
+async def test_without_a_mail_relay_no_e_mail_is_sent_and_the_caller_is_told() -> None:
+    answer = await _notices(FakeSms()).send_email_notice(dict(_EMAIL_NOTICE))
+    assert answer == {"sent": False}
+    with pytest.raises(InvalidInput):  # a header injection is no address
+        await _notices(FakeSms()).send_email_notice(
+            _EMAIL_NOTICE | {"email": "a@example.vn\r\nBcc: b@example.vn"})

@@ -80,10 +80,11 @@ async def test_issue_and_verify_over_nats(running: Running) -> None:
         await running.call("issue", {"flow_id": "f1", "purpose": "login", "phone": phone})
     assert err.value.code == "otp_resend_too_soon" and err.value.error["retry_after"] > 0
     with pytest.raises(RemoteError) as err:
-        await running.call("verify", {"flow_id": "f1", "purpose": "login", "code": "12"})
+        await running.call("verify", {"flow_id": "f1", "purpose": "login", "code": "12",
+                                      "phone": phone})
     assert err.value.code == "validation_error"
     verified = await running.call("verify", {"flow_id": "f1", "purpose": "login",
-                                             "code": code_in(body)})
+                                             "code": code_in(body), "phone": phone})
     assert verified == {"verified": True, "phone": phone,
                         "challenge_id": issued["challenge_id"]}
 
@@ -130,5 +131,5 @@ async def test_registration_requested_sends_one_sms_even_when_redelivered(
     assert seen == [event.id, event.id]
     [body] = running.stub.bodies_to(phone)
     verified = await running.call("verify", {"flow_id": rid, "purpose": "registration",
-                                             "code": code_in(body)})
+                                             "code": code_in(body), "phone": phone})
     assert verified["verified"] is True

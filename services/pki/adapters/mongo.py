@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from bson.binary import Binary
@@ -20,6 +20,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from services.pki.domain.challenge import RETENTION, Challenge
 from services.pki.domain.ports import PkiUnitOfWork, SimSession
+from services.pki.domain.sim_prompts import PromptHistory, PromptLimits, free_at
 from shared.storage import PROCESSED, UnitOfWork
 
 T = TypeVar("T")
@@ -27,6 +28,7 @@ Document = dict[str, Any]
 
 CHALLENGES = "challenges"
 SIM_SESSIONS = "sim_sessions"
+SIM_PROMPTS = "sim_prompts"
 PROCESSED_RETENTION = timedelta(days=31)
 
 INDEXES: dict[str, list[IndexModel]] = {
@@ -34,6 +36,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     CHALLENGES: [IndexModel([("purge_at", ASCENDING)], expireAfterSeconds=0, name="purge_at_ttl")],
     SIM_SESSIONS: [IndexModel([("purge_at", ASCENDING)], expireAfterSeconds=0,
                               name="purge_at_ttl")],
+    # Looked up by _id = the phone; a phone not asked for an hour is forgotten.
+    SIM_PROMPTS: [IndexModel([("purge_at", ASCENDING)], expireAfterSeconds=0,
+                             name="purge_at_ttl")],
     PROCESSED: [IndexModel([("at", ASCENDING)],
                            expireAfterSeconds=int(PROCESSED_RETENTION.total_seconds()),
                            name="at_ttl")],
@@ -117,14 +122,65 @@ def _sim(doc: Document | None) -> SimSession | None:
                       state=doc["state"], code=doc.get("code"), result=doc.get("result"))
 
 
+class MongoSimPrompts:
+    """One document per phone: ``recent`` and ``hourly`` keep the last send times (sorted,
+    capped with ``$push``/``$sort``/``$slice``), ``pending`` names the flow whose prompt waits
+    on the phone until ``pending_until``. A prompt is claimed by ONE conditional update, so
+    parallel askers cannot both pass (as the otp service's send counters)."""
+
+    def __init__(self, db: AsyncDatabase[Document], session: AsyncClientSession | None = None):
+        self._collection = db[SIM_PROMPTS]
+        self._session = session
+
+    async def claim(self, phone: str, flow_key: str, now: datetime, pending_until: datetime,
+                    limits: PromptLimits) -> datetime | None:
+        # The document must exist for "matched nothing" to mean "limit reached".
+        await self._collection.update_one(
+            {"_id": phone}, {"$setOnInsert": {"recent": [], "hourly": [], "pending": None,
+                                              "pending_until": None}},
+            upsert=True, session=self._session)
+        claimed = await self._collection.find_one_and_update(
+            {"_id": phone, "$and": [
+                {"$or": [{"pending": None}, {"pending_until": {"$lte": now}}]},
+                {"$or": [{f"recent.{limits.per_window - 1}": {"$exists": False}},
+                         {"recent.0": {"$lte": now - limits.window}}]},
+                {"$or": [{f"hourly.{limits.per_hour - 1}": {"$exists": False}},
+                         {"hourly.0": {"$lte": now - limits.hour}}]}]},
+            {"$push": {"recent": {"$each": [now], "$sort": 1, "$slice": -limits.per_window},
+                       "hourly": {"$each": [now], "$sort": 1, "$slice": -limits.per_hour}},
+             "$set": {"pending": flow_key, "pending_until": pending_until,
+                      "purge_at": max(pending_until, now + limits.hour)}},
+            session=self._session)
+        if claimed is not None:
+            return None
+        doc = await self._collection.find_one({"_id": phone}, session=self._session) or {}
+        history = PromptHistory(
+            recent=[_utc(t) for t in doc.get("recent") or []],
+            hourly=[_utc(t) for t in doc.get("hourly") or []],
+            pending_until=_utc(doc["pending_until"]) if doc.get("pending") else None)
+        # A lost race with a prompt that has just been released: ask again in a moment.
+        return free_at(history, now, limits) or now + timedelta(seconds=1)
+
+    async def release(self, phone: str, flow_key: str) -> None:
+        await self._collection.update_one(
+            {"_id": phone, "pending": flow_key},
+            {"$set": {"pending": None, "pending_until": None}}, session=self._session)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 class MongoPkiUnitOfWork(UnitOfWork):
     challenges: MongoChallenges
     sim_sessions: MongoSimSessions
+    sim_prompts: MongoSimPrompts
 
     async def __aenter__(self) -> MongoPkiUnitOfWork:
         await super().__aenter__()
         self.challenges = MongoChallenges(self.db, self.session)
         self.sim_sessions = MongoSimSessions(self.db, self.session)
+        self.sim_prompts = MongoSimPrompts(self.db, self.session)
         return self
 
 

@@ -2,7 +2,14 @@
 
 A challenge is keyed by ``(purpose, flow_id)``: asking again replaces it. It is consumed only
 by a successful verification, atomically, so a replayed signature meets ``challenge_expired``.
-The nonce is not a secret (it is what the client signs); possession of the private key is.
+The nonce is not a secret; possession of the private key is.
+
+What a USB token signs is never the bare nonce but a domain-separated message (``message``):
+``b"dvcid-auth-v1\0" + portal origin + b"\0" + 32-byte nonce``. The signing agent
+(``dvcid signer``) signs nothing but this shape, for the origin of the page that asks; pki
+verifies the signature over the same whole message. So a signature made for dvcid is never a
+signature over a document, a signature over a document (or a bare nonce, or a challenge of
+another site) never logs anyone in here.
 """
 
 from __future__ import annotations
@@ -15,10 +22,13 @@ from typing import Literal, get_args
 
 from services.pki.domain.errors import ChallengeExpired
 
-Purpose = Literal["registration", "login", "password_reset", "add_method"]
+Purpose = Literal["registration", "login", "password_reset", "add_method", "reauthentication"]
 PURPOSES: tuple[str, ...] = get_args(Purpose)
 CHALLENGE_TTL = timedelta(minutes=5)
 NONCE_BYTES = 32
+CHALLENGE_PREFIX = b"dvcid-auth-v1\0"
+# Where ``dvcid dev`` serves the portal; production names its own (config refuses this one).
+DEV_PORTAL_ORIGIN = "http://127.0.0.1:8000"
 # Kept a while after expiry so a late answer is told challenge_expired, then purged (TTL).
 RETENTION = timedelta(hours=1)
 
@@ -35,6 +45,20 @@ class Challenge:
     def ensure_usable(self, now: datetime) -> None:
         if self.used_at is not None or now >= self.expires_at:
             raise ChallengeExpired()
+
+
+def message(origin: str, nonce: bytes) -> bytes:
+    """The bytes a USB token signs for this challenge at the portal ``origin``."""
+    return CHALLENGE_PREFIX + origin.encode("ascii") + b"\0" + nonce
+
+
+def checked_origin(origin: str) -> str:
+    """The portal origin as browsers send it (scheme://host[:port], no path, no slash)."""
+    if (not origin.isascii() or "\0" in origin or origin.endswith("/")
+            or not origin.startswith(("https://", "http://"))
+            or "/" in origin.split("://", 1)[1]):
+        raise ValueError(f"not a web origin: {origin!r}")
+    return origin
 
 
 def new_challenge(purpose: str, flow_id: str, now: datetime) -> Challenge:

@@ -85,3 +85,15 @@ class SimUnavailable(PkiError):
     code = "service_unavailable"
     default_detail = ("Nhà cung cấp dịch vụ ký số trên SIM đang không phản hồi. Vui lòng thử "
                       "lại sau ít phút.")
+
+
+class SimPromptLimit(PkiError):
+    """Too many SIM prompts to one phone (push fatigue): the SIM is not asked."""
+
+    code = "rate_limited"
+    default_detail = ("Số điện thoại này vừa nhận nhiều yêu cầu ký số. Để bảo vệ chủ thuê bao, "
+                      "vui lòng thử lại sau {minutes} phút.")
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(self.default_detail.format(minutes=max(1, -(-retry_after // 60))),
+                         retry_after=retry_after)

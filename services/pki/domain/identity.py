@@ -6,9 +6,15 @@ which Python prints as the raw OID): ``CMND:<9|12 digits>``, ``CCCD:<12 digits>`
 Enterprise certificates may instead (or also) carry organizationIdentifier (OID 2.5.4.97)
 ``VATVN-<tax code>`` (ETSI EN 319 412-1 semantics). The full name is the CN.
 
-A certificate with a tax code is an enterprise's; one with a personal number only is a
-citizen's. A personal certificate of someone in an enterprise that carries both is the
-enterprise's: it is the enterprise the holder signs for.
+Whose certificate it is, is the subject's own identity, never an organisation it mentions:
+a certificate that names a person (a CCCD/CMND/passport UID, or an ETSI natural-person
+serialNumber ``IDC…``/``PAS…``/``PNO…``) is that citizen's, even when it also carries the
+company the person works for (O, 2.5.4.97 ``VATVN-…``, even an ``MST:`` UID): an employee's
+certificate must never speak for the company. Only a certificate whose subject is the
+enterprise itself (a tax code and no person) is an enterprise's.
+
+The type always travels with the number (``id_type``): ``HC:123456789`` and
+``CMND:123456789`` are two different people.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ _PERSONAL = {
     "HC": re.compile(r"^[A-Z0-9]{6,12}$"),
 }
 _TAX_CODE = re.compile(r"^(\d{10})(?:-(\d{3}))?$")
+# ETSI EN 319 412-1 natural-person identifiers in serialNumber: passport, national identity
+# card, national personal number (e.g. ``IDCVN-001090123456``).
+_NATURAL_PERSON_SERIAL = re.compile(r"^(PAS|IDC|PNO)[A-Z]{2}[:-]", re.IGNORECASE)
 _UID_VALUE = re.compile(r"^\s*([A-Za-z]+)\s*[:=]\s*(.+?)\s*$")
 
 
@@ -69,11 +78,25 @@ def identity_of(certificate: x509.Certificate) -> CertificateIdentity:
             tax_code = tax_code or _tax_code(raw[6:].strip())
     if not full_name or not full_name.strip():
         raise _no_identity()
-    if tax_code is not None:
-        return CertificateIdentity("enterprise", "MST", tax_code, full_name.strip())
     if personal is not None:
+        # A person's certificate, whatever company it also names.
         return CertificateIdentity("citizen", personal[0], personal[1], full_name.strip())
+    if tax_code is not None and not _names_a_person(subject):
+        return CertificateIdentity("enterprise", "MST", tax_code, full_name.strip())
     raise _no_identity()
+
+
+def _names_a_person(subject: x509.Name) -> bool:
+    """A natural person's identifier we cannot read as CCCD/CMND/HC: such a certificate is
+    still a person's, so it is nobody's here rather than the company's."""
+    if any(_NATURAL_PERSON_SERIAL.match(value.strip())
+           for value in _values(subject, NameOID.SERIAL_NUMBER)):
+        return True
+    for raw in _values(subject, NameOID.USER_ID):
+        match = _UID_VALUE.match(raw)
+        if match and match.group(1).upper() in _PERSONAL:
+            return True  # a personal UID in a form we refused above
+    return False
 
 
 def _tax_code(raw: str) -> str | None:

@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeVar
 from cryptography import x509
 
 from services.pki.domain.challenge import Challenge
+from services.pki.domain.sim_prompts import PromptLimits
 from shared.events import Envelope
 
 T = TypeVar("T")
@@ -68,12 +69,29 @@ class SimSessionStore(Protocol):
         ...
 
 
+class SimPromptLedger(Protocol):
+    """Per phone: the recent prompts and the one waiting (``sim_prompts.PromptHistory``)."""
+
+    async def claim(self, phone: str, flow_key: str, now: datetime, pending_until: datetime,
+                    limits: PromptLimits) -> datetime | None:
+        """Records a prompt to ``phone`` if the limits allow one now, ATOMICALLY (parallel
+        askers cannot both pass); else changes nothing and returns when one may go."""
+        ...
+
+    async def release(self, phone: str, flow_key: str) -> None:
+        """The prompt of ``flow_key`` no longer waits on the phone (answered, failed)."""
+        ...
+
+
 class PkiUnitOfWork(Protocol):
     @property
     def challenges(self) -> ChallengeStore: ...
 
     @property
     def sim_sessions(self) -> SimSessionStore: ...
+
+    @property
+    def sim_prompts(self) -> SimPromptLedger: ...
 
     def emit(self, event: Envelope) -> None: ...
 

@@ -13,6 +13,7 @@ from cryptography import x509
 
 from services.pki.domain.challenge import Challenge
 from services.pki.domain.ports import MobileSignatureStatus, RevocationStatus, SimSession
+from services.pki.domain.sim_prompts import PromptHistory, PromptLimits, free_at
 from shared.events import Envelope
 
 T = TypeVar("T")
@@ -22,6 +23,7 @@ T = TypeVar("T")
 class FakeState:
     challenges: dict[str, Challenge] = field(default_factory=dict)
     sims: dict[str, SimSession] = field(default_factory=dict)
+    prompts: dict[str, FakePrompts] = field(default_factory=dict)
     events: list[Envelope] = field(default_factory=list)
 
     def event_types(self) -> list[str]:
@@ -71,10 +73,42 @@ class FakeSimSessions:
         return done
 
 
+@dataclass
+class FakePrompts:
+    """One phone's prompt ledger."""
+
+    sent: list[datetime] = field(default_factory=list)
+    pending: str | None = None
+    pending_until: datetime | None = None
+
+
+class FakeSimPrompts:
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    async def claim(self, phone: str, flow_key: str, now: datetime, pending_until: datetime,
+                    limits: PromptLimits) -> datetime | None:
+        ledger = self._state.prompts.setdefault(phone, FakePrompts())
+        pending = ledger.pending_until if ledger.pending is not None else None
+        history = PromptHistory(recent=ledger.sent, hourly=ledger.sent, pending_until=pending)
+        waits_until = free_at(history, now, limits)
+        if waits_until is not None:
+            return waits_until
+        ledger.sent.append(now)
+        ledger.pending, ledger.pending_until = flow_key, pending_until
+        return None
+
+    async def release(self, phone: str, flow_key: str) -> None:
+        ledger = self._state.prompts.get(phone)
+        if ledger is not None and ledger.pending == flow_key:
+            ledger.pending = ledger.pending_until = None
+
+
 class FakeUnitOfWork:
     def __init__(self, state: FakeState) -> None:
         self.challenges = FakeChallenges(state)
         self.sim_sessions = FakeSimSessions(state)
+        self.sim_prompts = FakeSimPrompts(state)
         self.pending: list[Envelope] = []
 
     def emit(self, event: Envelope) -> None:
@@ -112,10 +146,12 @@ class ScriptedProvider:
 
     def __init__(self) -> None:
         self.started: list[tuple[str, bytes]] = []
+        self.texts: list[str] = []
         self.answer = MobileSignatureStatus(state="RUNNING")
 
     async def start(self, phone: str, digest: bytes, display_text: str) -> str:
         self.started.append((phone, digest))
+        self.texts.append(display_text)
         return f"session-{len(self.started)}"
 
     async def status(self, session_id: str, wait_seconds: float) -> MobileSignatureStatus:

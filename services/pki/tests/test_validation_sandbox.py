@@ -232,3 +232,26 @@ async def test_revocation_answers_are_cached_until_next_update(sandbox, http, cl
         assert (await checker.status(certificate, issuer, later)).value == "revoked"
     finally:
         sandbox.ca.clock = real_clock
+
+
+async def test_the_challenge_is_domain_separated_and_only_the_whole_message_verifies(
+        sandbox, http, clock) -> None:
+    service = make_service(sandbox, http, clock)
+    issued = sandbox.issue()
+    flow = FlowRef("flow-ds", "registration")
+    challenge = base64.b64decode((await service.challenge(flow))["challenge"])
+    head = b"dvcid-auth-v1\0http://127.0.0.1:8000\0"
+    assert challenge.startswith(head) and len(challenge) == len(head) + 32
+    nonce = challenge[-32:]
+
+    def verify(message: bytes) -> Any:
+        return service.verify_signature(VerifySignature.parse({
+            "flow_id": "flow-ds", "purpose": "registration",
+            "certificate": issued["certificate_pem"], "chain": [issued["chain_pem"]],
+            "signature": sign(issued["private_key_pem"], message)}))
+
+    # A signature over this very nonce, bare (what a signing oracle could be asked for) or
+    # for another site, is no proof here; the whole message is.
+    for message in (nonce, b"dvcid-auth-v1\0https://evil.example\0" + nonce):
+        assert await refused(verify(message)) == "signature_invalid"
+    assert (await verify(challenge))["level"] == 3

@@ -20,13 +20,20 @@ from services.profile.adapters.mongo import (
     session_from_doc,
 )
 from services.profile.domain.account_management import MethodFlow
-from services.profile.domain.models import AuthMethod, Session
+from services.profile.domain.models import AuthMethod, Phone, Session
+from services.profile.domain.step_up import StepUp
 
 METHOD_FLOWS = "method_flows"
+STEP_UPS = "step_ups"
+# Removed phones kept on the account (the newest), for the notice of their removal.
+FORMER_PHONES_KEPT = 10
 
 ACCOUNT_INDEXES: dict[str, list[IndexModel]] = {
     METHOD_FLOWS: [IndexModel([("expires_at", ASCENDING)], name="expires_at_ttl",
                               expireAfterSeconds=FLOW_KEPT_AFTER_EXPIRY_SECONDS)],
+    # Step-ups are read by _id only; kept a while after expiry, then purged.
+    STEP_UPS: [IndexModel([("expires_at", ASCENDING)], name="expires_at_ttl",
+                          expireAfterSeconds=FLOW_KEPT_AFTER_EXPIRY_SECONDS)],
 }
 
 
@@ -93,6 +100,43 @@ class MongoManagedAccounts(_Repository):
                                               {"_id": 1}, session=self._session)
         return str(doc["_id"]) if doc else None
 
+    async def keep_former_phone(self, account_id: str, phone: Phone, now: datetime) -> None:
+        await self._collection.update_one(
+            {"_id": account_id},
+            {"$push": {"former_phones": {"$each": [{"phone_id": phone.phone_id,
+                                                    "phone": phone.phone,
+                                                    "removed_at": now}],
+                                         "$slice": -FORMER_PHONES_KEPT}}},
+            session=self._session)
+
+    async def keep_former_email(self, account_id: str, email: str, event_id: str,
+                                now: datetime) -> None:
+        await self._collection.update_one(
+            {"_id": account_id},
+            {"$push": {"former_emails": {"$each": [{"email": email, "event_id": event_id,
+                                                    "replaced_at": now}],
+                                         "$slice": -FORMER_PHONES_KEPT}}},
+            session=self._session)
+
+    async def notice_email(self, account_id: str, event_id: str) -> str | None:
+        doc = await self._collection.find_one({"_id": account_id},
+                                              {"email": 1, "former_emails": 1},
+                                              session=self._session)
+        if doc is None:
+            return None
+        replaced = next((e["email"] for e in doc.get("former_emails") or []
+                         if e.get("event_id") == event_id), None)
+        return replaced or doc.get("email")
+
+    async def phone_numbers(self, account_id: str, phone_ids: list[str]) -> dict[str, str]:
+        doc = await self._collection.find_one({"_id": account_id},
+                                              {"phones": 1, "former_phones": 1},
+                                              session=self._session)
+        if doc is None:
+            return {}
+        known = [*(doc.get("former_phones") or []), *(doc.get("phones") or [])]
+        return {p["phone_id"]: p["phone"] for p in known if p.get("phone_id") in phone_ids}
+
 
 class MongoManagedSessions(_Repository):
     collection_name = SESSIONS
@@ -124,6 +168,39 @@ class MongoManagedSessions(_Repository):
                 {"_id": {"$in": [s.session_id for s in live]}, "revoked_at": None},
                 {"$set": {"revoked_at": now}}, session=self._session)
         return live
+
+    async def mark_reauthenticated(self, session_id: str, at: datetime, level: int) -> bool:
+        result = await self._collection.update_one(
+            {"_id": session_id, "revoked_at": None},
+            {"$set": {"reauthenticated_at": at, "reauthenticated_level": level}},
+            session=self._session)
+        return result.matched_count == 1
+
+
+class MongoStepUps(_Repository):
+    collection_name = STEP_UPS
+
+    async def add(self, flow: StepUp) -> None:
+        await self._collection.insert_one(step_up_to_doc(flow), session=self._session)
+
+    async def get(self, flow_id: str) -> StepUp | None:
+        doc = await self._collection.find_one({"_id": flow_id}, session=self._session)
+        return step_up_from_doc(doc) if doc else None
+
+    async def finish(self, flow_id: str, from_status: str, to_status: str, now: datetime, *,
+                     code: str | None = None) -> bool:
+        query: Document = {"_id": flow_id, "status": from_status}
+        if to_status == "completed":
+            query["expires_at"] = {"$gt": now}
+        changes: Document = {"status": to_status} | ({"code": code} if code else {})
+        try:
+            doc = await self._collection.find_one_and_update(query, {"$set": changes},
+                                                             session=self._session)
+        except OperationFailure as exc:
+            if exc.has_error_label("TransientTransactionError"):
+                return False
+            raise
+        return doc is not None
 
 
 class MongoMethodFlows(_Repository):
@@ -161,12 +238,14 @@ class AccountUnitOfWork(ProfileUnitOfWork):
     managed_accounts: MongoManagedAccounts
     managed_sessions: MongoManagedSessions
     method_flows: MongoMethodFlows
+    step_ups: MongoStepUps
 
     async def __aenter__(self) -> AccountUnitOfWork:
         await super().__aenter__()
         self.managed_accounts = MongoManagedAccounts(self.db, self.session)
         self.managed_sessions = MongoManagedSessions(self.db, self.session)
         self.method_flows = MongoMethodFlows(self.db, self.session)
+        self.step_ups = MongoStepUps(self.db, self.session)
         return self
 
 
@@ -183,3 +262,16 @@ def flow_from_doc(doc: Document) -> MethodFlow:
                       created_at=doc["created_at"], expires_at=doc["expires_at"],
                       phone=doc.get("phone"), method_id=doc.get("method_id"),
                       code=doc.get("code"))
+
+
+def step_up_to_doc(flow: StepUp) -> Document:
+    return {"_id": flow.flow_id, "account_id": flow.account_id, "session_id": flow.session_id,
+            "method": flow.method, "status": flow.status, "created_at": flow.created_at,
+            "expires_at": flow.expires_at, "phone": flow.phone, "code": flow.code}
+
+
+def step_up_from_doc(doc: Document) -> StepUp:
+    return StepUp(flow_id=doc["_id"], account_id=doc["account_id"],
+                  session_id=doc["session_id"], method=doc["method"], status=doc["status"],
+                  created_at=doc["created_at"], expires_at=doc["expires_at"],
+                  phone=doc.get("phone"), code=doc.get("code"))

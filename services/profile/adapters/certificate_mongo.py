@@ -1,15 +1,14 @@
 """Mongo side of the login with a digital signature: the ``certificate_logins`` collection,
 the account lookups by certificate, and the unit of work that holds both.
 
-Accounts are found by the fingerprint of a bound certificate (``auth_methods.details.
-fingerprint_sha256``, indexed) or by the identity the certificate proves (``id_number``,
-already unique); binding a certificate is one conditional update of the account document.
+Accounts are found only by the fingerprint of a bound certificate (``auth_methods.details.
+fingerprint_sha256``, indexed): the login binds nothing (registration and the add-method flow
+do).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import OperationFailure
@@ -84,24 +83,6 @@ class MongoCertificateAccounts(_Repository):
         doc = await self._collection.find_one({FINGERPRINT_FIELD: fingerprint_sha256},
                                               session=self._session)
         return account_from_doc(doc) if doc else None
-
-    async def find_by_identity(self, subject_type: str, id_number: str) -> Account | None:
-        doc = await self._collection.find_one({"id_number": id_number,
-                                               "subject_type": subject_type},
-                                              session=self._session)
-        return account_from_doc(doc) if doc else None
-
-    async def bind(self, account_id: str, method_id: str, method: str, details: dict[str, Any],
-                   now: datetime, level: int) -> bool:
-        fingerprint = details["fingerprint_sha256"]
-        result = await self._collection.update_one(
-            {"_id": account_id, FINGERPRINT_FIELD: {"$ne": fingerprint}},
-            {"$push": {"auth_methods": {"id": method_id, "type": method, "created_at": now,
-                                        "phone_id": None, "details": details}},
-             # FLOWS.md: an account's level is the highest it has proven.
-             "$max": {"level": level}},
-            session=self._session)
-        return result.modified_count == 1
 
 
 class CertificateUnitOfWork(ProfileUnitOfWork):

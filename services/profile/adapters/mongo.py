@@ -15,6 +15,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
+from services.profile.domain.identity_keys import login_name_key
 from services.profile.domain.models import (
     Account,
     AuthMethod,
@@ -86,10 +87,16 @@ class MongoAccounts(_Repository):
 
     async def find_by_login_name(self, name: str) -> Account | None:
         # The username first: should an issued username ever equal someone's ID number, the
-        # account it was issued to is the one meant.
+        # account it was issued to is the one meant. Then the number as the CMND/CCCD it was
+        # typed as: never a passport's or a tax code's account (domain/identity_keys).
         doc = await self._collection.find_one({"username": name}, session=self._session)
-        if doc is None:
-            doc = await self._collection.find_one({"id_number": name}, session=self._session)
+        key = login_name_key(name)
+        if doc is None and key is not None:
+            doc = await self._collection.find_one({"id_number": key}, session=self._session)
+        return account_from_doc(doc) if doc else None
+
+    async def find_by_key(self, key: str) -> Account | None:
+        doc = await self._collection.find_one({"id_number": key}, session=self._session)
         return account_from_doc(doc) if doc else None
 
     async def replace_phone(self, account_id: str, phone_id: str, phone: str,
@@ -98,6 +105,11 @@ class MongoAccounts(_Repository):
             {"_id": account_id, "phones.phone_id": phone_id},
             {"$set": {"phones.$.phone": phone, "phones.$.added_at": now}},
             session=self._session)
+        return result.matched_count == 1
+
+    async def set_disabled(self, account_id: str, disabled_at: datetime | None) -> bool:
+        result = await self._collection.update_one(
+            {"_id": account_id}, {"$set": {"disabled_at": disabled_at}}, session=self._session)
         return result.matched_count == 1
 
     async def set_password(self, account_id: str, password_hash: str) -> bool:
@@ -122,8 +134,9 @@ class MongoLoginFlows(_Repository):
         try:
             doc = await self._collection.find_one_and_update(
                 {"_id": flow_id, "status": "otp_sent", "expires_at": {"$gt": now}},
+                # The staged first-login password is the account's now: not kept twice.
                 {"$set": {"status": "completed", "session_id": session_id,
-                          "completed_at": now}},
+                          "completed_at": now, "pending_password_hash": None}},
                 session=self._session)
         except OperationFailure as exc:
             # A concurrent transaction is completing the same flow: that one wins.
@@ -146,6 +159,13 @@ class MongoLoginFlows(_Repository):
         doc = await self._collection.find_one_and_update(
             {"_id": flow_id, "status": from_status, "expires_at": {"$gt": now}},
             {"$set": {"status": to_status}}, session=self._session)
+        return doc is not None
+
+    async def stage_password(self, flow_id: str, password_hash: str, now: datetime) -> bool:
+        doc = await self._collection.find_one_and_update(
+            {"_id": flow_id, "status": "password_change_required", "expires_at": {"$gt": now}},
+            {"$set": {"status": "otp_sent", "pending_password_hash": password_hash}},
+            session=self._session)
         return doc is not None
 
 
@@ -270,6 +290,7 @@ def account_to_doc(account: Account) -> Document:
         "must_change_password": account.must_change_password,
         "roles": account.roles,
         "organisation": account.organisation,
+        "disabled_at": account.disabled_at,
     }
     # Absent, not null: the sparse unique index skips only documents without the field.
     if account.username is not None:
@@ -290,6 +311,7 @@ def account_from_doc(doc: Document) -> Account:
         password_hash=doc.get("password_hash"),
         must_change_password=bool(doc.get("must_change_password", False)),
         roles=list(doc.get("roles") or []), organisation=dict(doc.get("organisation") or {}),
+        disabled_at=doc.get("disabled_at"),
     )
 
 
@@ -301,6 +323,7 @@ def flow_to_doc(flow: LoginFlow) -> Document:
         "expires_at": flow.expires_at, "ip": flow.ip, "user_agent": flow.user_agent,
         "session_id": flow.session_id, "completed_at": flow.completed_at,
         "new_phone": flow.new_phone, "otp_ref": flow.otp_ref,
+        "pending_password_hash": flow.pending_password_hash,
     }
 
 
@@ -311,7 +334,7 @@ def flow_from_doc(doc: Document) -> LoginFlow:
         phone_id=doc["phone_id"], created_at=doc["created_at"], expires_at=doc["expires_at"],
         ip=doc.get("ip"), user_agent=doc.get("user_agent"), session_id=doc.get("session_id"),
         completed_at=doc.get("completed_at"), new_phone=doc.get("new_phone"),
-        otp_ref=doc.get("otp_ref"),
+        otp_ref=doc.get("otp_ref"), pending_password_hash=doc.get("pending_password_hash"),
     )
 
 
@@ -323,6 +346,8 @@ def session_to_doc(session: Session) -> Document:
         "last_seen_at": session.last_seen_at, "idle_expires_at": session.idle_expires_at,
         "absolute_expires_at": session.absolute_expires_at, "ip": session.ip,
         "user_agent": session.user_agent, "revoked_at": session.revoked_at,
+        "reauthenticated_at": session.reauthenticated_at,
+        "reauthenticated_level": session.reauthenticated_level,
     }
 
 
@@ -334,6 +359,8 @@ def session_from_doc(doc: Document) -> Session:
         idle_expires_at=doc["idle_expires_at"],
         absolute_expires_at=doc["absolute_expires_at"], ip=doc.get("ip"),
         user_agent=doc.get("user_agent"), revoked_at=doc.get("revoked_at"),
+        reauthenticated_at=doc.get("reauthenticated_at"),
+        reauthenticated_level=doc.get("reauthenticated_level"),
     )
 
 
@@ -360,7 +387,7 @@ def reset_to_doc(reset: PasswordReset) -> Document:
 
 
 def reset_from_doc(doc: Document) -> PasswordReset:
-    return PasswordReset(reset_id=doc["_id"], account_id=doc["account_id"],
+    return PasswordReset(reset_id=doc["_id"], account_id=doc.get("account_id"),
                          status=doc["status"], flow_token_hash=doc["flow_token_hash"],
-                         phone=doc["phone"], created_at=doc["created_at"],
+                         phone=doc.get("phone"), created_at=doc["created_at"],
                          expires_at=doc["expires_at"], ip=doc.get("ip"))

@@ -20,8 +20,10 @@ class RpcOtpService:
     async def issue(self, flow_id: str, purpose: str, phone: str) -> dict[str, Any]:
         return await self._call("issue", {"flow_id": flow_id, "purpose": purpose, "phone": phone})
 
-    async def verify(self, flow_id: str, purpose: str, code: str) -> dict[str, Any]:
-        return await self._call("verify", {"flow_id": flow_id, "purpose": purpose, "code": code})
+    async def verify(self, flow_id: str, purpose: str, phone: str,
+                     code: str) -> dict[str, Any]:
+        return await self._call("verify", {"flow_id": flow_id, "purpose": purpose,
+                                           "phone": phone, "code": code})
 
     async def _call(self, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -1,11 +1,11 @@
 """profile's own client of the telco subscriber registry (docs/external/telco-registry.md),
-for the lost OTP phone: ``GET {telco_url}/v1/subscribers/{phone_e164}`` with a bearer key →
-200 the record, 404 no such subscriber; anything else is ``external_unavailable``."""
+for the lost OTP phone: ``POST {telco_url}/v1/subscribers/lookup`` ``{"phone": "<E.164>"}``
+with a bearer key → 200 the record, 404 no such subscriber; anything else is
+``external_unavailable``. The phone goes in the body: URLs end up in access logs."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -21,7 +21,7 @@ def create_client(base_url: str, api_key: str, timeout: float) -> httpx.AsyncCli
         base_url=base_url.rstrip("/") + "/",
         headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
         timeout=httpx.Timeout(timeout),
-        transport=httpx.AsyncHTTPTransport(retries=1),  # a failed connect; GET is safe
+        transport=httpx.AsyncHTTPTransport(retries=1),  # a failed connect; a lookup is safe
     )
 
 
@@ -31,7 +31,7 @@ class HttpSubscriberRegistry:
 
     async def find(self, phone: str) -> Subscriber | None:
         try:
-            response = await self._client.get(f"v1/subscribers/{quote(phone, safe='+')}")
+            response = await self._client.post("v1/subscribers/lookup", json={"phone": phone})
         except httpx.HTTPError as exc:
             log.warning("telco registry unreachable", error=type(exc).__name__)
             raise ExternalUnavailable() from exc
@@ -43,7 +43,8 @@ class HttpSubscriberRegistry:
         try:
             return _subscriber(response.json())
         except (ValueError, KeyError, TypeError) as exc:
-            log.error("telco registry answered outside its contract", error=str(exc))
+            # The kind of fault, never its text: that may quote a value of the record.
+            log.error("telco registry answered outside its contract", error=type(exc).__name__)
             raise ExternalUnavailable() from exc
 
     async def close(self) -> None:

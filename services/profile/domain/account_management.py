@@ -3,15 +3,15 @@ may change. Pure rules, the requests, the add-a-method flow and the ports it nee
 
 - Identity is shown per subject type and is never edited here: it was proven (telco, BHXH,
   certificate) and only a new proof changes it. Contacts (email, address) are editable.
-- Privileged changes (auth methods, password, email) need a session opened within the
-  privileged window (15 minutes, as Ory Kratos' ``privileged_session_max_age``).
+- Sensitive changes (auth methods, password, email, ending another session) need a step-up
+  of the session (``step_up.py``).
 - The account always keeps a way to log in: password + an OTP phone, or a certificate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from email_validator import EmailNotValidError, validate_email
@@ -23,7 +23,6 @@ from services.profile.domain.errors import (
     FlowState,
     Forbidden,
     LastAuthMethod,
-    ReauthenticationRequired,
     ValidationFailed,
 )
 from services.profile.domain.models import (
@@ -31,12 +30,13 @@ from services.profile.domain.models import (
     Account,
     AuthMethod,
     LoginRecord,
+    Phone,
     Session,
 )
 from services.profile.domain.ports import UnitOfWork
+from services.profile.domain.step_up import StepUps
 from shared.phones import mask_phone
 
-PRIVILEGED_WINDOW = timedelta(minutes=15)
 MAX_PHONES = 5  # login.gov allows at most five phone numbers per account
 ADD_METHOD_PURPOSE = "add_method"
 SMS = "sms"
@@ -113,13 +113,6 @@ class MethodFlowSignature(MethodFlowRef):
 
 
 # --- rules ----------------------------------------------------------------------------------
-
-def ensure_privileged(session: Session, now: datetime,
-                      window: timedelta = PRIVILEGED_WINDOW) -> None:
-    """The session proved the person within ``window``, else they must log in again."""
-    if now - session.created_at > window:
-        raise ReauthenticationRequired()
-
 
 def normalised_email(raw: str) -> str:
     try:
@@ -323,6 +316,26 @@ class ManagedAccounts(Protocol):
 
     async def owner_of_fingerprint(self, fingerprint_sha256: str) -> str | None: ...
 
+    async def keep_former_phone(self, account_id: str, phone: Phone, now: datetime) -> None:
+        """Keeps a removed phone's number (the last few), so the notice of its removal can
+        still reach it."""
+        ...
+
+    async def phone_numbers(self, account_id: str, phone_ids: list[str]) -> dict[str, str]:
+        """phone id → number, for the account's phones and the ones it removed lately."""
+        ...
+
+    async def keep_former_email(self, account_id: str, email: str, event_id: str,
+                                now: datetime) -> None:
+        """Keeps the e-mail a change replaced (the last few), under the id of the event that
+        announces the change, so its notice goes to the old address."""
+        ...
+
+    async def notice_email(self, account_id: str, event_id: str) -> str | None:
+        """Where the notice of event ``event_id`` goes: the address that change replaced,
+        else the account's e-mail."""
+        ...
+
 
 class ManagedSessions(Protocol):
     async def active(self, account_id: str, now: datetime) -> list[Session]: ...
@@ -334,6 +347,10 @@ class ManagedSessions(Protocol):
 
     async def revoke_others(self, account_id: str, keep_session_id: str,
                             now: datetime) -> list[Session]: ...
+
+    async def mark_reauthenticated(self, session_id: str, at: datetime, level: int) -> bool:
+        """Records a step-up on the live session ``session_id``."""
+        ...
 
 
 class MethodFlows(Protocol):
@@ -356,4 +373,7 @@ class AccountUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def method_flows(self) -> MethodFlows: ...
+
+    @property
+    def step_ups(self) -> StepUps: ...
 

@@ -3,9 +3,13 @@
     start ──▶ awaiting_signature ──(pki: valid certificate + signature, account found)──▶ completed
                       └──(SIM rejected / timed out, or no account for the certificate)──▶ failed
 
-The account is the one bound to this very certificate (by its SHA-256 fingerprint), or else
-the one of the identity the certificate proves (ID number for a citizen, tax code for an
-enterprise), which is then bound to the certificate. A session opened this way is level 3.
+The account is the one this very certificate is bound to (by its SHA-256 fingerprint): at
+registration (AccountCreated carries the fingerprint) or through the add-method flow of the
+account's methods page, and only while the certificate still names that account's holder
+(the same typed identity key). Any other valid certificate, even one of the same person, is
+``certificate_not_registered`` and binds nothing: a certificate found "by identity" would let
+whoever obtains a certificate in someone's name (a second token, a SIM) into their account.
+A session opened this way is level 3.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pydantic import Field
 
 from services.profile.domain.commands import ClientInfo, FlowRef
 from services.profile.domain.errors import FlowExpired, FlowState
+from services.profile.domain.identity_keys import id_type_of, identity_key
 from services.profile.domain.models import Account
 from services.profile.domain.ports import UnitOfWork
 from shared.phones import mask_phone
@@ -72,6 +77,18 @@ class CertificateProof:
         """The ID number of a citizen, the tax code of an enterprise."""
         return self.identity["id_number"]
 
+    @property
+    def identity_key(self) -> str:
+        """Who the certificate names, the document's type included (``HC:…`` ≠ ``CMND:…``)."""
+        return identity_key(id_type_of(self.subject_type, self.identity.get("id_type"),
+                                       self.id_number), self.id_number)
+
+    def names_holder_of(self, account: Account) -> bool:
+        """The certificate names the account's own holder: same subject type, same typed
+        identity key (an employee's certificate never names the company)."""
+        return (self.subject_type == account.subject_type
+                and self.identity_key == account.identity_key)
+
     def binding(self) -> dict[str, Any]:
         """The facts an auth method of type usb/sim keeps (``AuthMethod.details``)."""
         details = {"fingerprint_sha256": self.fingerprint_sha256, "serial": self.serial,
@@ -121,11 +138,13 @@ class CertificateLogin:
         return data
 
 
-def account_for(bound: Account | None, by_identity: Account | None) -> tuple[Account | None, bool]:
-    """The account to log in, and whether the certificate must be bound to it first."""
-    if bound is not None:
-        return bound, False
-    return by_identity, by_identity is not None
+def account_for(bound: Account | None, proof: CertificateProof) -> Account | None:
+    """The account to log in: the one the certificate is bound to, if the certificate still
+    names its holder (a binding made before identity keys carried their type is not
+    trusted blindly)."""
+    if bound is not None and proof.names_holder_of(bound):
+        return bound
+    return None
 
 
 # --- ports ----------------------------------------------------------------------------------
@@ -146,14 +165,8 @@ class CertificateLoginRepository(Protocol):
 
 
 class CertificateAccounts(Protocol):
-    async def find_by_fingerprint(self, fingerprint_sha256: str) -> Account | None: ...
-
-    async def find_by_identity(self, subject_type: str, id_number: str) -> Account | None: ...
-
-    async def bind(self, account_id: str, method_id: str, method: str,
-                   details: dict[str, Any], now: datetime, level: int) -> bool:
-        """Adds a usb/sim auth method with the certificate (unless that fingerprint is there
-        already) and raises the account's level to ``level``."""
+    async def find_by_fingerprint(self, fingerprint_sha256: str) -> Account | None:
+        """The account a usb/sim method of which holds this certificate."""
         ...
 
 

@@ -49,6 +49,16 @@ class NoOtpPhone(FlowState):
                       "chữ ký số hoặc liên hệ bộ phận hỗ trợ.")
 
 
+class NoPasswordMethod(ProfileError):
+    """"Quên mật khẩu" on an account that logs in by signature only: a reset would create a
+    password (recoverable by SMS) the account never had."""
+
+    code = "no_password_method"
+    default_detail = ("Tài khoản này không đăng nhập bằng mật khẩu nên không thể đặt lại mật "
+                      "khẩu. Vui lòng đăng nhập bằng chữ ký số trên SIM (SIM ký số) hoặc chữ ký "
+                      "số USB (USB ký số) đã đăng ký.")
+
+
 class OtpRejected(ProfileError):
     """An error of the otp service, passed through with its own code, detail and retry_after."""
 
@@ -141,6 +151,14 @@ class PkiRejected(ProfileError):
         self.code = code
 
 
+class AccountDisabled(ProfileError):
+    """An operator disabled this (staff) account: it cannot log in nor use the agent API."""
+
+    code = "account_disabled"
+    default_detail = ("Tài khoản này đã bị vô hiệu hóa. Vui lòng liên hệ quản trị viên để "
+                      "được hỗ trợ.")
+
+
 class AccountExists(ProfileError):
     """An operator asked for a staff account (agent, agency) that already exists."""
 
@@ -151,12 +169,21 @@ class AccountExists(ProfileError):
 # --- account management (issue 6: /me) ------------------------------------------------------
 
 class ReauthenticationRequired(ProfileError):
-    """A privileged change (auth methods, password, email) from a session that was opened
-    too long ago: log in again first (as Ory Kratos' privileged session)."""
+    """A sensitive change (auth methods, password, email, ending another session) from a
+    session that has not stepped up in the last 5 minutes (domain/step_up.py)."""
 
     code = "reauthentication_required"
-    default_detail = ("Vì lý do an toàn, thao tác này cần đăng nhập lại. Vui lòng đăng xuất, "
-                      "đăng nhập lại rồi thực hiện trong vòng 15 phút.")
+    default_detail = ("Vì lý do an toàn, thao tác này cần xác thực lại: vui lòng nhập lại mật "
+                      "khẩu và mã OTP (hoặc ký bằng chữ ký số) rồi thực hiện trong vòng 5 phút.")
+
+
+class InsufficientAssurance(ProfileError):
+    """The session stepped up with a factor weaker than what it changes (a USB token or SIM
+    signature needs a step-up with a signature of a certificate bound to the account)."""
+
+    code = "insufficient_assurance"
+    default_detail = ("Thay đổi phương thức ký số (USB, SIM) cần xác thực lại bằng chữ ký số "
+                      "đã gắn với tài khoản; xác thực bằng mật khẩu và OTP là chưa đủ.")
 
 
 class LastAuthMethod(ProfileError):

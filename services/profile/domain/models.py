@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from services.profile.domain.errors import FlowExpired, FlowState, NoOtpPhone
+from services.profile.domain.identity_keys import id_type_of, identity_key, logs_in_by_number
 
 # FLOWS.md: a session records the level of the method used to log in; password + SMS OTP
 # proves level 2 whatever level the account itself has reached.
@@ -32,12 +33,17 @@ class Identity:
     sex: str | None = None
     # Enterprises (registered with a digital signature): the MST, also their id_number.
     tax_code: str | None = None
+    # The document the number is of (CMND, CCCD, HC, MST); None in accounts older than the
+    # field (domain/identity_keys derives it from the number and the subject type).
+    id_type: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {"id_number": self.id_number, "full_name": self.full_name,
                 "birth_date": self.birth_date, "sex": self.sex}
         if self.tax_code:
             data["tax_code"] = self.tax_code
+        if self.id_type:
+            data["id_type"] = self.id_type
         return data
 
 
@@ -79,21 +85,30 @@ class Account:
     email: str | None = None
     address: str | None = None
     password_hash: str | None = None
+    # An operator disabled the account (``dvcid admin disable-agent``): no login, no agent API.
+    disabled_at: datetime | None = None
 
     @property
     def id_number(self) -> str:
         return self.identity.id_number
 
     @property
+    def identity_key(self) -> str:
+        """Who the account is for, the document's type included (``CMND:…``, ``HC:…``)."""
+        return identity_key(id_type_of(self.subject_type, self.identity.id_type,
+                                       self.id_number), self.id_number)
+
+    @property
     def index_key(self) -> str:
-        """What the unique ``id_number`` index holds. A post-office agent's staff account and
-        an agency's account are kept apart from the one person / code they name, so the
-        agent's own citizen account (created later by any registration) never collides."""
+        """What the unique ``id_number`` index holds: the typed identity key. A post-office
+        agent's staff account and an agency's account are kept apart from the one person /
+        code they name, so the agent's own citizen account (created later by any
+        registration) never collides."""
         if AGENT_ROLE in self.roles:
-            return f"agent:{self.id_number}"
+            return f"agent:{self.identity_key}"
         if self.subject_type == AGENCY_SUBJECT:
             return f"agency:{self.id_number}"
-        return self.id_number
+        return self.identity_key
 
     def otp_phones(self) -> list[Phone]:
         return [p for p in self.phones if p.otp]
@@ -114,10 +129,14 @@ def open_account(*, account_id: str, registration_id: str, subject_type: str, me
                  password_hash: str | None, created_at: datetime,
                  certificate: dict[str, Any], new_id: Callable[[], str]) -> Account:
     """The account a completed registration creates, with the ways it proved to log in."""
+    # A CMND/CCCD holder's number is also their username; a passport number is never one
+    # (it may have the digits of someone's CMND).
+    by_number = subject_type == "citizen" and logs_in_by_number(
+        id_type_of(subject_type, identity.id_type, identity.id_number))
     account = Account(
         account_id=account_id, subject_type=subject_type, level=level, identity=identity,
         registration_id=registration_id, created_at=created_at,
-        username=identity.id_number if subject_type == "citizen" else None,
+        username=identity.id_number if by_number else None,
         email=email, password_hash=password_hash,
     )
     if password_hash:
@@ -154,6 +173,9 @@ class LoginFlow:
     # The otp service keeps one challenge per (purpose, flow id): each phone the flow sends to
     # has its own, so switching phones is not a "resend too soon" (None: the flow id).
     otp_ref: str | None = None
+    # First login of a post-office account: the hash of the chosen password, kept here until
+    # the OTP is verified; only then does it become the account's password.
+    pending_password_hash: str | None = None
 
     def otp_key(self) -> str:
         return self.otp_ref or self.flow_id
@@ -201,6 +223,9 @@ class Session:
     ip: str | None = None
     user_agent: str | None = None
     revoked_at: datetime | None = None
+    # The last step-up of this session (domain/step_up.py): when and at which level.
+    reauthenticated_at: datetime | None = None
+    reauthenticated_level: int | None = None
 
     @property
     def expires_at(self) -> datetime:
@@ -272,16 +297,24 @@ ResetStatus = Literal["otp_sent", "awaiting_password", "completed"]
 
 @dataclass
 class PasswordReset:
-    """"Quên mật khẩu": OTP to the account's phone, then a new password."""
+    """"Quên mật khẩu": OTP to the account's phone, then a new password.
+
+    A reset for a name with no account (or an account without an OTP phone) is a decoy:
+    ``account_id`` and ``phone`` are None, no SMS was sent, and every code is wrong. The
+    requester cannot tell it from a real one (no enumeration of accounts)."""
 
     reset_id: str
-    account_id: str
+    account_id: str | None
     status: ResetStatus
     flow_token_hash: str
-    phone: str
+    phone: str | None
     created_at: datetime
     expires_at: datetime
     ip: str | None = None
+
+    @property
+    def is_decoy(self) -> bool:
+        return self.account_id is None or self.phone is None
 
     def ensure(self, status: ResetStatus, now: datetime) -> None:
         if self.status != status:

@@ -26,7 +26,11 @@ class AccountRepository(Protocol):
     async def get(self, account_id: str) -> Account | None: ...
 
     async def find_by_login_name(self, name: str) -> Account | None:
-        """By username, or by ID number (citizens type their CCCD/CMND)."""
+        """By username, or by the CMND/CCCD key a typed-in number means (never a passport's
+        or a tax code's: domain/identity_keys)."""
+
+    async def find_by_key(self, key: str) -> Account | None:
+        """By the unique ``index_key`` (a typed identity key, ``agent:…``, ``agency:…``)."""
 
     async def replace_phone(self, account_id: str, phone_id: str, phone: str,
                             now: datetime) -> bool:
@@ -34,6 +38,9 @@ class AccountRepository(Protocol):
 
     async def set_password(self, account_id: str, password_hash: str) -> bool:
         """A new password hash; the one-time-password mark (post office) is cleared."""
+
+    async def set_disabled(self, account_id: str, disabled_at: datetime | None) -> bool:
+        """Disables the account at ``disabled_at`` (None enables it again)."""
 
 
 class LoginFlowRepository(Protocol):
@@ -51,6 +58,10 @@ class LoginFlowRepository(Protocol):
     async def advance(self, flow_id: str, from_status: str, to_status: str,
                       now: datetime) -> bool:
         """``from_status`` → ``to_status`` if the flow is live and still there."""
+
+    async def stage_password(self, flow_id: str, password_hash: str, now: datetime) -> bool:
+        """password_change_required → otp_sent, keeping ``password_hash`` in the flow until
+        the OTP is verified; False if the flow is not live or already past that step."""
 
 
 class SessionRepository(Protocol):
@@ -121,7 +132,10 @@ class OtpService(Protocol):
 
     async def issue(self, flow_id: str, purpose: str, phone: str) -> dict[str, Any]: ...
 
-    async def verify(self, flow_id: str, purpose: str, code: str) -> dict[str, Any]: ...
+    async def verify(self, flow_id: str, purpose: str, phone: str,
+                     code: str) -> dict[str, Any]:
+        """``phone``: where the caller's flow says the code went; a code sent to any other
+        number is refused (otp_invalid). Answers ``{verified, phone, challenge_id}``."""
 
 
 class AttemptCounters(Protocol):

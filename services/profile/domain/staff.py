@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import Field, field_validator
 
 from services.profile.domain.commands import Command
+from services.profile.domain.errors import ReauthenticationRequired
+from services.profile.domain.identity_keys import typed_in_id_type
 from services.profile.domain.models import (
     AGENCY_SUBJECT,
     AGENT_ROLE,
@@ -24,6 +26,7 @@ from services.profile.domain.models import (
     AuthMethod,
     Identity,
     Phone,
+    Session,
 )
 from services.profile.domain.phone import vietnamese_mobile
 
@@ -36,6 +39,8 @@ OPERATOR_REGISTRATION = "operator"
 _ID_NUMBER = re.compile(r"^(\d{9}|\d{12})$")
 _AGENCY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,31}$")
 _ARGON2ID = re.compile(r"^\$argon2id\$")
+# An agent's session registers citizens only this long after its login or last step-up.
+AGENT_SESSION_WINDOW = timedelta(minutes=15)
 
 
 class _StaffCommand(Command):
@@ -64,6 +69,15 @@ class CreateAgency(_StaffCommand):
                               pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     user_id_number: str | None = Field(default=None, pattern=_ID_NUMBER.pattern)
     user_full_name: str | None = Field(default=None, min_length=2, max_length=100)
+
+    @field_validator("code")
+    @classmethod
+    def _not_a_personal_number(cls, value: str) -> str:
+        # The code is the agency's username: a bare 9-/12-digit code would be read as
+        # someone's CMND/CCCD at the login (domain/identity_keys).
+        if typed_in_id_type(value) is not None:
+            raise ValueError("an agency code that is not a CMND/CCCD number")
+        return value
 
 
 def new_agent_username(randbelow: Callable[[int], int] = secrets.randbelow) -> str:
@@ -114,6 +128,23 @@ def _staff_account(*, account_id: str, subject_type: str, username: str, identit
         username=username, must_change_password=True, roles=roles,
         organisation=organisation, email=email, password_hash=password_hash,
     )
+
+
+class AgentRef(Command):
+    """An operator's command about an agent: the username printed at its creation (NV…)."""
+
+    username: str = Field(pattern=r"^NV\d{8}$")
+
+
+def ensure_recent_agent_session(session: Session, now: datetime,
+                                window: timedelta = AGENT_SESSION_WINDOW) -> None:
+    """Counter work needs a session logged in, or stepped up, within ``window``: a token
+    left on a counter PC or stolen days ago cannot register anyone."""
+    proven_at = max(session.created_at, session.reauthenticated_at or session.created_at)
+    if now - proven_at > window:
+        raise ReauthenticationRequired(
+            "Vì lý do an toàn, đăng ký tại quầy cần phiên đăng nhập trong vòng 15 phút. Vui "
+            "lòng xác thực lại (hoặc đăng nhập lại) rồi tiếp tục.")
 
 
 def agent_office(account: Account) -> dict[str, Any] | None:

@@ -10,12 +10,31 @@ from services.profile.domain.account_management import MethodFlow
 from services.profile.domain.certificate_login import CertificateProof
 from services.profile.domain.errors import PkiRejected
 from services.profile.domain.models import AuthMethod, Phone, Session
+from services.profile.domain.step_up import StepUp
 from services.profile.tests.fakes import FakeStore, FakeUnitOfWork
 
 
 class FakeManagedAccounts:
     def __init__(self, store: FakeStore) -> None:
         self._rows = store.accounts.rows
+        self.former_phones: dict[str, list[Phone]] = {}
+        self.former_emails: dict[str, str] = {}  # event id → the address it replaced
+
+    async def keep_former_email(self, account_id: str, email: str, event_id: str,
+                                now: datetime) -> None:
+        self.former_emails[event_id] = email
+
+    async def notice_email(self, account_id: str, event_id: str) -> str | None:
+        account = self._rows.get(account_id)
+        return self.former_emails.get(event_id) or (account.email if account else None)
+
+    async def keep_former_phone(self, account_id: str, phone: Phone, now: datetime) -> None:
+        self.former_phones.setdefault(account_id, []).append(phone)
+
+    async def phone_numbers(self, account_id: str, phone_ids: list[str]) -> dict[str, str]:
+        account = self._rows.get(account_id)
+        known = [*self.former_phones.get(account_id, []), *(account.phones if account else [])]
+        return {p.phone_id: p.phone for p in known if p.phone_id in phone_ids}
 
     async def update_contacts(self, account_id: str, changes: dict[str, str | None]) -> bool:
         account = self._rows.get(account_id)
@@ -82,6 +101,35 @@ class FakeManagedSessions:
             s.revoked_at = now
         return live
 
+    async def mark_reauthenticated(self, session_id: str, at: datetime, level: int) -> bool:
+        s = self._rows.get(session_id)
+        if s is None or s.revoked_at is not None:
+            return False
+        s.reauthenticated_at, s.reauthenticated_level = at, level
+        return True
+
+
+class FakeStepUps:
+    def __init__(self) -> None:
+        self.rows: dict[str, StepUp] = {}
+
+    async def add(self, flow: StepUp) -> None:
+        self.rows[flow.flow_id] = dataclasses.replace(flow)
+
+    async def get(self, flow_id: str) -> StepUp | None:
+        flow = self.rows.get(flow_id)
+        return dataclasses.replace(flow) if flow else None
+
+    async def finish(self, flow_id: str, from_status: str, to_status: str, now: datetime, *,
+                     code: str | None = None) -> bool:
+        flow = self.rows.get(flow_id)
+        if flow is None or flow.status != from_status or (
+                to_status == "completed" and now >= flow.expires_at):
+            return False
+        flow.status = to_status  # type: ignore[assignment]
+        flow.code = code or flow.code
+        return True
+
 
 class FakeMethodFlows:
     def __init__(self) -> None:
@@ -106,11 +154,14 @@ class FakeMethodFlows:
 
 
 class FakeAccountUnitOfWork(FakeUnitOfWork):
-    def __init__(self, store: FakeStore, flows: FakeMethodFlows) -> None:
+    def __init__(self, store: FakeStore, flows: FakeMethodFlows,
+                 step_ups: FakeStepUps | None = None,
+                 accounts: FakeManagedAccounts | None = None) -> None:
         super().__init__(store)
-        self.managed_accounts = FakeManagedAccounts(store)
+        self.managed_accounts = accounts or FakeManagedAccounts(store)
         self.managed_sessions = FakeManagedSessions(store)
         self.method_flows = flows
+        self.step_ups = step_ups or FakeStepUps()
 
     async def __aenter__(self) -> FakeAccountUnitOfWork:
         return self

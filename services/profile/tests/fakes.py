@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 
 from services.profile.domain.errors import OtpRejected
 from services.profile.domain.guards import Count
+from services.profile.domain.identity_keys import login_name_key
 from services.profile.domain.models import (
     Account,
     LoginFlow,
@@ -45,9 +46,13 @@ class FakeAccounts:
     async def get(self, account_id: str) -> Account | None:
         return self.rows.get(account_id)
 
+    async def find_by_key(self, key: str) -> Account | None:
+        return next((a for a in self.rows.values() if a.index_key == key), None)
+
     async def find_by_login_name(self, name: str) -> Account | None:
-        # As the Mongo adapter: username, then the id_number field (the index key).
-        for match in (lambda a: a.username == name, lambda a: a.index_key == name):
+        # As the Mongo adapter: username, then the CMND/CCCD key the number may mean.
+        key = login_name_key(name)
+        for match in (lambda a: a.username == name, lambda a: a.index_key == key):
             found = next((a for a in self.rows.values() if match(a)), None)
             if found:
                 return found
@@ -69,6 +74,13 @@ class FakeAccounts:
         account.password_hash, account.must_change_password = password_hash, False
         return True
 
+    async def set_disabled(self, account_id: str, disabled_at: datetime | None) -> bool:
+        account = self.rows.get(account_id)
+        if account is None:
+            return False
+        account.disabled_at = disabled_at
+        return True
+
 
 class FakeLoginFlows:
     def __init__(self) -> None:
@@ -86,6 +98,14 @@ class FakeLoginFlows:
         if flow is None or flow.status != "otp_sent" or now >= flow.expires_at:
             return False
         flow.status, flow.session_id, flow.completed_at = "completed", session_id, now
+        flow.pending_password_hash = None
+        return True
+
+    async def stage_password(self, flow_id: str, password_hash: str, now: datetime) -> bool:
+        flow = self.rows.get(flow_id)
+        if flow is None or flow.status != "password_change_required" or now >= flow.expires_at:
+            return False
+        flow.status, flow.pending_password_hash = "otp_sent", password_hash
         return True
 
     async def redirect_otp(self, flow_id: str, now: datetime, *, phone: str, phone_id: str,
@@ -244,15 +264,18 @@ class FakeOtp:
                 "expires_at": "2026-01-01T00:05:00+00:00",
                 "resend_available_at": "2026-01-01T00:01:00+00:00"}
 
-    async def verify(self, flow_id: str, purpose: str, code: str) -> dict[str, Any]:
-        self.verified.append({"flow_id": flow_id, "purpose": purpose})
+    async def verify(self, flow_id: str, purpose: str, phone: str,
+                     code: str) -> dict[str, Any]:
+        self.verified.append({"flow_id": flow_id, "purpose": purpose, "phone": phone})
         if flow_id in self._used:
             raise OtpRejected("not_found", "Mã OTP đã được sử dụng.")
-        if code != self.code:
+        # Like the otp service: the code is bound to the number of the flow's last send.
+        sent_to = next((i["phone"] for i in reversed(self.issued) if i["flow_id"] == flow_id),
+                       None)
+        if code != self.code or sent_to != phone:
             raise OtpRejected("otp_invalid", "Mã OTP không đúng.")
         self._used.add(flow_id)
-        phone = next(i["phone"] for i in reversed(self.issued) if i["flow_id"] == flow_id)
-        return {"verified": True, "phone": phone, "challenge_id": "c"}
+        return {"verified": True, "phone": sent_to, "challenge_id": "c"}
 
 
 class RecordingFailpoints(Failpoints):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from services.profile.account_management import AccountManagement
 from services.profile.domain.account_management import MAX_PHONES
 from services.profile.domain.certificate_login import CertificateProof
 from services.profile.domain.errors import (
+    AccountLocked,
     Forbidden,
     InvalidCredentials,
     LastAuthMethod,
@@ -35,7 +37,13 @@ from services.profile.domain.models import (
 )
 from services.profile.guard import LoginGuard
 from services.profile.handlers import Profile
-from services.profile.tests.account_fakes import FakeAccountUnitOfWork, FakeMethodFlows, FakePki
+from services.profile.tests.account_fakes import (
+    FakeAccountUnitOfWork,
+    FakeManagedAccounts,
+    FakeMethodFlows,
+    FakePki,
+    FakeStepUps,
+)
 from services.profile.tests.fakes import (
     FakeGuardStore,
     FakeImages,
@@ -65,6 +73,7 @@ class World:
     otp: FakeOtp
     pki: FakePki
     clock: FrozenClock
+    uow: Callable[[], FakeAccountUnitOfWork]
 
     def events(self, kind: str) -> list[dict[str, Any]]:
         return [e.payload for e in self.store.published if e.type == kind]
@@ -91,11 +100,16 @@ def world() -> World:
     async def hash_password(password: str) -> str:
         return fast_password_hash(password)
 
+    step_ups, managed = FakeStepUps(), FakeManagedAccounts(store)
+
+    def uow() -> FakeAccountUnitOfWork:
+        return FakeAccountUnitOfWork(store, flows, step_ups, managed)
+
     accounts = AccountManagement(
-        uow=lambda: FakeAccountUnitOfWork(store, flows), store=store, otp=otp, pki=pki,
+        uow=uow, store=store, otp=otp, pki=pki,
         clock=clock, policy=POLICY, profile=profile, guard=guard, hash_password=hash_password,
         new_id=sequential_ids("new"))
-    return World(accounts, store, flows, otp, pki, clock)
+    return World(accounts, store, flows, otp, pki, clock, uow)
 
 
 def add_account(world: World, account_id: str = "acc-1", *, subject_type: str = "citizen",
@@ -117,8 +131,10 @@ def add_account(world: World, account_id: str = "acc-1", *, subject_type: str = 
 
 
 def open_session(world: World, account_id: str = "acc-1", *, ago: timedelta = timedelta(),
-                 ip: str = "10.0.0.1") -> tuple[str, str]:
-    """A live session opened ``ago`` before now: (token, session id)."""
+                 ip: str = "10.0.0.1", stepped_up: int | None = 2,
+                 user_agent: str = "pytest") -> tuple[str, str]:
+    """A live session opened ``ago`` before now: (token, session id); ``stepped_up``: the
+    level of a step-up it made just now (None: none)."""
     token = f"token-{next(_tokens)}"
     session_id = f"sess-{token}"
     created = world.clock() - ago
@@ -126,7 +142,9 @@ def open_session(world: World, account_id: str = "acc-1", *, ago: timedelta = ti
         session_id=session_id, token_hash=crypto.keyed_hash(POLICY.session_secret, token),
         account_id=account_id, level=2, method="password", login_id="login", created_at=created,
         last_seen_at=created, idle_expires_at=world.clock() + timedelta(minutes=30),
-        absolute_expires_at=created + timedelta(hours=12), ip=ip, user_agent="pytest")
+        absolute_expires_at=created + timedelta(hours=12), ip=ip, user_agent=user_agent,
+        reauthenticated_at=world.clock() if stepped_up else None,
+        reauthenticated_level=stepped_up)
     return token, session_id
 
 
@@ -181,9 +199,9 @@ async def test_patch_me_refuses_bad_email_and_identity_fields(world: World) -> N
     assert world.events("ProfileUpdated") == []
 
 
-async def test_email_change_is_privileged_address_is_not(world: World) -> None:
+async def test_email_change_needs_a_step_up_address_does_not(world: World) -> None:
     add_account(world)
-    token, _ = open_session(world, ago=timedelta(minutes=16))
+    token, _ = open_session(world, stepped_up=None)
     await world.accounts.me_update({"session_token": token, "address": "3 Hàng Bài"})
     with pytest.raises(ReauthenticationRequired):
         await world.accounts.me_update({"session_token": token, "email": "b@example.vn"})
@@ -235,14 +253,18 @@ def change(token: str, **extra: Any) -> dict[str, Any]:
             "new_password_confirmation": NEW_PASSWORD} | extra
 
 
-async def test_privileged_window_is_fifteen_minutes(world: World) -> None:
+async def test_a_step_up_is_valid_five_minutes_and_a_login_is_none(world: World) -> None:
     add_account(world)
     token, _ = open_session(world)
-    world.clock.advance(minutes=15, seconds=1)
+    world.clock.advance(minutes=5, seconds=1)
     with pytest.raises(ReauthenticationRequired) as refused:
         await world.accounts.me_change_password(change(token))
     assert refused.value.to_error()["code"] == "reauthentication_required"
-    fresh, _ = open_session(world, ago=timedelta(minutes=14, seconds=59))
+    just_logged_in, _ = open_session(world, stepped_up=None)
+    with pytest.raises(ReauthenticationRequired):
+        await world.accounts.me_change_password(change(just_logged_in))
+    fresh, _ = open_session(world)
+    world.clock.advance(minutes=4, seconds=59)
     await world.accounts.me_change_password(change(fresh))
 
 
@@ -266,6 +288,22 @@ async def test_change_password_rules_and_events(world: World) -> None:
     await world.accounts.me({"session_token": token})  # the current one goes on
     with pytest.raises(Unauthenticated):
         await world.accounts.me({"session_token": other_token})
+
+
+async def test_guesses_of_the_current_password_spend_the_accounts_budget(world: World) -> None:
+    add_account(world)
+    token, _ = open_session(world)
+    for _ in range(9):
+        with pytest.raises(InvalidCredentials):
+            await world.accounts.me_change_password(change(token, current_password="Sai#12345"))
+    with pytest.raises(AccountLocked):  # the tenth, as at the login
+        await world.accounts.me_change_password(change(token, current_password="Sai#12345"))
+    with pytest.raises(AccountLocked):  # even the right one, now
+        await world.accounts.me_change_password(change(token))
+    # The lock is the login's: the password login of the account is locked too.
+    with pytest.raises(AccountLocked):
+        await world.accounts._profile.login_start({"method": "password", "username": ID_NUMBER,
+                                                   "password": PASSWORD, "ip": "10.9.9.9"})
 
 
 # --- methods ----------------------------------------------------------------------------------
@@ -338,8 +376,9 @@ async def test_remove_method_never_the_last_way_in(world: World) -> None:
                                                "method_id": "acc-1-sms1"})
     assert world.events("AuthMethodRemoved") == [{"account_id": "acc-1",
                                                   "method_id": "acc-1-sms0", "type": "sms"}]
-    world.clock.advance(minutes=16)
-    with pytest.raises(ReauthenticationRequired):
+    world.clock.advance(minutes=6)
+    # A removal the rules refuse is said so first, without asking for a step-up.
+    with pytest.raises(LastAuthMethod):
         await world.accounts.me_remove_method({"session_token": token,
                                                "method_id": "acc-1-sms1"})
 
@@ -372,4 +411,35 @@ async def test_certificate_of_someone_else_is_forbidden(world: World) -> None:
     view = await world.accounts.me_method_get(ref)
     assert view == view | {"status": "failed", "code": "forbidden"}
     assert world.store.accounts.rows["acc-1"].level == 2
+    assert world.events("AuthMethodAdded") == []
+
+
+@pytest.mark.parametrize(("account_kind", "certificate"), [
+    # A passport with the digits of the holder's CCCD: another person.
+    ("citizen", CertificateProof(subject_type="citizen",
+                                 identity={"id_type": "HC", "id_number": ID_NUMBER,
+                                           "full_name": "Phạm Thị Dung"},
+                                 fingerprint_sha256="cd" * 32, serial="0c", issuer="CN=CA",
+                                 not_after=None)),
+    # An employee's certificate naming the company: a citizen's, never the enterprise's.
+    ("enterprise", CertificateProof(subject_type="citizen",
+                                    identity={"id_type": "CCCD", "id_number": "001090001234",
+                                              "full_name": "Đỗ Văn Em"},
+                                    fingerprint_sha256="cd" * 32, serial="0c",
+                                    issuer="CN=CA", not_after=None)),
+])
+async def test_a_certificate_naming_another_typed_identity_is_forbidden(
+        world: World, account_kind: str, certificate: CertificateProof) -> None:
+    if account_kind == "enterprise":
+        add_account(world, subject_type="enterprise", id_number="0101234567",
+                    tax_code="0101234567")
+    else:
+        add_account(world)
+    world.pki.proof = certificate
+    token, _ = open_session(world)
+    flow = await world.accounts.me_add_method({"session_token": token, "type": "usb"})
+    with pytest.raises(Forbidden):
+        await world.accounts.me_method_signature({
+            "session_token": token, "id": flow["id"], "flow_token": flow["flow_token"],
+            "certificate": "PEM", "signature": "c2ln"})
     assert world.events("AuthMethodAdded") == []

@@ -15,10 +15,12 @@ from services.profile.adapters.account_mongo import (
     AccountUnitOfWork,
     MongoManagedAccounts,
     MongoManagedSessions,
+    MongoStepUps,
     with_account_indexes,
 )
 from services.profile.adapters.mongo import INDEXES, MongoStore
 from services.profile.domain.models import AuthMethod, Identity, Session, open_account
+from services.profile.domain.step_up import StepUp
 from shared.storage import connect_mongo, ensure_indexes
 
 pytestmark = pytest.mark.integration
@@ -78,3 +80,58 @@ async def test_a_session_is_revoked_only_by_its_account(db: Any) -> None:
         assert await uow.managed_sessions.revoke_one("acc-1", "s1", NOW) is not None
         await uow.commit()
     assert await sessions.active("acc-1", NOW) == []
+
+
+async def test_a_step_up_is_recorded_on_the_live_session_only(db: Any) -> None:
+    sessions = MongoManagedSessions(db)
+    live = Session(session_id="s1", token_hash="h1", account_id="acc-1", level=2,
+                   method="password", login_id="l", created_at=NOW, last_seen_at=NOW,
+                   idle_expires_at=NOW + timedelta(minutes=30),
+                   absolute_expires_at=NOW + timedelta(hours=12))
+    await MongoStore(db).sessions.add(live)
+    assert await sessions.mark_reauthenticated("s1", NOW, 3)
+    touched = await MongoStore(db).sessions.touch("h1", NOW, NOW + timedelta(minutes=30))
+    assert touched is not None
+    assert (touched.reauthenticated_at, touched.reauthenticated_level) == (NOW, 3)
+    await MongoStore(db).sessions.revoke("h1", NOW)
+    assert not await sessions.mark_reauthenticated("s1", NOW, 3)
+
+
+async def test_a_step_up_flow_finishes_once_and_only_while_live(db: Any) -> None:
+    flow = StepUp(flow_id="su-1", account_id="acc-1", session_id="s1", method="password",
+                  status="otp_sent", created_at=NOW, expires_at=NOW + timedelta(minutes=5),
+                  phone="+84912345000")
+    step_ups = MongoStepUps(db)
+    await step_ups.add(flow)
+    assert await step_ups.get("su-1") == flow
+    assert not await step_ups.finish("su-1", "otp_sent", "completed", NOW + timedelta(minutes=6))
+    assert await step_ups.finish("su-1", "otp_sent", "completed", NOW)
+    assert not await step_ups.finish("su-1", "otp_sent", "completed", NOW)
+
+
+async def test_a_removed_phone_is_still_found_for_the_notice_of_its_removal(db: Any) -> None:
+    await _account(db)
+    accounts = MongoManagedAccounts(db)
+    account = await MongoStore(db).accounts.get("acc-1")
+    assert account is not None
+    [phone] = account.phones
+    sms = next(m for m in account.auth_methods if m.type == "sms")
+    await accounts.add_phone_method("acc-1", AuthMethod("m2", "sms", NOW, phone_id="p2"),
+                                    "+84912345002", NOW, 5)
+    ids = [m.method_id for m in account.auth_methods] + ["m2"]
+    assert await accounts.remove_method("acc-1", sms, ids)
+    await accounts.keep_former_phone("acc-1", phone, NOW)
+    assert await accounts.phone_numbers("acc-1", [phone.phone_id, "p2", "unknown"]) == {
+        phone.phone_id: "+84912345000", "p2": "+84912345002"}
+
+
+async def test_the_notice_of_a_new_e_mail_goes_to_the_address_it_replaced(db: Any) -> None:
+    await _account(db)
+    accounts = MongoManagedAccounts(db)
+    await accounts.update_contacts("acc-1", {"email": "cu@example.vn"})
+    assert await accounts.notice_email("acc-1", "ev-1") == "cu@example.vn"
+    await accounts.keep_former_email("acc-1", "cu@example.vn", "ev-1", NOW)
+    await accounts.update_contacts("acc-1", {"email": "moi@example.vn"})
+    assert await accounts.notice_email("acc-1", "ev-1") == "cu@example.vn"
+    assert await accounts.notice_email("acc-1", "ev-2") == "moi@example.vn"
+    assert await accounts.notice_email("nobody", "ev-1") is None

@@ -12,7 +12,7 @@ import pytest
 from services.profile.certificate_login import CertificateLogins, LoginEndpoints
 from services.profile.domain.certificate_login import CertificateLogin, CertificateProof
 from services.profile.domain.errors import CertificateNotRegistered, NotFound, PkiRejected
-from services.profile.domain.models import Account, AuthMethod
+from services.profile.domain.models import Account
 from services.profile.tests.fakes import FakeStore, FakeUnitOfWork
 from services.profile.tests.test_handlers import POLICY, World, make_world
 from shared.events import AccountCreated, new_event
@@ -60,17 +60,6 @@ class FakeCertificateAccounts:
     async def find_by_fingerprint(self, fingerprint_sha256: str) -> Account | None:
         return next((a for a in self.rows.values() for m in a.auth_methods
                      if m.details.get("fingerprint_sha256") == fingerprint_sha256), None)
-
-    async def find_by_identity(self, subject_type: str, id_number: str) -> Account | None:
-        return next((a for a in self.rows.values()
-                     if a.id_number == id_number and a.subject_type == subject_type), None)
-
-    async def bind(self, account_id: str, method_id: str, method: str, details: dict[str, Any],
-                   now: datetime, level: int) -> bool:
-        account = self.rows[account_id]
-        account.auth_methods.append(AuthMethod(method_id, method, now, details=details))
-        account.level = max(account.level, level)
-        return True
 
 
 class FakeCertificateUnitOfWork(FakeUnitOfWork):
@@ -158,14 +147,45 @@ async def test_usb_login_of_the_bound_account_opens_a_level_3_session(
     assert (await world.endpoints.login_get(auth(flow)))["status"] == "completed"
 
 
-async def test_a_new_certificate_of_the_same_identity_is_bound(world: CertificateWorld) -> None:
+async def test_an_unbound_certificate_of_the_same_person_binds_nothing(
+        world: CertificateWorld) -> None:
     await register(world, certificate={"fingerprint_sha256": "cd" * 32, "serial": "2",
                                        "issuer": "CN=x"})
-    flow = await world.logins.start({"method": "usb"})
-    await world.logins.submit_signature(auth(flow) | SIGNED)
+    for _ in range(2):
+        flow = await world.logins.start({"method": "usb"})
+        with pytest.raises(CertificateNotRegistered):
+            await world.logins.submit_signature(auth(flow) | SIGNED)
     account = world.base.store.accounts.rows["acc-usb"]
     assert [m.details.get("fingerprint_sha256") for m in account.auth_methods
-            if m.type == "usb"] == ["cd" * 32, FINGERPRINT]
+            if m.type == "usb"] == ["cd" * 32]
+    assert not [e for e in world.base.store.published if e.type == "LoginSucceeded"]
+
+
+@pytest.mark.parametrize("proof", [
+    # A passport with the digits of the holder's number: another person.
+    PROOF | {"identity": {"id_type": "HC", "id_number": "001090001234",
+                          "full_name": "Phạm Thị Dung"}},
+    # The certificate now reads as another subject type than the account it was bound to.
+    PROOF | {"subject_type": "enterprise",
+             "identity": {"id_type": "MST", "id_number": "001090001234",
+                          "full_name": "Công ty"}},
+])
+async def test_a_binding_to_someone_elses_account_is_not_trusted(
+        world: CertificateWorld, proof: dict[str, Any]) -> None:
+    await register(world)  # bound to FINGERPRINT, the CCCD holder's account
+    world.pki.proof = proof
+    flow = await world.logins.start({"method": "usb"})
+    with pytest.raises(CertificateNotRegistered):
+        await world.logins.submit_signature(auth(flow) | SIGNED)
+
+
+async def test_a_12_digit_cmnd_certificate_is_the_cccd_holders(
+        world: CertificateWorld) -> None:
+    await register(world)
+    world.pki.proof = PROOF | {"identity": PROOF["identity"] | {"id_type": "CMND"}}
+    flow = await world.logins.start({"method": "usb"})
+    done = await world.logins.submit_signature(auth(flow) | SIGNED)
+    assert done["status"] == "completed"
 
 
 async def test_a_certificate_of_nobody_is_not_registered(world: CertificateWorld) -> None:

@@ -84,15 +84,42 @@ async def test_an_expired_captcha_is_invalid(world: World) -> None:
         await world.profile.login_start(login(password=PASSWORD, captcha=answer))
 
 
-async def test_five_failures_from_one_ip_ask_for_a_captcha_on_any_name(world: World) -> None:
+async def test_strangers_failures_on_one_ip_never_captcha_a_first_try() -> None:
+    world = make_world()
+    world.profile._guard = LoginGuard(store=FakeGuardStore(), images=FakeImages(),
+                                      clock=world.clock, policy=GuardPolicy(ip_captcha_after=8),
+                                      secret="s")
+    await with_account(world)
+    for n in range(12):  # past the address's volume limit, each stranger once
+        with pytest.raises(InvalidCredentials):
+            await world.profile.login_start(login(username=f"0792000000{n:02d}"))
+    # The person's own first try from the same address goes through...
+    started = await world.profile.login_start(login(password=PASSWORD))
+    assert started["status"] == "otp_sent"
+    # ...but past the volume limit a name that already failed here is asked a captcha.
+    with pytest.raises(CaptchaRequired):
+        await world.profile.login_start(login(username="079200000000"))
+
+
+async def test_one_account_has_one_budget_whatever_name_is_used(world: World) -> None:
+    world.store.accounts.rows["acc-1"].username = "BD0000000001"
     for n in range(5):
         with pytest.raises(InvalidCredentials):
-            await world.profile.login_start(login(username=f"07920000000{n}"))
+            await world.profile.login_start(
+                login(username=("BD0000000001", ID_NUMBER)[n % 2], ip=f"10.0.0.{n}"))
     with pytest.raises(CaptchaRequired):
-        await world.profile.login_start(login(password=PASSWORD))
-    # Another IP is not concerned.
-    started = await world.profile.login_start(login(password=PASSWORD, ip="198.51.100.1"))
-    assert started["status"] == "otp_sent"
+        await world.profile.login_start(login(username="BD0000000001", password=PASSWORD,
+                                              ip="10.0.1.1"))
+    for n in range(4):
+        with pytest.raises(InvalidCredentials):
+            await world.profile.login_start(login(username=("BD0000000001", ID_NUMBER)[n % 2],
+                                                  captcha=await captcha(world)))
+    with pytest.raises(AccountLocked):
+        await world.profile.login_start(login(captcha=await captcha(world)))
+    # Locked under every name, even with the right password.
+    with pytest.raises(AccountLocked):
+        await world.profile.login_start(login(username="BD0000000001", password=PASSWORD,
+                                              captcha=await captcha(world)))
 
 
 async def test_the_tenth_failure_locks_the_name_for_fifteen_minutes(world: World) -> None:

@@ -252,9 +252,10 @@ async def test_a_code_is_accepted_once(world: World) -> None:
 class LenientOtp(FakeOtp):
     """Accepts any number of times and yields first, so parallel submits interleave."""
 
-    async def verify(self, flow_id: str, purpose: str, code: str) -> dict[str, Any]:
+    async def verify(self, flow_id: str, purpose: str, phone: str,
+                     code: str) -> dict[str, Any]:
         await asyncio.sleep(0)
-        return {"verified": True, "phone": "+84912345567", "challenge_id": "c"}
+        return {"verified": True, "phone": phone, "challenge_id": "c"}
 
 
 async def test_parallel_submits_of_one_flow_open_one_session() -> None:

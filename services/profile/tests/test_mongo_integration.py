@@ -161,9 +161,10 @@ async def test_history_pages_newest_first(db: Any) -> None:
 
 
 class LenientOtp(FakeOtp):
-    async def verify(self, flow_id: str, purpose: str, code: str) -> dict[str, Any]:
+    async def verify(self, flow_id: str, purpose: str, phone: str,
+                     code: str) -> dict[str, Any]:
         await asyncio.sleep(0)
-        return {"verified": True, "phone": "+84912345567", "challenge_id": "c"}
+        return {"verified": True, "phone": phone, "challenge_id": "c"}
 
 
 async def test_parallel_submits_of_one_flow_open_exactly_one_session(db: Any) -> None:

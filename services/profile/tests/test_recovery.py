@@ -9,7 +9,10 @@ import pytest
 from services.profile.domain.errors import (
     FlowState,
     InvalidPhone,
+    NoPasswordMethod,
+    OtpRejected,
     PasswordPolicy,
+    RateLimited,
     SubscriberMismatch,
     Unauthenticated,
 )
@@ -115,6 +118,7 @@ async def test_a_one_time_password_must_be_changed_before_the_otp() -> None:
     world = make_world()
     await with_account(world)
     world.store.accounts.rows["acc-1"].must_change_password = True
+    before = world.store.accounts.rows["acc-1"].password_hash
     flow = await started(world)
     assert flow["status"] == "password_change_required" and world.otp.issued == []
     with pytest.raises(FlowState):
@@ -122,6 +126,83 @@ async def test_a_one_time_password_must_be_changed_before_the_otp() -> None:
     answer = await recovery_of(world).login_change_password(
         ref(flow, new_password=NEW_PASSWORD, new_password_confirmation=NEW_PASSWORD))
     assert answer["status"] == "otp_sent"
-    assert not world.store.accounts.rows["acc-1"].must_change_password
+    # Not saved before the OTP: the one-time password is still the account's.
+    account = world.store.accounts.rows["acc-1"]
+    assert account.must_change_password and account.password_hash == before
+    assert "PasswordChanged" not in [e.type for e in world.store.published]
+    with pytest.raises(OtpRejected):
+        await world.profile.login_submit_otp(ref(flow, code="000000"))
+    assert world.store.accounts.rows["acc-1"].password_hash == before
     done = await world.profile.login_submit_otp(ref(flow, code=world.otp.code))
     assert done["status"] == "completed"
+    account = world.store.accounts.rows["acc-1"]
+    assert not account.must_change_password and account.password_hash != before
+    assert world.store.logins.rows[flow["id"]].pending_password_hash is None
+    assert "PasswordChanged" in [e.type for e in world.store.published]
+
+
+async def test_a_refused_send_leaves_the_flow_on_the_number_its_code_went_to() -> None:
+    """The lost-phone code swap: a code to one number never opens a flow now naming another."""
+    world = make_world()
+    with_registry(world)  # NEW_PHONE is the holder's
+    await with_account(world)
+    flow = await started(world)
+    recovery = recovery_of(world)
+    await recovery.login_lost_phone(ref(flow, phone="0911 222 333"))  # the attacker's SIM
+    world.otp.issue_error = OtpRejected("otp_resend_too_soon", retry_after=42)
+    with pytest.raises(OtpRejected):
+        await recovery.login_lost_phone(ref(flow, phone=NEW_PHONE))
+    assert world.store.logins.rows[flow["id"]].new_phone == "+84911222333"
+    with pytest.raises(SubscriberMismatch):  # checked on the number the code went to
+        await world.profile.login_submit_otp(ref(flow, code=world.otp.code))
+    assert world.store.sessions.rows == {}
+
+
+async def test_an_unknown_name_gets_the_same_answer_and_no_sms() -> None:
+    world = make_world()
+    await with_account(world)
+    recovery = recovery_of(world)
+    real = await recovery.reset_start({"username": ID_NUMBER, "ip": "203.0.113.1"})
+    decoy = await recovery.reset_start({"username": "079200000000", "ip": "203.0.113.1"})
+    again = await recovery.reset_start({"username": "079200000000", "ip": "203.0.113.2"})
+    assert set(real) == set(decoy) and decoy["status"] == "otp_sent"
+    assert decoy["phone_masked"] == again["phone_masked"]
+    assert len(decoy["phone_masked"]) == len(real["phone_masked"])
+    assert [i["flow_id"] for i in world.otp.issued] == [real["id"]]
+    for remaining in (4, 3, 2, 1):
+        with pytest.raises(OtpRejected) as wrong:
+            await recovery.reset_submit_otp(ref(decoy, code=world.otp.code))
+        assert (wrong.value.code, wrong.value.detail) == \
+            ("otp_invalid", f"Mã OTP không đúng. Bạn còn {remaining} lần nhập.")
+    with pytest.raises(OtpRejected):
+        await recovery.reset_submit_otp(ref(decoy, code=world.otp.code))
+    with pytest.raises(OtpRejected) as exceeded:
+        await recovery.reset_submit_otp(ref(decoy, code=world.otp.code))
+    assert exceeded.value.code == "otp_attempts_exceeded"
+
+
+async def test_reset_sms_are_capped_per_account_whatever_the_name_or_address() -> None:
+    world = make_world()
+    await with_account(world)
+    world.store.accounts.rows["acc-1"].username = "BD0000000001"
+    recovery = recovery_of(world)
+    await recovery.reset_start({"username": ID_NUMBER, "ip": "203.0.113.1"})
+    await recovery.reset_start({"username": "BD0000000001", "ip": "203.0.113.2"})
+    with pytest.raises(RateLimited) as limited:
+        await recovery.reset_start({"username": ID_NUMBER, "ip": "203.0.113.3"})
+    assert limited.value.retry_after == 3600
+    assert len(world.otp.issued) == 2
+
+
+async def test_a_reset_never_gives_a_passwordless_account_a_password() -> None:
+    world = make_world()
+    await with_account(world)
+    world.store.accounts.rows["acc-1"].password_hash = None  # SIM or USB only
+    recovery = recovery_of(world)
+    reset = await recovery.reset_start({"username": ID_NUMBER, "ip": "203.0.113.1"})
+    with pytest.raises(NoPasswordMethod):  # told once the phone is proven
+        await recovery.reset_submit_otp(ref(reset, code=world.otp.code))
+    with pytest.raises(FlowState):
+        await recovery.reset_set_password(ref(reset, password=NEW_PASSWORD,
+                                              password_confirmation=NEW_PASSWORD))
+    assert world.store.accounts.rows["acc-1"].password_hash is None

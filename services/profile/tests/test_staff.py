@@ -9,9 +9,14 @@ from typing import Any
 import pytest
 
 from services.profile.domain.errors import (
+    AccountDisabled,
     AccountExists,
     Forbidden,
+    InvalidCredentials,
     InvalidPhone,
+    NotFound,
+    ReauthenticationRequired,
+    Unauthenticated,
     ValidationFailed,
 )
 from services.profile.staff import StaffAccounts
@@ -65,7 +70,7 @@ async def test_an_agent_gets_an_issued_username_and_must_change_the_initial_pass
     assert created["username"] == "NV00000001" and created["roles"] == ["agent"]
     assert created["phone_masked"] == "+8491****111"
     account = world.store.accounts.rows[created["account_id"]]
-    assert account.must_change_password and account.index_key == "agent:001088001122"
+    assert account.must_change_password and account.index_key == "agent:CCCD:001088001122"
     session = await first_login(world, "NV00000001")
     assert session["status"] == "completed"
     me = await world.profile.me({"session_token": session["session_token"]})
@@ -142,6 +147,58 @@ async def test_agent_session_names_the_office_and_refuses_other_accounts() -> No
         await staff_of(world).agent_session({"session_token": citizen["session_token"]})
 
 
+async def test_an_agent_session_must_be_recent_or_stepped_up() -> None:
+    world = make_world()
+    created = await staff_of(world).admin_create_agent(with_hash(AGENT))
+    agent = await first_login(world, created["username"])
+    token = {"session_token": agent["session_token"]}
+    world.clock.advance(minutes=14)
+    await staff_of(world).agent_session(token)  # still within 15 minutes of the login
+    world.clock.advance(minutes=2)
+    with pytest.raises(ReauthenticationRequired):
+        await staff_of(world).agent_session(token)
+    # A step-up of this session makes it fresh again.
+    [session] = [s for s in world.store.sessions.rows.values()
+                 if s.account_id == created["account_id"]]
+    session.reauthenticated_at, session.reauthenticated_level = world.clock(), 2
+    await staff_of(world).agent_session(token)
+
+
+async def test_a_disabled_agent_is_logged_out_and_cannot_log_in_until_enabled() -> None:
+    world = make_world()
+    staff = staff_of(world)
+    created = await staff.admin_create_agent(with_hash(AGENT))
+    agent = await first_login(world, created["username"])
+    world.store.published.clear()
+    answer = await staff.admin_disable_agent({"username": created["username"]})
+    assert answer["disabled"] is True and answer["sessions_ended"] == 1
+    assert [e.payload["reason"] for e in world.store.published] == ["agent_disabled"]
+    with pytest.raises(Unauthenticated):
+        await staff.agent_session({"session_token": agent["session_token"]})
+    login = {"method": "password", "username": created["username"], "password": NEW_PASSWORD}
+    with pytest.raises(AccountDisabled):
+        await world.profile.login_start(login)
+    # A wrong password still says only that: the disabled state is no oracle for strangers.
+    with pytest.raises(InvalidCredentials):
+        await world.profile.login_start(login | {"password": "Sai-Mat#Khau1"})
+    await staff.admin_enable_agent({"username": created["username"]})
+    flow = await world.profile.login_start(login)
+    assert flow["status"] == "otp_sent"
+    # A login begun before the agent was disabled does not finish after.
+    await staff.admin_disable_agent({"username": created["username"]})
+    with pytest.raises(AccountDisabled):
+        await world.profile.login_submit_otp({"id": flow["id"], "flow_token": flow["flow_token"],
+                                              "code": world.otp.code})
+
+
+async def test_only_agents_can_be_disabled() -> None:
+    world = make_world()
+    with pytest.raises(NotFound):
+        await staff_of(world).admin_disable_agent({"username": "NV99999999"})
+    with pytest.raises(ValidationFailed):
+        await staff_of(world).admin_disable_agent({"username": ID_NUMBER})
+
+
 async def test_a_post_office_account_takes_its_issued_username_and_one_time_password() -> None:
     world = make_world()
     created = AccountCreated.model_validate(dict(
@@ -163,3 +220,12 @@ async def test_a_post_office_account_takes_its_issued_username_and_one_time_pass
     again = await world.profile.login_start({"method": "password", "username": "BD0123456789",
                                              "password": NEW_PASSWORD})
     assert again["status"] == "otp_sent"
+
+
+@pytest.mark.parametrize("code", ["123456789", "001090123456"])
+async def test_an_agency_code_that_is_a_personal_number_is_refused(code: str) -> None:
+    # The code is the agency's username: it would be read as someone's CMND/CCCD at login.
+    world = make_world()
+    with pytest.raises(ValidationFailed):
+        await staff_of(world).admin_create_agency(with_hash(AGENCY | {"code": code}))
+    assert world.store.accounts.rows == {}

@@ -1,7 +1,8 @@
 """Client of the BHXH (social insurance) registry (contract: docs/external/bhxh-registry.md).
 
-``GET {bhxh_url}/v1/insured/{bhxh_code}`` with a bearer key → 200 the record, 404 no such
-code. Anything else (unreachable, timeout, 5xx, 401/403, a reply that breaks the contract) is
+``POST {bhxh_url}/v1/insured/lookup`` with a bearer key and ``{"bhxh_code": "<10 digits>"}``
+→ 200 the record, 404 no such code. The code travels in the body, never in the URL (URLs end up
+in access logs). Anything else (unreachable, timeout, 5xx, 401/403, a reply that breaks the contract) is
 ``external_unavailable``: the registry could not say, which is not a "no".
 """
 
@@ -33,7 +34,8 @@ def create_client(base_url: str, api_key: str,
         base_url=base_url.rstrip("/") + "/",
         headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
         timeout=httpx.Timeout(timeout),
-        # Retries a failed connection (not a request that reached the server): GET is safe.
+        # Retries a failed connection (not a request that reached the server): a lookup is
+        # safe to repeat.
         transport=httpx.AsyncHTTPTransport(retries=1),
     )
 
@@ -43,11 +45,8 @@ class HttpInsuranceRegistry:
         self._client = client
 
     async def find(self, bhxh_code: str) -> InsuredPerson | None:
-        # The code is 10 digits (checked by the domain before any call): safe in a path.
-        if not (bhxh_code.isascii() and bhxh_code.isdigit()):
-            raise ValueError("a BHXH code is digits only")
         try:
-            response = await self._client.get(f"v1/insured/{bhxh_code}")
+            response = await self._client.post("v1/insured/lookup", json={"bhxh_code": bhxh_code})
         except httpx.HTTPError as exc:
             log.warning("bhxh registry unreachable", error=type(exc).__name__)
             raise ExternalUnavailable(UNAVAILABLE_DETAIL) from exc

@@ -4,8 +4,9 @@ Collections (database ``<prefix>_registration``):
 - ``registrations``: one document per flow, ``_id`` = registration id. Only hashes of the
   flow token; purged by a TTL index a day after the flow expired (until then an expired flow
   answers ``flow_expired`` rather than ``not_found``).
-- ``identities``: the duplicate-check projection, one row per ID number that has an account
-  (unique index on ``id_number``); written by the completing transaction and by the
+- ``identities``: the duplicate-check projection, one row per identity that has an account;
+  its ``id_number`` field holds the typed identity key (``CMND:…``, ``CCCD:…``, ``HC:…``,
+  ``MST:…``: domain/identity_keys), unique; written by the completing transaction and by the
   AccountCreated consumer.
 """
 
@@ -165,9 +166,9 @@ class MongoIdentityRepository:
         self._collection = collection
         self._session = session
 
-    async def exists(self, id_number: str) -> bool:
+    async def exists(self, key: str) -> bool:
         with _retryable_conflicts():
-            found = await self._collection.find_one({"id_number": id_number}, {"_id": 1},
+            found = await self._collection.find_one({"id_number": key}, {"_id": 1},
                                                     session=self._session)
         return found is not None
 
@@ -182,7 +183,7 @@ class MongoIdentityRepository:
         doc = _identity_document(record)
         del doc["id_number"]
         with _retryable_conflicts():
-            await self._collection.update_one({"id_number": record.id_number},
+            await self._collection.update_one({"id_number": record.key},
                                               {"$setOnInsert": doc}, upsert=True,
                                               session=self._session)
 
@@ -190,7 +191,7 @@ class MongoIdentityRepository:
 def _identity_document(record: IdentityRecord) -> Document:
     return {
         "_id": record.account_id,
-        "id_number": record.id_number,
+        "id_number": record.key,
         "subject_type": record.subject_type,
         "registration_id": record.registration_id,
         "created_at": record.created_at,

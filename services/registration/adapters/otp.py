@@ -24,8 +24,9 @@ class RpcOtpGateway:
         return OtpIssued(expires_at=str(data.get("expires_at", "")),
                          resend_available_at=str(data.get("resend_available_at", "")))
 
-    async def verify(self, flow_id: str, purpose: str, code: str) -> None:
-        data = await self._call("verify", {"flow_id": flow_id, "purpose": purpose, "code": code})
+    async def verify(self, flow_id: str, purpose: str, phone: str, code: str) -> None:
+        data = await self._call("verify", {"flow_id": flow_id, "purpose": purpose,
+                                           "phone": phone, "code": code})
         if not data.get("verified"):
             raise OtpRejected("otp_invalid", "Mã OTP không đúng.")
 

@@ -1,15 +1,16 @@
 """Client of the telco subscriber registry (contract: docs/external/telco-registry.md).
 
-``GET {telco_url}/v1/subscribers/{phone_e164}`` with a bearer key → 200 the record, 404 no
-such subscriber. Anything else (unreachable, timeout, 5xx, a reply that breaks the contract)
-is ``external_unavailable``: the registry could not say, which is not a "no".
+``POST {telco_url}/v1/subscribers/lookup`` with a bearer key and ``{"phone": "<E.164>"}`` →
+200 the record, 404 no such subscriber. The phone travels in the body, never in the URL:
+URLs end up in access logs, proxies' and our HTTP client's. Anything else (unreachable,
+timeout, 5xx, a reply that breaks the contract) is ``external_unavailable``: the registry
+could not say, which is not a "no".
 """
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -33,7 +34,8 @@ def create_client(base_url: str, api_key: str,
         base_url=base_url.rstrip("/") + "/",
         headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
         timeout=httpx.Timeout(timeout),
-        # Retries a failed connection (not a request that reached the server): GET is safe.
+        # Retries a failed connection (not a request that reached the server): a lookup is
+        # safe to repeat.
         transport=httpx.AsyncHTTPTransport(retries=1),
     )
 
@@ -44,7 +46,7 @@ class HttpSubscriberRegistry:
 
     async def find(self, phone: str) -> Subscriber | None:
         try:
-            response = await self._client.get(f"v1/subscribers/{quote(phone, safe='+')}")
+            response = await self._client.post("v1/subscribers/lookup", json={"phone": phone})
         except httpx.HTTPError as exc:
             log.warning("telco registry unreachable", error=type(exc).__name__)
             raise ExternalUnavailable(UNAVAILABLE_DETAIL) from exc
@@ -57,7 +59,8 @@ class HttpSubscriberRegistry:
         try:
             return _subscriber(response.json())
         except (ValueError, KeyError, TypeError) as exc:
-            log.error("telco registry answered outside its contract", error=str(exc))
+            # The kind of fault, never its text: that may quote a value of the record.
+            log.error("telco registry answered outside its contract", error=type(exc).__name__)
             raise ExternalUnavailable(UNAVAILABLE_DETAIL) from exc
 
 

@@ -62,6 +62,36 @@ class BhxhMismatch(RegistrationError):
     )
 
 
+class BhxhPhoneMismatch(RegistrationError):
+    """The record backs the person, but the phone is not known to be theirs: neither the
+    phone of the record nor one registered to their ID number at the carrier. Whose phone it
+    is, and which phone the record holds, are never said."""
+
+    code = "bhxh_phone_mismatch"
+    default_detail = (
+        "Số điện thoại đã nhập không phải số điện thoại của người có mã số BHXH này: số phải "
+        "trùng với số điện thoại trong hồ sơ Bảo hiểm xã hội, hoặc được nhà mạng đăng ký chính "
+        "chủ cho chính số CCCD/CMND đã khai. Vui lòng nhập đúng số điện thoại của bạn, cập nhật "
+        "số điện thoại với cơ quan BHXH hoặc thông tin thuê bao tại cửa hàng của nhà mạng rồi "
+        "đăng ký lại."
+    )
+
+
+class RegistrationRateLimited(RegistrationError):
+    """Too many registration starts for one ID number or one phone in the window: each start
+    asks an outside registry about a person, so starts are a probe to be braked."""
+
+    code = "rate_limited"
+    default_detail = (
+        "Có quá nhiều yêu cầu đăng ký với số CCCD/CMND hoặc số điện thoại này. Vui lòng thử lại "
+        "sau {minutes} phút."
+    )
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, -(-retry_after // 60))
+        super().__init__(self.default_detail.format(minutes=minutes), retry_after=retry_after)
+
+
 class InvalidPhone(RegistrationError):
     code = "invalid_phone"
     default_detail = "Số điện thoại không phải là số di động Việt Nam hợp lệ."
@@ -170,3 +200,15 @@ class TransactionConflict(Exception):
 
 class UsernameTaken(Exception):
     """Internal: an issued username (post office) is already someone's; draw another."""
+
+
+class CounterDailyLimit(RegistrationError):
+    """An agent reached the day's counter registrations (a brake on a dishonest or hijacked
+    agent account)."""
+
+    code = "rate_limited"
+    default_detail = ("Tài khoản nhân viên đã đăng ký đủ số lượng cho phép trong ngày. Vui lòng "
+                      "tiếp tục vào ngày mai hoặc liên hệ quản trị viên.")
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after=retry_after)

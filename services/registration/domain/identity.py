@@ -14,6 +14,7 @@ from datetime import date
 from typing import Literal
 
 from services.registration.domain.errors import InvalidIdNumber
+from services.registration.domain.identity_keys import identity_key, personal_id_type
 from services.registration.domain.provinces import PROVINCE_CODES
 
 Sex = Literal["male", "female"]
@@ -37,6 +38,15 @@ class Identity:
     full_name: str
     birth_date: date
     sex: Sex
+
+    @property
+    def id_type(self) -> str:
+        """CMND (9 digits) or CCCD (12): the numbers these methods accept."""
+        return personal_id_type(self.id_number)
+
+    @property
+    def key(self) -> str:
+        return identity_key(self.id_type, self.id_number)
 
     def as_dict(self) -> dict[str, str]:
         return {"id_number": self.id_number, "full_name": self.full_name,

@@ -135,14 +135,15 @@ class InsuredPerson:
     full_name: str
     birth_date: date
     sex: Sex
-    phone: str | None = None  # as the registry holds it; not trusted for the OTP
+    phone: str | None = None  # as the registry holds it; a phone of the person (FLOWS.md)
 
 
 @dataclass(frozen=True)
 class IdentityRecord:
-    """A row of the duplicate-check projection: this ID number already has an account."""
+    """A row of the duplicate-check projection: this identity already has an account.
+    ``key`` is the typed identity key (``CCCD:…``, ``HC:…``, ``MST:…``; domain/identity_keys)."""
 
-    id_number: str
+    key: str
     account_id: str
     subject_type: SubjectType
     created_at: datetime

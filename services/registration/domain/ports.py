@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from services.registration.domain.methods.post_office import CounterRegistration
+from services.registration.domain.methods.post_office import CounterFlow, CounterRegistration
 from services.registration.domain.model import (
     IdentityRecord,
     InsuredPerson,
@@ -21,6 +21,7 @@ from services.registration.domain.signature import (
     SignatureRegistration,
     SignatureStatus,
 )
+from services.registration.domain.throttle import Count
 from shared.events import Envelope
 
 
@@ -51,14 +52,17 @@ class RegistrationRepository(Protocol):
 
 
 class IdentityRepository(Protocol):
-    async def exists(self, id_number: str) -> bool: ...
+    async def exists(self, key: str) -> bool:
+        """Whether the typed identity key (``CMND:…``, ``HC:…``; never a bare number) has an
+        account."""
+        ...
 
     async def add(self, record: IdentityRecord) -> None:
-        """Raises AccountExists when the ID number already has an account."""
+        """Raises AccountExists when the identity key already has an account."""
         ...
 
     async def ensure(self, record: IdentityRecord) -> None:
-        """Idempotent: records the ID number unless it is already there (event projection)."""
+        """Idempotent: records the identity key unless it is already there (event projection)."""
         ...
 
 
@@ -92,6 +96,13 @@ class SubscriberRegistry(Protocol):
         ...
 
 
+class AttemptCounter(Protocol):
+    async def hit(self, key: str, now: datetime, window: timedelta) -> Count:
+        """Atomically counts one attempt under ``key`` (an opaque digest) in the window its
+        first attempt opened (``window`` long); a lapsed window starts again at 1."""
+        ...
+
+
 class InsuranceRegistry(Protocol):
     async def find(self, bhxh_code: str) -> InsuredPerson | None:
         """The record of a 10-digit BHXH code, None when unknown; raises ExternalUnavailable."""
@@ -110,7 +121,8 @@ class OtpGateway(Protocol):
 
     async def issue(self, flow_id: str, purpose: str, phone: str) -> OtpIssued: ...
 
-    async def verify(self, flow_id: str, purpose: str, code: str) -> None: ...
+    async def verify(self, flow_id: str, purpose: str, phone: str, code: str) -> None:
+        """``phone``: the number the code was sent to; a code verifies for it only."""
 
 
 # --- registration with a digital signature (USB token, SIM) -----------------------------------
@@ -170,9 +182,30 @@ class CounterRegistrationRepository(Protocol):
         ...
 
 
+class CounterFlowRepository(Protocol):
+    async def add(self, flow: CounterFlow) -> None: ...
+
+    async def get(self, flow_id: str) -> CounterFlow | None: ...
+
+    async def complete(self, flow_id: str, now: datetime) -> bool:
+        """otp_sent → completed if still open at ``now``, ATOMICALLY (two confirmations of
+        one flow cannot both make an account); False when it was not."""
+        ...
+
+
+class AgentDayCounter(Protocol):
+    async def claim(self, key: str, limit: int, purge_at: datetime) -> bool:
+        """Takes one of the ``limit`` slots of ``key`` (an agent's day), ATOMICALLY; False
+        when none is left."""
+        ...
+
+
 class PostOfficeUnitOfWork(UnitOfWork, Protocol):
     @property
     def counter_registrations(self) -> CounterRegistrationRepository: ...
+
+    @property
+    def counter_flows(self) -> CounterFlowRepository: ...
 
 
 class NoticeGateway(Protocol):

@@ -25,6 +25,7 @@ from services.registration.domain.errors import (
     FlowState,
     ValidationFailed,
 )
+from services.registration.domain.identity_keys import identity_key
 from services.registration.domain.model import FLOW_EXPIRED_CODE, rfc3339
 from shared.events.schemas import SubjectType
 from shared.phones import mask_phone
@@ -70,6 +71,10 @@ class CertifiedIdentity:
     id_number: str
     full_name: str
     tax_code: str | None = None
+
+    @property
+    def key(self) -> str:
+        return identity_key(self.id_type, self.id_number)
 
     def as_dict(self) -> dict[str, str]:
         data = {"id_type": self.id_type, "id_number": self.id_number,

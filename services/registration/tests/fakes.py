@@ -23,6 +23,7 @@ from services.registration.domain.model import (
     rfc3339,
 )
 from services.registration.domain.ports import OtpIssued
+from services.registration.domain.throttle import Count
 from services.registration.handlers import Dependencies, RegistrationHandlers
 from shared.clock import FrozenClock
 from shared.events import Envelope
@@ -86,12 +87,12 @@ class FakeIdentityRepository:
         return id_number in self.rows
 
     async def add(self, record: IdentityRecord) -> None:
-        if record.id_number in self.rows:
+        if record.key in self.rows:
             raise AccountExists()
-        self.rows[record.id_number] = record
+        self.rows[record.key] = record
 
     async def ensure(self, record: IdentityRecord) -> None:
-        self.rows.setdefault(record.id_number, record)
+        self.rows.setdefault(record.key, record)
 
 
 class FakeUnitOfWork:
@@ -168,6 +169,20 @@ class FakeInsuranceRegistry:
         return self.records.get(bhxh_code)
 
 
+class FakeAttemptCounter:
+    """Fixed windows per key, as the Mongo counter keeps them."""
+
+    def __init__(self) -> None:
+        self.windows: dict[str, Count] = {}
+
+    async def hit(self, key: str, now: datetime, window: timedelta) -> Count:
+        current = self.windows.get(key)
+        if current is None or current.window_ends <= now:
+            current = Count(starts=0, window_ends=now + window)
+        self.windows[key] = replace(current, starts=current.starts + 1)
+        return self.windows[key]
+
+
 class FakeOtpGateway:
     """Accepts ``valid_code``; ``next_error`` makes the next call fail with it."""
 
@@ -192,7 +207,7 @@ class FakeOtpGateway:
         return OtpIssued(expires_at=rfc3339(now + OTP_LIFETIME),
                          resend_available_at=rfc3339(now + RESEND_DELAY))
 
-    async def verify(self, flow_id: str, purpose: str, code: str) -> None:
+    async def verify(self, flow_id: str, purpose: str, phone: str, code: str) -> None:
         self._raise_next_error()
         self.verified.append((flow_id, purpose, code))
         if code != self.valid_code:
@@ -244,6 +259,7 @@ def make_world(now: datetime | None = None) -> World:
         otp=otp,
         clock=clock,
         flow_secret=FLOW_SECRET,
+        start_attempts=FakeAttemptCounter(),
         hash_password=fake_hash_password,
         failpoint=failpoints,
     ))

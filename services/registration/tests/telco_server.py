@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote
 
 # Phones that misbehave on purpose.
 ANSWERS_503 = "+84900000500"
@@ -38,14 +37,15 @@ def telco_server(api_key: str) -> Iterator[TelcoServer]:
     state: TelcoServer
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
+        def do_POST(self) -> None:
             state.paths.append(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
             if self.headers.get("Authorization") != f"Bearer {state.api_key}":
                 return self._send(401, {"error": "unauthorized"})
-            prefix = "/telco/v1/subscribers/"
-            if not self.path.startswith(prefix):
+            if self.path != "/telco/v1/subscribers/lookup" or not isinstance(body, dict):
                 return self._send(404, {"error": "not_found"})
-            phone = unquote(self.path.removeprefix(prefix))
+            phone = str(body.get("phone"))
             if phone == ANSWERS_503:
                 return self._send(503, {"error": "maintenance"})
             if phone == ANSWERS_NOT_JSON:

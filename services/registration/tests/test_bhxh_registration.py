@@ -12,9 +12,11 @@ from services.registration.domain.errors import (
     AccountExists,
     BhxhMismatch,
     BhxhNotFound,
+    BhxhPhoneMismatch,
     ExternalUnavailable,
     InvalidIdNumber,
     InvalidPhone,
+    RegistrationRateLimited,
     ValidationFailed,
 )
 from services.registration.domain.methods import bhxh
@@ -42,8 +44,8 @@ def application(**changes: Any) -> dict[str, Any]:
 @pytest.fixture
 def world() -> World:
     w = make_world()
-    # The insurer holds an old phone: it is not compared with the one entered.
-    w.bhxh.add(BHXH_CODE, ID_NUMBER, NAME, BIRTH, sex="male", phone="+84987000111")
+    # The insurer holds the person's phone: the one entered must be theirs (or the carrier's).
+    w.bhxh.add(BHXH_CODE, ID_NUMBER, NAME, BIRTH, sex="male", phone=PHONE)
     return w
 
 
@@ -96,7 +98,7 @@ async def test_any_difference_is_a_mismatch_that_reveals_nothing(world: World,
         await world.handlers.start(application(**changes))
     error = json.dumps(err.value.to_error(), ensure_ascii=False)
     assert err.value.to_error()["code"] == "bhxh_mismatch"
-    for secret in (NAME, ID_NUMBER, BIRTH, "0987000111", "+84987000111", "male"):
+    for secret in (NAME, ID_NUMBER, BIRTH, "0912345678", PHONE, "male"):
         assert secret not in error
     assert "fields" not in err.value.to_error()  # not even which field differed
     assert world.store.registrations == {} and world.store.events == []
@@ -118,8 +120,8 @@ async def test_a_registry_that_cannot_answer_is_not_a_no(world: World) -> None:
 
 
 async def test_the_duplicate_check_uses_the_record(world: World) -> None:
-    world.store.identities[ID_NUMBER] = IdentityRecord(
-        id_number=ID_NUMBER, account_id="a1", subject_type="citizen", created_at=world.clock())
+    world.store.identities[f"CCCD:{ID_NUMBER}"] = IdentityRecord(
+        key=f"CCCD:{ID_NUMBER}", account_id="a1", subject_type="citizen", created_at=world.clock())
     with pytest.raises(AccountExists):
         await world.handlers.start(application())
     assert world.store.registrations == {}
@@ -161,3 +163,67 @@ async def test_extra_mobile_fields_do_not_matter(world: World) -> None:
     flow = await world.handlers.start(application(sex="female"))
     view = await world.handlers.get(_auth(flow))
     assert view["identity"]["sex"] == "male"
+
+
+OTHER_PHONE = "+84987000111"
+
+
+async def _refused_for_the_phone(world: World, phone: str = OTHER_PHONE) -> None:
+    with pytest.raises(BhxhPhoneMismatch) as err:
+        await world.handlers.start(application(phone=phone))
+    error = json.dumps(err.value.to_error(), ensure_ascii=False)
+    assert err.value.to_error()["code"] == "bhxh_phone_mismatch"
+    for secret in ("0912345678", PHONE, NAME, ID_NUMBER):
+        assert secret not in error  # not which phone the record holds, nor whose
+    assert world.store.registrations == {} and world.store.events == []
+    assert world.otp.issued == []
+
+
+async def test_the_printed_card_with_someone_elses_phone_is_refused(world: World) -> None:
+    await _refused_for_the_phone(world)  # a number no carrier knows
+    world.telco.add(OTHER_PHONE, "001095054321", "Lê Văn Cường", "1995-01-02")
+    await _refused_for_the_phone(world)  # the caller's own subscription
+    assert world.telco.lookups == [OTHER_PHONE, OTHER_PHONE]
+
+
+async def test_a_phone_the_carrier_registers_to_the_same_id_number_is_accepted(
+        world: World) -> None:
+    # The insurer's number is an old one; the carrier vouches for the new.
+    world.telco.add(OTHER_PHONE, ID_NUMBER, NAME, BIRTH)
+    flow = await world.handlers.start(application(phone=OTHER_PHONE))
+    assert flow["status"] == "otp_sent"
+    [requested] = world.store.events_of("RegistrationRequested")
+    assert requested.parse(RegistrationRequested).phone == OTHER_PHONE
+
+
+async def test_without_a_phone_on_record_only_the_carrier_can_vouch() -> None:
+    world = make_world()
+    world.bhxh.add(BHXH_CODE, ID_NUMBER, NAME, BIRTH, sex="male", phone=None)
+    await _refused_for_the_phone(world, PHONE)
+    world.telco.add(PHONE, ID_NUMBER, NAME, BIRTH, status="suspended")
+    await _refused_for_the_phone(world, PHONE)
+    world.telco.add(PHONE, ID_NUMBER, NAME, BIRTH)
+    assert (await world.handlers.start(application()))["status"] == "otp_sent"
+
+
+async def test_an_existing_account_is_not_told_to_a_card_holder_with_another_phone(
+        world: World) -> None:
+    world.store.identities[f"CCCD:{ID_NUMBER}"] = IdentityRecord(
+        key=f"CCCD:{ID_NUMBER}", account_id="a1", subject_type="citizen", created_at=world.clock())
+    await _refused_for_the_phone(world)
+    with pytest.raises(AccountExists):  # the person, with their own phone, is told
+        await world.handlers.start(application())
+
+
+async def test_starts_for_one_id_number_are_braked_before_any_registry_is_asked(
+        world: World) -> None:
+    for _ in range(5):
+        with pytest.raises(BhxhNotFound):
+            await world.handlers.start(application(bhxh_code="0199999999"))
+    with pytest.raises(RegistrationRateLimited) as err:
+        await world.handlers.start(application())
+    assert err.value.to_error()["code"] == "rate_limited"
+    assert 0 < err.value.to_error()["retry_after"] <= 3600
+    assert len(world.bhxh.lookups) == 5
+    world.clock.advance(seconds=3600)  # a new window
+    assert (await world.handlers.start(application()))["status"] == "otp_sent"

@@ -20,6 +20,7 @@ from services.registration.domain.errors import (
     PasswordMismatch,
     PasswordPolicyViolation,
     RegistrationError,
+    RegistrationRateLimited,
     SubscriberMismatch,
     ValidationFailed,
 )
@@ -34,6 +35,7 @@ from shared import crypto
 from shared.events import AccountCreated, OtpVerified, new_event
 
 ID_NUMBER = "001090012345"  # Hà Nội, male born in the 1900s, year 90
+KEY = f"CCCD:{ID_NUMBER}"  # its typed identity key (domain/identity_keys)
 PHONE = "+84912345678"
 NAME = "Nguyễn Văn An"
 BIRTH = "1990-05-17"
@@ -107,14 +109,46 @@ async def test_start_normalises_name_spacing_and_composition(world: World) -> No
     assert world.store.registrations[flow["id"]].identity.full_name == "nguyễn văn an"
 
 
-async def test_start_refuses_a_known_id_number_before_asking_the_carrier(world: World) -> None:
-    world.store.identities[ID_NUMBER] = IdentityRecord(ID_NUMBER, "acc-1", "citizen",
-                                                       world.clock())
+async def test_start_refuses_a_known_id_number_once_the_carrier_backs_the_person(
+        world: World) -> None:
+    world.store.identities[KEY] = IdentityRecord(KEY, "acc-1", "citizen", world.clock())
     with pytest.raises(AccountExists) as err:
         await started(world)
     assert "Quên mật khẩu" in err.value.detail and "khiếu nại" in err.value.detail
-    assert world.telco.lookups == []
+    assert world.telco.lookups == [PHONE]
     assert world.store.registrations == {}
+
+
+async def test_a_stranger_with_a_known_id_number_is_not_told_the_account_exists(
+        world: World) -> None:
+    # Before the carrier's match, "account exists" would answer anyone who knows a CCCD.
+    world.store.identities[KEY] = IdentityRecord(KEY, "acc-1", "citizen", world.clock())
+    with pytest.raises(SubscriberMismatch):
+        await started(world, full_name="Lê Văn Cường", phone="0987000111")
+    with pytest.raises(SubscriberMismatch):
+        await started(world, birth_date="1990-01-02")
+
+
+async def test_starts_per_id_number_and_per_phone_are_braked(world: World) -> None:
+    for _ in range(5):
+        with pytest.raises(SubscriberMismatch):
+            await started(world, birth_date="1990-01-02")
+    with pytest.raises(RegistrationRateLimited) as err:
+        await started(world)  # even the right data: the ID number's hour is spent
+    assert err.value.retry_after == 3600 and "60 phút" in err.value.detail
+    assert len(world.telco.lookups) == 5
+    world.clock.advance(minutes=30)
+    with pytest.raises(RegistrationRateLimited) as err:
+        await started(world)
+    assert err.value.retry_after == 1800
+
+    other = make_world()  # one phone, ten different people: the phone's budget
+    for serial in range(10):
+        with pytest.raises(SubscriberMismatch):
+            await other.handlers.start(application(id_number=f"0010900100{serial:02d}"))
+    with pytest.raises(RegistrationRateLimited):
+        await other.handlers.start(application(id_number="001090010099"))
+    assert len(other.telco.lookups) == 10
 
 
 @pytest.mark.parametrize("record", [
@@ -321,7 +355,7 @@ async def test_a_good_password_creates_the_account_in_one_unit(world: World) -> 
     assert world.store.commits == commits_before + 1
     stored = world.store.registrations[flow["id"]]
     assert (stored.status, stored.account_id, stored.level) == (Status.COMPLETED, account_id, 2)
-    assert world.store.identities[ID_NUMBER].account_id == account_id
+    assert world.store.identities[KEY].account_id == account_id
     [created] = world.store.events_of("AccountCreated")
     payload = created.parse(AccountCreated)
     assert payload.account_id == account_id and payload.method == "mobile"
@@ -398,8 +432,7 @@ async def test_a_password_on_an_expired_flow_is_flow_expired(world: World) -> No
 async def test_an_account_made_meanwhile_fails_the_registration(world: World) -> None:
     flow = await at_password_step(world)
     # Another registration of the same person completed while this one waited.
-    world.store.identities[ID_NUMBER] = IdentityRecord(ID_NUMBER, "acc-other", "citizen",
-                                                       world.clock())
+    world.store.identities[KEY] = IdentityRecord(KEY, "acc-other", "citizen", world.clock())
     with pytest.raises(AccountExists):
         await world.handlers.set_password(
             {**_auth(flow), "password": GOOD_PASSWORD, "password_confirmation": GOOD_PASSWORD})
@@ -454,7 +487,7 @@ async def test_account_created_feeds_the_duplicate_projection_idempotently(world
     await world.handlers.on_account_created(event)
     await world.handlers.on_account_created(event)
     await world.handlers.on_account_created(_account_created(account_id="acc-10"))
-    assert world.store.identities[ID_NUMBER].account_id == "acc-9"
+    assert world.store.identities[KEY].account_id == "acc-9"
     assert f"{ACCOUNT_CREATED_CONSUMER}:{event.id}" in world.store.processed
     with pytest.raises(AccountExists):
         await started(world)

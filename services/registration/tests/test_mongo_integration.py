@@ -18,6 +18,11 @@ from services.registration.adapters.mongo import (
     REGISTRATIONS,
     MongoUnitOfWork,
 )
+from services.registration.adapters.throttle_mongo import (
+    START_ATTEMPTS,
+    THROTTLE_INDEXES,
+    MongoAttemptCounter,
+)
 from services.registration.config import RegistrationSettings
 from services.registration.domain.errors import AccountExists
 from services.registration.domain.identity import Identity, cccd_century_digit
@@ -45,7 +50,7 @@ async def infra(test_servers: Any) -> AsyncIterator[Infrastructure]:
                                     mongo_url=test_servers.mongo_url,
                                     db_prefix=f"t{uuid.uuid4().hex[:8]}")
     infra = await connect_infrastructure(settings, "registration")
-    await ensure_indexes(infra.db, INDEXES)
+    await ensure_indexes(infra.db, INDEXES | THROTTLE_INDEXES)
     yield infra
     await infra.relay.stop()
     await infra.nc.drain()
@@ -83,7 +88,9 @@ def setup(infra: Infrastructure) -> Setup:
     handlers = RegistrationHandlers(Dependencies(
         uow=lambda: MongoUnitOfWork(infra.mongo, infra.db), subscribers=telco,
         insurance=FakeInsuranceRegistry(), otp=otp,
-        clock=clock, flow_secret="integration-secret", hash_password=fake_hash_password))
+        clock=clock, flow_secret="integration-secret",
+        start_attempts=MongoAttemptCounter(infra.db[START_ATTEMPTS]),
+        hash_password=fake_hash_password))
     return Setup(infra, clock, telco, otp, handlers)
 
 
@@ -152,23 +159,23 @@ async def test_an_uncommitted_unit_leaves_nothing(setup: Setup) -> None:
 
 
 async def test_one_identity_per_id_number(setup: Setup) -> None:
-    record = IdentityRecord("001090000002", "acc-1", "citizen", setup.clock())
+    record = IdentityRecord("CCCD:001090000002", "acc-1", "citizen", setup.clock())
     async with setup.uow() as uow:
         await uow.identities.add(record)
         await uow.commit()
     with pytest.raises(AccountExists):
         async with setup.uow() as uow:
-            await uow.identities.add(IdentityRecord("001090000002", "acc-2", "citizen",
+            await uow.identities.add(IdentityRecord("CCCD:001090000002", "acc-2", "citizen",
                                                     setup.clock()))
     async with setup.uow() as uow:
-        await uow.identities.ensure(IdentityRecord("001090000002", "acc-3", "citizen",
+        await uow.identities.ensure(IdentityRecord("CCCD:001090000002", "acc-3", "citizen",
                                                    setup.clock()))
         await uow.commit()
     async with setup.uow() as uow:
-        assert await uow.identities.exists("001090000002")
-        assert not await uow.identities.exists("001090000003")
+        assert await uow.identities.exists("CCCD:001090000002")
+        assert not await uow.identities.exists("CCCD:001090000003")
     rows = await setup.infra.db[IDENTITIES].find({}).to_list()
-    assert [(r["_id"], r["id_number"]) for r in rows] == [("acc-1", "001090000002")]
+    assert [(r["_id"], r["id_number"]) for r in rows] == [("acc-1", "CCCD:001090000002")]
 
 
 async def test_a_whole_registration_commits_state_and_events_together(setup: Setup) -> None:
@@ -181,7 +188,9 @@ async def test_a_whole_registration_commits_state_and_events_together(setup: Set
     assert auth["flow_token"] not in str(doc)
     assert await setup.outbox_types() == [
         "RegistrationRequested", "AccountCreated", "RegistrationCompleted"]
-    identity = await setup.infra.db[IDENTITIES].find_one({"id_number": _person(1)["id_number"]})
+    # The projection keeps the typed identity key (domain/identity_keys).
+    identity = await setup.infra.db[IDENTITIES].find_one(
+        {"id_number": f"CCCD:{_person(1)['id_number']}"})
     assert identity is not None and identity["_id"] == answer["account_id"]
 
 
@@ -214,7 +223,7 @@ async def test_two_concurrent_completions_for_one_id_number_make_one_account(
             (await setup.handlers.get(auth))["status"] for auth in (first, second)])
         assert statuses == ["completed", "failed"]
         assert await setup.infra.db[IDENTITIES].count_documents(
-            {"id_number": person["id_number"]}) == 1
+            {"id_number": f"CCCD:{person['id_number']}"}) == 1
     types = await setup.outbox_types()
     assert types.count("AccountCreated") == 3 and types.count("RegistrationFailed") == 3
 
@@ -229,6 +238,9 @@ async def test_consumers_are_idempotent_on_the_real_store(setup: Setup) -> None:
     await setup.handlers.on_account_created(event)
     assert await setup.infra.db[IDENTITIES].count_documents({}) == 1
     assert await setup.infra.db.processed_events.count_documents({}) == 1
+    # The person, backed by the carrier, meets the account the projection recorded.
+    setup.telco.add(person["phone"], person["id_number"], person["full_name"],
+                    person["birth_date"])
     with pytest.raises(AccountExists):
         await setup.handlers.start(person)
 
@@ -238,3 +250,15 @@ async def test_the_ttl_and_unique_indexes_exist(setup: Setup) -> None:
     assert registrations["purge_expired"]["expireAfterSeconds"] == 24 * 3600
     identities = await setup.infra.db[IDENTITIES].index_information()
     assert identities["one_account_per_id"]["unique"] is True
+
+
+async def test_parallel_starts_are_each_counted_once_in_one_window(setup: Setup) -> None:
+    counter = MongoAttemptCounter(setup.infra.db[START_ATTEMPTS])
+    now, hour = _now(), timedelta(hours=1)
+    counts = await asyncio.gather(*(counter.hit("k", now, hour) for _ in range(12)))
+    assert sorted(c.starts for c in counts) == list(range(1, 13))
+    assert {c.window_ends for c in counts} == {now + hour}
+    # Past its end the window starts again at one; another key has its own.
+    later = await counter.hit("k", now + hour, hour)
+    assert later.starts == 1 and later.window_ends == now + 2 * hour
+    assert (await counter.hit("other", now, hour)).starts == 1

@@ -31,10 +31,11 @@ async def test_issue_and_verify_call_the_otp_service() -> None:
     issued = await RpcOtpGateway(rpc).issue("r-1", "registration", "+84912345678")
     assert issued.resend_available_at == "2026-01-01T00:01:00Z"
     rpc.answer = {"verified": True, "phone": "+84912345678", "challenge_id": "c"}
-    await RpcOtpGateway(rpc).verify("r-1", "registration", "123456")
+    await RpcOtpGateway(rpc).verify("r-1", "registration", "+84912345678", "123456")
     assert rpc.calls == [
         ("otp", "issue", {"flow_id": "r-1", "purpose": "registration", "phone": "+84912345678"}),
-        ("otp", "verify", {"flow_id": "r-1", "purpose": "registration", "code": "123456"}),
+        ("otp", "verify", {"flow_id": "r-1", "purpose": "registration",
+                           "phone": "+84912345678", "code": "123456"}),
     ]
 
 
@@ -50,10 +51,11 @@ async def test_otp_errors_keep_their_code_detail_and_retry_after() -> None:
 async def test_no_live_code_is_not_a_missing_registration() -> None:
     rpc = FakeRpc(RemoteError({"code": "not_found", "detail": "Không tìm thấy."}))
     with pytest.raises(OtpRejected) as err:
-        await RpcOtpGateway(rpc).verify("r-1", "registration", "123456")
+        await RpcOtpGateway(rpc).verify("r-1", "registration", "+84912345678", "123456")
     assert err.value.code == "otp_expired" and "Gửi lại OTP" in err.value.detail
 
 
 async def test_a_silent_otp_service_is_external_unavailable() -> None:
     with pytest.raises(ExternalUnavailable):
-        await RpcOtpGateway(FakeRpc(ServiceUnavailable("otp"))).verify("r", "registration", "1")
+        await RpcOtpGateway(FakeRpc(ServiceUnavailable("otp"))).verify("r", "registration",
+                                                                      "+84912345678", "1")

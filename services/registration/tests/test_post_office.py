@@ -3,6 +3,7 @@ the initial password (only in the SMS request), the issued username."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Iterator
@@ -14,16 +15,26 @@ import pytest
 from services.registration.domain import password_policy
 from services.registration.domain.errors import (
     AccountExists,
+    CounterDailyLimit,
     ExternalUnavailable,
+    FlowExpired,
+    FlowNotFound,
+    FlowState,
     InvalidIdNumber,
     InvalidPhone,
+    OtpRejected,
     UsernameTaken,
     ValidationFailed,
 )
 from services.registration.domain.methods import post_office
-from services.registration.domain.methods.post_office import CounterRegistration
+from services.registration.domain.methods.post_office import CounterFlow, CounterRegistration
 from services.registration.post_office import PostOfficeDependencies, PostOfficeRegistrations
-from services.registration.tests.fakes import FakeStore, FakeUnitOfWork, fake_hash_password
+from services.registration.tests.fakes import (
+    FakeOtpGateway,
+    FakeStore,
+    FakeUnitOfWork,
+    fake_hash_password,
+)
 from shared.clock import FrozenClock
 
 TODAY = date(2026, 1, 1)
@@ -42,6 +53,36 @@ def payload(**changes: Any) -> dict[str, Any]:
 class CounterRows:
     def __init__(self) -> None:
         self.rows: dict[str, CounterRegistration] = {}
+        self.flows: dict[str, CounterFlow] = {}
+
+
+class FakeCounterFlows:
+    def __init__(self, flows: dict[str, CounterFlow]) -> None:
+        self.flows = flows
+
+    async def add(self, flow: CounterFlow) -> None:
+        self.flows[flow.id] = flow
+
+    async def get(self, flow_id: str) -> CounterFlow | None:
+        return self.flows.get(flow_id)
+
+    async def complete(self, flow_id: str, now: datetime) -> bool:
+        flow = self.flows.get(flow_id)
+        if flow is None or flow.status != "otp_sent" or now >= flow.expires_at:
+            return False
+        self.flows[flow_id] = dataclasses.replace(flow, status="completed")
+        return True
+
+
+class FakeAgentDays:
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    async def claim(self, key: str, limit: int, purge_at: datetime) -> bool:
+        if self.counts.get(key, 0) >= limit:
+            return False
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return True
 
 
 class FakeCounterRegistrations:
@@ -62,12 +103,15 @@ class FakePostOfficeUnitOfWork(FakeUnitOfWork):
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self._rows = dict(self._counter.rows)
+        self._flows = dict(self._counter.flows)
         self.counter_registrations = FakeCounterRegistrations(self._rows)
+        self.counter_flows = FakeCounterFlows(self._flows)
         return self
 
     async def commit(self) -> None:
         await super().commit()
         self._counter.rows = self._rows
+        self._counter.flows = self._flows
 
 
 class FakeNotices:
@@ -82,23 +126,36 @@ class FakeNotices:
 
 
 class Counter:
-    def __init__(self, usernames: Iterator[str] | None = None) -> None:
+    def __init__(self, usernames: Iterator[str] | None = None, daily_limit: int = 50) -> None:
         self.store, self.rows, self.notices = FakeStore(), CounterRows(), FakeNotices()
+        self.clock = FrozenClock(datetime(2026, 1, 1, 3, 0, tzinfo=UTC))
+        self.otp = FakeOtpGateway(self.clock)
         ids = (f"id-{n}" for n in itertools.count())
         names = usernames or (f"BD{n:010d}" for n in itertools.count(1))
         self.handlers = PostOfficeRegistrations(PostOfficeDependencies(
             uow=lambda: FakePostOfficeUnitOfWork(self.store, self.rows), notices=self.notices,
-            clock=FrozenClock(datetime(2026, 1, 1, 3, 0, tzinfo=UTC)),
-            hash_password=fake_hash_password, new_id=lambda: next(ids),
-            new_username=lambda: next(names), new_password=lambda: PASSWORD))
+            otp=self.otp, agent_days=FakeAgentDays(), clock=self.clock,
+            daily_limit=daily_limit, hash_password=fake_hash_password,
+            new_id=lambda: next(ids), new_username=lambda: next(names),
+            new_password=lambda: PASSWORD))
+
+    async def register(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Start, then the code the citizen reads back, as the same agent."""
+        started = await self.handlers.agent_register_start(request)
+        return await self.handlers.agent_register_confirm(
+            {"id": started["id"], "code": self.otp.valid_code,
+             "agent_account_id": request.get("agent_account_id")})
 
 
 async def test_a_counter_registration_makes_a_level_3_account_and_texts_the_password() -> None:
     counter = Counter()
-    answer = await counter.handlers.agent_register(payload(email="bich@example.vn"))
+    answer = await counter.register(payload(email="bich@example.vn"))
     assert answer == {"account_id": answer["account_id"], "username": "BD0000000001",
-                      "level": 3, "phone_masked": "+8498****321",
+                      "level": 3, "phone_masked": "+8498****321", "status": "completed",
                       "initial_password_sent": True}
+    # The code went to the citizen's phone, for the counter, and was checked for that phone.
+    assert counter.otp.issued == [("id-0", "counter", "+84987654321")]
+    assert counter.otp.verified == [("id-0", "counter", counter.otp.valid_code)]
     assert counter.notices.sent == [{"phone": "+84987654321", "username": "BD0000000001",
                                      "password": PASSWORD}]
     [created] = counter.store.events_of("AccountCreated")
@@ -106,6 +163,7 @@ async def test_a_counter_registration_makes_a_level_3_account_and_texts_the_pass
     assert data["method"] == "post_office" and data["level"] == 3
     assert data["username"] == "BD0000000001" and data["must_change_password"] is True
     assert data["registered_by"] == {"agent_account_id": "agent-1", "office": OFFICE}
+    assert data["phone_proof"] == "counter_otp"
     assert data["identity"]["id_number"] == "079185000001" and data["email"] == "bich@example.vn"
     assert data["password_hash"] == await fake_hash_password(PASSWORD)
     [completed] = counter.store.events_of("RegistrationCompleted")
@@ -115,21 +173,21 @@ async def test_a_counter_registration_makes_a_level_3_account_and_texts_the_pass
     assert PASSWORD not in everything
     [record] = counter.rows.rows.values()
     assert record.agent.account_id == "agent-1" and record.agent.office == OFFICE
-    assert "079185000001" in counter.store.identities
+    assert "CCCD:079185000001" in counter.store.identities
 
 
 async def test_the_same_person_twice_is_account_exists() -> None:
     counter = Counter()
-    await counter.handlers.agent_register(payload())
+    await counter.register(payload())
     with pytest.raises(AccountExists):
-        await counter.handlers.agent_register(payload(phone="0912345678"))
+        await counter.register(payload(phone="0912345678"))
     assert len(counter.notices.sent) == 1 and len(counter.store.events_of("AccountCreated")) == 1
 
 
 async def test_a_username_drawn_twice_is_drawn_again() -> None:
     counter = Counter(iter(["BD0000000007", "BD0000000007", "BD0000000008"]))
-    await counter.handlers.agent_register(payload())
-    second = await counter.handlers.agent_register(
+    await counter.register(payload())
+    second = await counter.register(
         payload(id_number="079185000002", phone="0912345678"))
     assert second["username"] == "BD0000000008"
 
@@ -141,7 +199,7 @@ async def test_the_document_check_must_be_confirmed(checked: Any) -> None:
     if checked is None:
         del request["id_document_checked"]
     with pytest.raises(ValidationFailed) as refused:
-        await counter.handlers.agent_register(request)
+        await counter.register(request)
     assert "id_document_checked" in [f["name"] for f in refused.value.fields or []]
     assert counter.store.events == [] and counter.notices.sent == []
 
@@ -158,14 +216,14 @@ async def test_the_identity_rules_of_every_method_apply(changes: dict[str, Any],
                                                         error: type[Exception]) -> None:
     counter = Counter()
     with pytest.raises(error):
-        await counter.handlers.agent_register(payload(**changes))
+        await counter.register(payload(**changes))
     assert counter.store.events == []
 
 
 async def test_a_failed_sms_leaves_the_account_and_says_so() -> None:
     counter = Counter()
     counter.notices.error = ExternalUnavailable()
-    answer = await counter.handlers.agent_register(payload())
+    answer = await counter.register(payload())
     assert answer["initial_password_sent"] is False
     assert len(counter.store.events_of("AccountCreated")) == 1
 
@@ -185,3 +243,53 @@ def test_usernames_are_bd_and_ten_digits() -> None:
     assert re.fullmatch(r"BD\d{10}", post_office.new_username())
     assert post_office.new_username(lambda bound: 42) == "BD0000000042"
     assert post_office.parse_application(payload(), TODAY).agent.office == OFFICE
+
+
+async def test_nothing_exists_before_the_code_is_read_back() -> None:
+    counter = Counter()
+    started = await counter.handlers.agent_register_start(payload())
+    assert started["status"] == "otp_sent" and "account_id" not in started
+    assert counter.store.events == [] and counter.notices.sent == []
+    with pytest.raises(OtpRejected):
+        await counter.handlers.agent_register_confirm(
+            {"id": started["id"], "code": "000000", "agent_account_id": "agent-1"})
+    assert counter.store.events == [] and counter.rows.rows == {}
+
+
+async def test_only_the_agent_who_started_can_finish() -> None:
+    counter = Counter()
+    started = await counter.handlers.agent_register_start(payload())
+    with pytest.raises(FlowNotFound):
+        await counter.handlers.agent_register_confirm(
+            {"id": started["id"], "code": counter.otp.valid_code, "agent_account_id": "agent-2"})
+    assert counter.otp.verified == []  # not even a guess was spent
+
+
+async def test_a_finished_or_expired_flow_makes_nothing_more() -> None:
+    counter = Counter()
+    started = await counter.handlers.agent_register_start(payload())
+    confirm = {"id": started["id"], "code": counter.otp.valid_code, "agent_account_id": "agent-1"}
+    await counter.handlers.agent_register_confirm(confirm)
+    with pytest.raises(FlowState):
+        await counter.handlers.agent_register_confirm(confirm)
+    late = await counter.handlers.agent_register_start(
+        payload(id_number="079185000002", phone="0912345678"))
+    counter.clock.advance(minutes=16)
+    with pytest.raises(FlowExpired):
+        await counter.handlers.agent_register_confirm(confirm | {"id": late["id"]})
+    assert len(counter.store.events_of("AccountCreated")) == 1
+
+
+async def test_an_agent_has_a_daily_limit_until_the_next_vietnamese_day() -> None:
+    counter = Counter(daily_limit=2)
+    for n in range(2):
+        await counter.handlers.agent_register_start(payload(id_number=f"07918500001{n}"))
+    with pytest.raises(CounterDailyLimit) as refused:
+        await counter.handlers.agent_register_start(payload(id_number="079185000019"))
+    # 03:00 UTC is 10:00 in Viet Nam: 14 hours to midnight.
+    assert refused.value.code == "rate_limited" and refused.value.retry_after == 14 * 3600
+    # Another agent is not affected; the next day the agent may go on.
+    await counter.handlers.agent_register_start(
+        payload(id_number="079185000019", agent_account_id="agent-2"))
+    counter.clock.advance(hours=14)
+    await counter.handlers.agent_register_start(payload(id_number="079185000019"))

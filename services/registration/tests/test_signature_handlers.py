@@ -179,7 +179,8 @@ async def test_usb_registration_of_a_citizen(world: SignatureWorld) -> None:
     assert created.certificate == {"fingerprint_sha256": "ab" * 32, "serial": "1f",
                                    "issuer": "CN=Sandbox Issuing CA",
                                    "not_after": "2027-01-01T00:00:00Z"}
-    assert "001090001234" in world.store.identities
+    assert created.identity.id_type == "CCCD"
+    assert "CCCD:001090001234" in world.store.identities
     assert world.store.events_of("RegistrationCompleted")
 
 
@@ -209,14 +210,27 @@ async def test_a_refused_certificate_changes_nothing(world: SignatureWorld) -> N
 
 
 async def test_a_duplicate_identity_fails_the_flow(world: SignatureWorld) -> None:
-    world.store.identities["001090001234"] = IdentityRecord("001090001234", "acc", "citizen",
-                                                            world.clock())
+    world.store.identities["CCCD:001090001234"] = IdentityRecord("CCCD:001090001234", "acc",
+                                                                 "citizen", world.clock())
     flow = await world.flows.start({"subject_type": "citizen", "method": "usb"})
     with pytest.raises(AccountExists):
         await world.flows.submit_signature(auth(flow) | SIGNED)
     view = await world.flows.get(auth(flow))
     assert view["status"] == "failed" and view["code"] == "account_exists"
     assert [e.type for e in world.store.events] == ["RegistrationFailed"]
+
+
+async def test_a_passport_with_the_digits_of_a_cmnd_is_another_person(
+        world: SignatureWorld) -> None:
+    world.store.identities["CMND:123456789"] = IdentityRecord("CMND:123456789", "acc",
+                                                              "citizen", world.clock())
+    world.pki.proof = CITIZEN_PROOF | {"identity": {
+        "id_type": "HC", "id_number": "123456789", "full_name": "Phạm Thị Dung"}}
+    flow = await world.flows.start({"subject_type": "citizen", "method": "usb"})
+    accepted = await world.flows.submit_signature(auth(flow) | SIGNED)
+    assert accepted["status"] == "awaiting_confirmation"
+    await world.flows.confirm(auth(flow))
+    assert world.store.identities["HC:123456789"].account_id != "acc"
 
 
 async def test_a_certificate_of_the_other_subject_type_is_refused(world: SignatureWorld) -> None:

@@ -2,7 +2,8 @@
 // 1. SIM waiting screen: polls the flow's status route and goes on once the phone answered;
 //    without this script the "Tôi đã xác nhận trên điện thoại" button checks by reloading.
 // 2. USB signing page: talks to the local signing agent (dvcid signer). The PIN goes only to
-//    the agent; the portal receives the certificate, its chain and the signature.
+//    the agent; the portal receives the certificate, its chain and the signature. A token with
+//    its own PIN prompt (PIN pad, the driver's dialog: "pin_pad") is asked no PIN here at all.
 (function () {
   "use strict";
 
@@ -32,6 +33,9 @@
     var formBox = document.getElementById("usb-form");
     var select = document.getElementById("usb-certificate");
     var pin = document.getElementById("usb-pin");
+    var pinField = document.getElementById("usb-pin-field");
+    var pinPad = document.getElementById("usb-pin-pad");
+    var pinPads = {};
     var error = document.getElementById("usb-error");
     var button = document.getElementById("usb-sign");
     var submit = document.getElementById("usb-submit");
@@ -60,21 +64,31 @@
           option.textContent = (c.subject_cn || c.subject) + " — " + (c.uid || "") +
             " (" + (c.issuer_cn || c.issuer) + ", hết hạn " + String(c.not_after).slice(0, 10) + ")";
           select.appendChild(option);
+          pinPads[c.id] = !!c.pin_pad;
         });
         say("");
         show(formBox, true);
-        pin.focus();
+        choosePin();
       });
+
+    function usesPinPad() { return !!pinPads[select.value]; }
+    function choosePin() {
+      show(pinField, !usesPinPad());
+      show(pinPad, usesPinPad());
+      if (usesPinPad()) { pin.value = ""; button.focus(); } else { pin.focus(); }
+    }
+    select.addEventListener("change", choosePin);
 
     button.addEventListener("click", function () {
       show(error, false);
-      if (!pin.value) { fail("Vui lòng nhập mã PIN."); pin.focus(); return; }
+      if (!usesPinPad() && !pin.value) { fail("Vui lòng nhập mã PIN."); pin.focus(); return; }
       button.disabled = true;
-      say("Đang ký…");
+      say(usesPinPad() ? "Vui lòng nhập mã PIN trên thiết bị ký số…" : "Đang ký…");
       fetch(agent + "/v1/sign", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ certificate_id: select.value, challenge: challenge, pin: pin.value })
+        body: JSON.stringify({ certificate_id: select.value, challenge: challenge,
+                               pin: usesPinPad() ? "" : pin.value })
       }).then(function (r) {
         return r.json().then(function (body) { return { ok: r.ok, body: body }; });
       }).then(function (answer) {

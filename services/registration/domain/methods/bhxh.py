@@ -7,9 +7,11 @@ Nguyễn ≠ Nguyên). The identity of the account is the record's (sex included
 does not ask for), and the duplicate check uses the record's ID number. Then an OTP to the
 phone proves possession of it, and a password makes the account.
 
-The phone is not compared with a phone the record may hold: BHXH contact numbers are often
-years old, and the guide asks only that the person's data match; possession of the phone is
-proven by the OTP, as in every level-2 registration.
+The printed card is no secret (anyone holding it knows every field above), so the phone must
+be the person's too (FLOWS.md, "Whose phone"): the phone of the insurance record, or, when the
+record has none or an older one, a phone the carrier has registered to the same ID number.
+Otherwise ``bhxh_phone_mismatch`` and nothing is stored, no code sent. Then the OTP proves
+possession of the phone, as in every level-2 registration.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from services.registration.domain.errors import BhxhMismatch, BhxhNotFound
+from services.registration.domain.errors import (
+    BhxhMismatch,
+    BhxhNotFound,
+    BhxhPhoneMismatch,
+    InvalidPhone,
+)
 from services.registration.domain.fields import FieldErrors
 from services.registration.domain.identity import (
     Identity,
@@ -29,11 +36,13 @@ from services.registration.domain.identity import (
     validate_id_number,
 )
 from services.registration.domain.methods import person_fields as person
-from services.registration.domain.model import BHXH_LEVEL, InsuredPerson
+from services.registration.domain.model import BHXH_LEVEL, InsuredPerson, Subscriber
 from services.registration.domain.phone import normalize_mobile
 
 METHOD = "bhxh"
 LEVEL = BHXH_LEVEL
+# A subscription in any other state cannot vouch for its holder (as for the mobile method).
+ACTIVE_SUBSCRIBER_STATUS = "active"
 BHXH_CODE_DIGITS = 10
 _BHXH_CODE = re.compile(rf"^\d{{{BHXH_CODE_DIGITS}}}$")
 
@@ -108,3 +117,22 @@ def proven_identity(application: BhxhApplication, record: InsuredPerson | None) 
         raise BhxhMismatch()
     return Identity(id_number=record.id_number, full_name=normalize_name(record.full_name),
                     birth_date=record.birth_date, sex=record.sex)
+
+
+def phone_on_record(application: BhxhApplication, record: InsuredPerson | None) -> bool:
+    """The phone entered is the one the insurer holds for this person."""
+    if record is None or record.phone is None:
+        return False
+    try:
+        return normalize_mobile(record.phone) == application.phone
+    except InvalidPhone:
+        return False  # a malformed number on record vouches for nothing
+
+
+def check_phone_at_carrier(identity: Identity, subscriber: Subscriber | None) -> None:
+    """Without the record's phone, the carrier must have the phone registered, active, to the
+    ID number the record proved; else ``bhxh_phone_mismatch`` (saying nothing of whose it is)."""
+    if (subscriber is None
+            or subscriber.status.casefold() != ACTIVE_SUBSCRIBER_STATUS
+            or subscriber.id_number != identity.id_number):
+        raise BhxhPhoneMismatch()

@@ -4,8 +4,13 @@ A clerk (an agent with their own account) checks the citizen's ID card in person
 the identity (ID number, full name, birth date, sex), the phone and optionally an e-mail, and
 confirms the check (``id_document_checked: true``). The same identity rules as the other
 methods apply (a real CCCD structure agreeing with birth date and sex, a real Vietnamese
-mobile). No telco match is asked: the document was seen, which is why this is level 3. The
-account gets an issued username and a one-time initial password sent to the phone by SMS.
+mobile). The document was seen, which is why this is level 3.
+
+The phone is proven at the counter (FLOWS.md "Whose phone"): a code goes to it and the
+citizen reads it back to the clerk, who enters it (``CounterFlow``, two steps). Only then is
+the account made, with an issued username and a one-time initial password sent to that phone.
+A clerk may start at most ``DAILY_LIMIT`` counter registrations a (Vietnamese) day, so a
+dishonest or hijacked agent account cannot mint accounts in bulk.
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from services.registration.domain.errors import FlowExpired, FlowNotFound, FlowState
 from services.registration.domain.fields import FieldErrors
 from services.registration.domain.identity import Identity, validate_id_number
 from services.registration.domain.methods import person_fields as person
+from services.registration.domain.model import VIETNAM_TZ
 from services.registration.domain.phone import normalize_mobile
 
 METHOD = "post_office"
@@ -33,6 +40,11 @@ _UPPER = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 _DIGITS = "23456789"
 _SYMBOLS = "#@%+=!?"
 _OFFICE_NAME_MAX = 200
+# The otp service's purpose for the code read back at the counter (its SMS says so).
+OTP_PURPOSE = "counter"
+# Long enough for a resend and a slow reading; the citizen is standing at the counter.
+FLOW_LIFETIME = timedelta(minutes=15)
+DAILY_LIMIT = 50
 
 
 @dataclass(frozen=True)
@@ -128,3 +140,35 @@ class CounterRegistration:
     username: str
     agent: Agent
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class CounterFlow:
+    """A counter registration waiting for the code sent to the citizen's phone. Bound to the
+    agent who started it: no other agent can finish it."""
+
+    id: str
+    application: PostOfficeApplication
+    created_at: datetime
+    expires_at: datetime
+    status: str = "otp_sent"  # otp_sent → completed
+
+    def ensure_open_for(self, agent_account_id: str, now: datetime) -> None:
+        if self.application.agent.account_id != agent_account_id:
+            raise FlowNotFound()
+        if self.status != "otp_sent":
+            raise FlowState()
+        if now >= self.expires_at:
+            raise FlowExpired()
+
+
+def agent_day(agent_account_id: str, now: datetime) -> str:
+    """The key of an agent's counter day: the daily limit follows the Vietnamese calendar."""
+    return f"{agent_account_id}:{now.astimezone(VIETNAM_TZ).date().isoformat()}"
+
+
+def seconds_until_tomorrow(now: datetime) -> int:
+    local = now.astimezone(VIETNAM_TZ)
+    tomorrow = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(),
+                                tzinfo=VIETNAM_TZ)
+    return max(1, int((tomorrow - local).total_seconds()))
