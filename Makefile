@@ -16,7 +16,10 @@ install: $(BIN)/.installed
 dev: install
 	$(BIN)/dvcid dev
 
+# No test is skipped for a missing tool: the system packages first (installed, or the
+# command that installs them).
 test: install
+	./.ci/system-packages
 	$(BIN)/pytest -q
 
 unit: install

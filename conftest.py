@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from dvcid import servers
+from dvcid import nats_auth, servers
+from dvcid.nats_auth import Keyring
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,15 @@ class TestServers:
     nats_url: str
     mongo_url: str
     source: str
+    # The seeds of the NATS permission map (dvcid/nats_auth.py) the local server runs under;
+    # None for servers from the environment or containers (no map there).
+    keyring: Keyring | None = None
+
+    def nats_seed(self, identity: str) -> str | None:
+        """The seed file an integration test connects with: a service's own identity for the
+        service under test, ``test`` (everything) for shared/ integration tests and for the
+        test's own client playing the other services."""
+        return None if self.keyring is None else str(self.keyring.seed_file(identity))
 
 
 def _docker_answers() -> bool:
@@ -43,26 +53,37 @@ def test_servers(request: pytest.FixtureRequest) -> Iterator[TestServers]:
         yield _announce(request, TestServers(nats_url, mongo_url, "environment"))
         return
     if _docker_answers():
-        yield from _containers(request)
+        with tempfile.TemporaryDirectory(prefix="dvcid-test-") as tmp:
+            yield from _containers(request, Path(tmp))
         return
     with tempfile.TemporaryDirectory(prefix="dvcid-test-") as tmp:
-        nats = servers.nats_command(Path(tmp) / "nats", servers.free_port(), servers.free_port())
+        keyring = Keyring(Path(tmp) / "nats-keys", (*nats_auth.IDENTITIES, nats_auth.TEST))
+        nats = servers.nats_command(Path(tmp) / "nats", servers.free_port(), servers.free_port(),
+                                    keyring)
         mongo = servers.mongo_command(None, servers.free_port())
         procs: list[subprocess.Popen[bytes]] = []
         try:
             procs.append(servers.start(nats, Path(tmp) / "nats.log"))
             procs.append(servers.start(mongo, Path(tmp) / "mongo.log"))
-            yield _announce(request, TestServers(nats.url, mongo.url, "local nats-server + SecantusDB"))
+            yield _announce(request, TestServers(nats.url, mongo.url,
+                                                 "local nats-server + SecantusDB", keyring))
         finally:
             for proc in reversed(procs):
                 servers.stop(proc)
 
 
-def _containers(request: pytest.FixtureRequest) -> Iterator[TestServers]:
+def _containers(request: pytest.FixtureRequest, tmp: Path) -> Iterator[TestServers]:
     from testcontainers.core.container import DockerContainer
     from testcontainers.core.waiting_utils import wait_for_logs
 
-    nats = DockerContainer("nats:2.11").with_command("-js").with_exposed_ports(4222)
+    # The same permission map as the local server: its config (public keys only) mounted in.
+    keyring = Keyring(tmp / "nats-keys", (*nats_auth.IDENTITIES, nats_auth.TEST)).ensure()
+    (tmp / "nats-conf").mkdir()
+    nats_auth.write_server_config(tmp / "nats-conf" / "nats.conf", keyring)
+    os.chmod(tmp, 0o755)
+    nats = (DockerContainer("nats:2.11")
+            .with_volume_mapping(str(tmp / "nats-conf"), "/etc/dvcid-nats", "ro")
+            .with_command("-js -c /etc/dvcid-nats/nats.conf").with_exposed_ports(4222))
     # A single-node replica set: transactions (outbox, idempotency) need one.
     mongo = DockerContainer("mongo:8").with_command("--replSet rs0 --bind_ip_all").with_exposed_ports(27017)
     with nats, mongo:
@@ -73,7 +94,7 @@ def _containers(request: pytest.FixtureRequest) -> Iterator[TestServers]:
         yield _announce(request, TestServers(
             f"nats://{nats.get_container_host_ip()}:{nats.get_exposed_port(4222)}",
             f"mongodb://{mongo.get_container_host_ip()}:{mongo.get_exposed_port(27017)}/?directConnection=true",
-            "testcontainers (NATS, MongoDB)",
+            "testcontainers (NATS, MongoDB)", keyring,
         ))
 
 

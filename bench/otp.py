@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import re
 import statistics
@@ -27,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import nats
 
 from bench.run import bounded, cpu_seconds, pct
 from dvcid.devstack import DevStack, Ports
+from shared.bus import connect_nats
 from shared.rpc import RpcClient
 
 CODE = re.compile(r"\b(\d{6})\b")
@@ -82,8 +83,11 @@ def _ms(values: list[float]) -> str:
 
 
 async def measure(nats_url: str, sandbox_url: str, pairs: int, concurrency: int,
-                  otp_pid: int | None, others: dict[str, int] | None = None) -> None:
-    nc = await nats.connect(nats_url, name="bench-otp")
+                  otp_pid: int | None, others: dict[str, int] | None = None,
+                  seed_file: str | None = None) -> None:
+    # As registration (otp's caller) does: the stack's NATS admits only its identities.
+    nc = await connect_nats(nats_url, name="bench-otp", seed_file=seed_file,
+                            identity="registration")
     rpc = RpcClient(nc, timeout=30)
     limits = httpx.Limits(max_connections=concurrency * 2)
     async with httpx.AsyncClient(base_url=sandbox_url, timeout=30, limits=limits) as sandbox:
@@ -121,12 +125,14 @@ def main() -> None:
     parser.add_argument("--nats-url", help="a running stack's NATS (default: start one)")
     parser.add_argument("--sandbox-url", help="the running stack's sandbox world")
     parser.add_argument("--otp-pid", type=int, help="pid of the running otp service (CPU figure)")
+    parser.add_argument("--nats-seed", default=os.environ.get("DVCID_NATS_NKEY_SEED_FILE"),
+                        help="the registration identity's seed (.dev/nats-keys/registration.nk)")
     args = parser.parse_args()
     if args.nats_url:
         if not args.sandbox_url:
             parser.error("--sandbox-url is needed with --nats-url")
         asyncio.run(measure(args.nats_url, args.sandbox_url, args.pairs, args.concurrency,
-                            args.otp_pid))
+                            args.otp_pid, seed_file=args.nats_seed))
         return
     with tempfile.TemporaryDirectory(prefix="dvcid-bench-otp-") as home:
         stack = DevStack(Path(home), Ports.free(), persistent=False, say=lambda _: None,
@@ -136,7 +142,8 @@ def main() -> None:
             pids = {name: m.proc.pid for name, m in stack.processes.items() if m.proc}
             asyncio.run(measure(stack.nats_url, stack.sandbox_url, args.pairs,
                                 args.concurrency, pids.get("otp"),
-                                {n: pids[n] for n in ("mongo", "nats", "sandbox") if n in pids}))
+                                {n: pids[n] for n in ("mongo", "nats", "sandbox") if n in pids},
+                                seed_file=stack.nats_seed("registration")))
         finally:
             stack.stop()
 

@@ -7,7 +7,9 @@
     dvcid admin disable-agent --username NV12345678   # no login, sessions end, no counter
     dvcid admin enable-agent --username NV12345678
 
-The NATS server is ``DVCID_NATS_URL`` (default ``nats://127.0.0.1:4222``). The one-time
+The NATS server is ``DVCID_NATS_URL`` (default ``nats://127.0.0.1:4222``); the tool signs in
+as the operator identity (``--nats-seed`` or ``DVCID_NATS_NKEY_SEED_FILE``, dvcid/operator.py),
+the only one the server lets call these endpoints. The one-time
 initial password is made here with ``secrets`` and hashed here (argon2id): only the hash
 crosses the bus and reaches the database. The username and the password are printed once on
 standard output for the operator to hand over in person (staff accounts are set up by an
@@ -28,7 +30,8 @@ from typing import Any
 
 import nats
 
-from dvcid import audit
+from dvcid import audit, dlq, operator
+from dvcid.operator import connect_operator
 from shared import crypto
 from shared.rpc import RemoteError, RpcClient, ServiceUnavailable
 
@@ -59,29 +62,31 @@ def initial_password() -> str:
 
 
 async def create_agent(nats_url: str, *, id_number: str, full_name: str, phone: str,
-                       office: str, office_code: str | None = None) -> CreatedAccount:
+                       office: str, office_code: str | None = None,
+                       seed_file: str | None = None) -> CreatedAccount:
     request: dict[str, Any] = {"id_number": id_number, "full_name": full_name, "phone": phone,
                                "office": office}
     if office_code:
         request["office_code"] = office_code
-    return await _create(nats_url, "admin_create_agent", request)
+    return await _create(nats_url, "admin_create_agent", request, seed_file)
 
 
 async def create_agency(nats_url: str, *, code: str, name: str, phone: str,
                         email: str | None = None, user_id_number: str | None = None,
-                        user_full_name: str | None = None) -> CreatedAccount:
+                        user_full_name: str | None = None,
+                        seed_file: str | None = None) -> CreatedAccount:
     request: dict[str, Any] = {"code": code, "name": name, "phone": phone}
     optional = {"email": email, "user_id_number": user_id_number,
                 "user_full_name": user_full_name}
     request |= {k: v for k, v in optional.items() if v}
-    return await _create(nats_url, "admin_create_agency", request)
+    return await _create(nats_url, "admin_create_agency", request, seed_file)
 
 
-async def set_agent_disabled(nats_url: str, username: str, disabled: bool) -> dict[str, Any]:
+async def set_agent_disabled(nats_url: str, username: str, disabled: bool,
+                             seed_file: str | None = None) -> dict[str, Any]:
     """Disables (or enables again) a post-office agent's account."""
     endpoint = "admin_disable_agent" if disabled else "admin_enable_agent"
-    nc = await nats.connect(nats_url, name="dvcid-admin", connect_timeout=5,
-                            max_reconnect_attempts=1)
+    nc = await connect_operator(nats_url, seed_file)
     try:
         answer: dict[str, Any] = await RpcClient(nc, timeout=15).call(
             "profile", endpoint, {"username": username})
@@ -90,11 +95,11 @@ async def set_agent_disabled(nats_url: str, username: str, disabled: bool) -> di
     return answer
 
 
-async def _create(nats_url: str, endpoint: str, request: dict[str, Any]) -> CreatedAccount:
+async def _create(nats_url: str, endpoint: str, request: dict[str, Any],
+                  seed_file: str | None = None) -> CreatedAccount:
     password = initial_password()
     request = request | {"password_hash": await crypto.hash_password(password)}
-    nc = await nats.connect(nats_url, name="dvcid-admin", connect_timeout=5,
-                            max_reconnect_attempts=1)
+    nc = await connect_operator(nats_url, seed_file)
     try:
         data = await RpcClient(nc, timeout=15).call("profile", endpoint, request)
     finally:
@@ -104,6 +109,8 @@ async def _create(nats_url: str, endpoint: str, request: dict[str, Any]) -> Crea
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--nats-seed", metavar="FILE",
+                        help="the operator's NATS nkey seed (default: $DVCID_NATS_NKEY_SEED_FILE)")
     commands = parser.add_subparsers(dest="admin_command", required=True)
     agent = commands.add_parser("create-agent", help="a post office clerk's account")
     agent.add_argument("--id-number", required=True, help="the clerk's CCCD/CMND")
@@ -125,12 +132,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         state.add_argument("--username", required=True, help="the clerk's username (NV…)")
     # The account activity log: verify-audit, export-audit (audit.py).
     audit.add_arguments(commands)
+    # The dead-letter stream: dlq list, show, replay, discard (dlq.py).
+    dlq.add_arguments(commands)
+    commands.add_parser("streams", help="create the event and dead-letter streams or apply "
+                                        "their configured replicas and retention (DVCID_*)")
 
 
 def run_admin(args: argparse.Namespace) -> int:
     nats_url = os.environ.get("DVCID_NATS_URL", DEFAULT_NATS_URL)
+    if args.nats_seed:
+        # One place the commands below (and audit.py) read it from: the operator connection.
+        os.environ["DVCID_NATS_NKEY_SEED_FILE"] = args.nats_seed
     if args.admin_command in audit.COMMANDS:
         return audit.run(args, nats_url)
+    if args.admin_command in dlq.COMMANDS:
+        return dlq.run(args, nats_url)
+    if args.admin_command == "streams":
+        return operator.run_streams(nats_url)
     if args.admin_command in ("disable-agent", "enable-agent"):
         return _run_agent_state(args.username, args.admin_command == "disable-agent", nats_url)
     try:

@@ -21,6 +21,7 @@ from typing import Any
 import nats
 from nats.aio.client import Client as NATS
 
+from dvcid.operator import connect_operator
 from shared.rpc import RemoteError, RpcClient, ServiceUnavailable
 
 COMMANDS = ("verify-audit", "export-audit")
@@ -50,8 +51,7 @@ def run(args: argparse.Namespace, nats_url: str) -> int:
 
 
 async def _connect(nats_url: str) -> NATS:
-    return await nats.connect(nats_url, name="dvcid-admin", connect_timeout=5,
-                              max_reconnect_attempts=1)
+    return await connect_operator(nats_url)
 
 
 async def _verify(nats_url: str, account_id: str | None) -> int:

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from dvcid import servers
+from dvcid.nats_auth import Keyring
 
 SERVICES = ("otp", "registration", "pki", "profile")
 
@@ -59,8 +60,14 @@ class DevStack:
         env: dict[str, str] | None = None,
         say: Callable[[str], None] = print,
         persistent: bool = True,
+        replicas: int = 1,
     ) -> None:
+        if replicas < 1:
+            raise ValueError("replicas must be at least 1")
         self.home = home
+        # Instances of each bus service: they share its work through NATS queue groups (RPC)
+        # and its durable pull consumers (events), so any one may die.
+        self.replicas = replicas
         self.ports = ports or Ports()
         self.external_mongo = mongo_url
         self.say = say
@@ -90,6 +97,15 @@ class DevStack:
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.gateway}"
 
+    @property
+    def keyring(self) -> Keyring:
+        """The NATS identities' seeds, made once under ``<home>/nats-keys`` (dvcid/nats_auth.py)."""
+        return Keyring(self.home / "nats-keys")
+
+    def nats_seed(self, identity: str) -> str:
+        """The seed file of one NATS identity: a service, ``gateway`` or ``operator``."""
+        return str(self.keyring.seed_file(identity))
+
     def service_env(self) -> dict[str, str]:
         return {
             **self.base_env,
@@ -118,7 +134,8 @@ class DevStack:
 
     # -- the processes -----------------------------------------------------------------------
     def _plan(self) -> list[Managed]:
-        nats = servers.nats_command(self.home / "nats", self.ports.nats, self.ports.nats_monitor)
+        nats = servers.nats_command(self.home / "nats", self.ports.nats, self.ports.nats_monitor,
+                                    self.keyring)
         plan = [Managed("nats", nats.argv, dict(self.base_env), self.ports.nats,
                         f"{self.nats_url} (monitoring http://127.0.0.1:{self.ports.nats_monitor})")]
         if self.external_mongo is None:
@@ -131,11 +148,25 @@ class DevStack:
         plan.append(Managed("sandbox", [py, "-m", "sandbox"], env, self.ports.sandbox,
                             f"{self.sandbox_url} (simulated telco, BHXH, SMS, CA)"))
         for name in SERVICES:
-            plan.append(Managed(name, [py, "-m", f"services.{name}"], env, None,
-                                f"nats service '{name}'"))
-        plan.append(Managed("gateway", [py, "-m", "services.gateway"], env, self.ports.gateway,
-                            f"{self.gateway_url}"))
+            for instance in self.instances(name):
+                plan.append(Managed(instance, [py, "-m", f"services.{name}"],
+                                    self._as(name, env, instance), None,
+                                    f"nats service '{name}'"))
+        plan.append(Managed("gateway", [py, "-m", "services.gateway"], self._as("gateway", env),
+                            self.ports.gateway, f"{self.gateway_url}"))
         return plan
+
+    def instances(self, service: str) -> list[str]:
+        """The process names of a bus service's instances: ``profile``, then ``profile-2``…"""
+        return [service] + [f"{service}-{n}" for n in range(2, self.replicas + 1)]
+
+    def _as(self, identity: str, env: dict[str, str],
+            instance: str | None = None) -> dict[str, str]:
+        """A process's environment with its service's NATS identity (and no one else's) and
+        a heartbeat file of its own instance (each instance answers its own liveness)."""
+        return env | {"DVCID_NATS_NKEY_SEED_FILE": self.nats_seed(identity),
+                      "DVCID_HEARTBEAT_FILE":
+                          str(self.home / "run" / f"{instance or identity}.alive")}
 
     def start(self, timeout: float = 60.0) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -146,7 +177,20 @@ class DevStack:
                 servers.wait_for_port(managed.port, timeout, managed.proc)
             self.say(f"  {managed.name:<13} pid {managed.proc.pid if managed.proc else '-':<7} "
                      f"{managed.describe}")
+            if managed.name == "nats":
+                self.apply_streams()
         self.wait_ready(timeout)
+
+    def apply_streams(self) -> None:
+        """The streams as the settings say, by the operator (`dvcid admin streams`): the
+        services may only create missing streams, not change them (dvcid/nats_auth.py)."""
+        env = self.service_env() | {"DVCID_NATS_NKEY_SEED_FILE": self.nats_seed("operator")}
+        with open(self.logs / "streams.log", "ab") as log:
+            done = subprocess.run([sys.executable, "-m", "dvcid.cli", "admin", "streams"],
+                                  env=env, stdout=log, stderr=subprocess.STDOUT, timeout=60,
+                                  check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"dvcid admin streams failed (log {self.logs / 'streams.log'})")
 
     def _spawn(self, managed: Managed) -> None:
         log = open(self.logs / f"{managed.name}.log", "ab")  # noqa: SIM115 - owned by the child
@@ -221,10 +265,10 @@ class DevStack:
             self.terminate(managed)
 
 
-def run_dev(home: Path) -> int:
+def run_dev(home: Path, replicas: int = 1) -> int:
     """``dvcid dev``: the whole system in the foreground until Ctrl-C."""
     mongo_url = os.environ.get("DVCID_MONGO_URL")
-    stack = DevStack(home, mongo_url=mongo_url)
+    stack = DevStack(home, mongo_url=mongo_url, replicas=replicas)
     print(f"dvcid dev: starting (data and logs under {home})")
     stopping = False
 
@@ -239,6 +283,8 @@ def run_dev(home: Path) -> int:
         print(f"\nPortal (Cổng Dịch vụ công, dvcid): {stack.gateway_url}/")
         print(f"API docs: {stack.gateway_url}/docs   sandbox page (SMS inbox, SIM, certificates): "
               f"{stack.gateway_url}/dev")
+        print(f"Operator's NATS identity (dvcid admin, nats micro ls): "
+              f"export DVCID_NATS_NKEY_SEED_FILE={stack.nats_seed('operator')}")
         print("Ctrl-C stops everything.\n")
         while not stopping:
             stack.supervise_once()

@@ -15,6 +15,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from dvcid import nats_auth
+from dvcid.nats_auth import Keyring
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -51,13 +54,21 @@ class ServerCommand:
     argv: list[str]
     port: int
     url: str
+    # NATS only: the seeds of the identities its permission map knows.
+    keyring: Keyring | None = None
 
 
-def nats_command(data_dir: Path, port: int = 4222, monitor_port: int = 8222) -> ServerCommand:
+def nats_command(data_dir: Path, port: int = 4222, monitor_port: int = 8222,
+                 keyring: Keyring | None = None) -> ServerCommand:
+    """nats-server with JetStream, under the permission map of dvcid/nats_auth.py: one nkey
+    user per identity of ``keyring`` (default: every identity, seeds under ``data_dir``'s
+    sibling ``nats-keys``), no anonymous user."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    argv = [_bin("nats-server"), "-js", "-sd", str(data_dir), "-a", "127.0.0.1",
-            "-p", str(port), "-m", str(monitor_port), "-n", "dvcid-dev"]
-    return ServerCommand("nats", argv, port, f"nats://127.0.0.1:{port}")
+    keyring = (keyring or Keyring(data_dir.parent / "nats-keys")).ensure()
+    config = nats_auth.write_server_config(data_dir.parent / "nats.conf", keyring)
+    argv = [_bin("nats-server"), "-c", str(config), "-js", "-sd", str(data_dir),
+            "-a", "127.0.0.1", "-p", str(port), "-m", str(monitor_port), "-n", "dvcid-dev"]
+    return ServerCommand("nats", argv, port, f"nats://127.0.0.1:{port}", keyring)
 
 
 def mongo_command(data_dir: Path | None, port: int = 27017) -> ServerCommand:

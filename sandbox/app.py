@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from sandbox.config import SandboxSettings
 from sandbox.mail import Mailbox, SmtpServer
 from sandbox.pki_world import install_pki
-from sandbox.problems import on_validation_error
+from sandbox.problems import document_dev_problems, on_validation_error
 from sandbox.routes import bhxh, dev, telco, twilio
 from sandbox.world import World
 from shared.clock import Clock, system_clock
@@ -41,4 +41,5 @@ def create_app(settings: SandboxSettings | None = None, clock: Clock = system_cl
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    document_dev_problems(app)
     return app

@@ -107,7 +107,7 @@ class SandboxCA:
         """``employer`` (name, tax code): a citizen's certificate as CAs issue it to someone
         who signs in a company's name (O and 2.5.4.97 of the company, the person's UID)."""
         assert self.issuing is not None
-        now = self.clock()
+        not_before, not_after = _validity(self.clock(), not_before, not_after)
         key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = (
             rsa.generate_private_key(65537, 2048) if key_type == "rsa"
             else ec.generate_private_key(ec.SECP256R1()))
@@ -118,8 +118,8 @@ class SandboxCA:
             .issuer_name(self.issuing.certificate.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before or now - timedelta(minutes=5))
-            .not_valid_after(not_after or now + timedelta(days=365))
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(_key_usage(key_usage), critical=True)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
@@ -237,6 +237,20 @@ class SandboxCA:
             .add_extension(_crl_points(self.crl_url("root")), critical=False)
             .sign(root.key, hashes.SHA384()))
         return _Authority(certificate, key)
+
+
+def _validity(now: datetime, not_before: datetime | None,
+              not_after: datetime | None) -> tuple[datetime, datetime]:
+    """The validity asked for, the missing end filled in around the given one: a past
+    ``not_after`` alone is an expired certificate (it started a year before it ended), a
+    future ``not_before`` alone one not yet valid. An end before the start is the caller's
+    mistake, refused before we get here (the route answers 422)."""
+    year = timedelta(days=365)
+    start = not_before or min(now - timedelta(minutes=5), (not_after or now) - year)
+    end = not_after or max(now, start) + year
+    if end <= start:
+        raise ValueError("not_after must be after not_before")
+    return start, end
 
 
 def _subject(subject_type: str, full_name: str, id_number: str | None, id_kind: str,

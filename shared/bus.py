@@ -2,7 +2,9 @@
 
 Delivery is at least once; handlers make it effectively once by recording processed event ids
 in the same transaction as their state change (``UnitOfWork.mark_processed``). A message that
-keeps failing goes to the dead-letter stream with the error, for an operator to replay.
+keeps failing goes to the dead-letter stream with the error's code (never its text: an
+exception's message can quote the data it choked on), for an operator to list, show, replay or
+discard (``dvcid admin dlq``, dvcid/dlq.py).
 """
 
 from __future__ import annotations
@@ -10,8 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import re
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import nats
 from nats.aio.client import Client as NATS
@@ -38,38 +44,74 @@ EventHandler = Callable[[Envelope], Awaitable[None]]
 # Redelivery waits between attempts; the last one is reused until max_deliver.
 BACKOFF_SECONDS = (0.5, 2.0, 5.0, 15.0)
 MAX_DELIVER = 6
+# Retention (issue 11: days, not months); the services pass DVCID_EVENTS_MAX_AGE_DAYS and
+# DVCID_DLQ_MAX_AGE_DAYS (shared.settings).
+EVENTS_MAX_AGE_DAYS = 7.0
+DLQ_MAX_AGE_DAYS = 14.0
+_DAY = 24 * 3600.0
+# Dead-letter headers (docs/messaging.md): codes and names only, never data.
+ERROR_HEADER = "Dvcid-Error"
+CONSUMER_HEADER = "Dvcid-Consumer"
+SUBJECT_HEADER = "Dvcid-Original-Subject"
+MALFORMED_ENVELOPE = "malformed_envelope"
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
-async def connect_nats(url: str, name: str) -> NATS:
+async def connect_nats(url: str, name: str, *, seed_file: str | os.PathLike[str] | None = None,
+                       identity: str | None = None,
+                       error_cb: Callable[[Exception], Awaitable[None]] | None = None,
+                       **options: Any) -> NATS:
+    """Connects as one identity of the server's permission map (dvcid/nats_auth.py): signs in
+    with its nkey seed file (``DVCID_NATS_NKEY_SEED_FILE``) and takes replies on its own
+    inbox prefix ``_INBOX.<identity>``, the only one its permissions let it read."""
+
     async def on_error(exc: Exception) -> None:
         log.warning("nats error", error=str(exc))
+        if error_cb is not None:
+            await error_cb(exc)
 
+    if seed_file:
+        options["nkeys_seed"] = str(seed_file)
+    if identity is not None:
+        options["inbox_prefix"] = f"_INBOX.{identity}"
+    options.setdefault("max_reconnect_attempts", -1)
     return await nats.connect(
         url,
         name=name,
-        max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
         error_cb=on_error,
+        **options,
     )
 
 
-async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
-    """Creates the event and dead-letter streams, or raises their replica count to the one
-    configured; otherwise leaves them as they are: idempotent."""
+def error_code(exc: BaseException) -> str:
+    """What a dead letter says about its failure: the service error's stable code, else the
+    exception's class name. Never ``str(exc)``: a message may quote an ID number or a hash."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and _CODE.fullmatch(code):
+        return code
+    return type(exc).__name__
+
+
+async def ensure_streams(js: JetStreamContext, replicas: int = 1,
+                         events_max_age_days: float = EVENTS_MAX_AGE_DAYS,
+                         dlq_max_age_days: float = DLQ_MAX_AGE_DAYS) -> None:
+    """Creates the event and dead-letter streams, or brings an existing one to the configured
+    retention and (never down) replica count; otherwise leaves them as they are: idempotent."""
     streams = [
         StreamConfig(
             name=EVENTS_STREAM,
             subjects=[f"{EVENTS_SUBJECT_PREFIX}.>"],
             storage=StorageType.FILE,
             duplicate_window=300.0,
-            max_age=30 * 24 * 3600.0,
+            max_age=events_max_age_days * _DAY,
             num_replicas=replicas,
         ),
         StreamConfig(
             name=DLQ_STREAM,
             subjects=[f"{DLQ_SUBJECT_PREFIX}.>"],
             storage=StorageType.FILE,
-            max_age=90 * 24 * 3600.0,
+            max_age=dlq_max_age_days * _DAY,
             num_replicas=replicas,
         ),
     ]
@@ -80,9 +122,20 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
         except NotFoundError:
             await js.add_stream(config)
             continue
+        changed = False
         if (info.config.num_replicas or 1) < replicas:
-            info.config.num_replicas = replicas
-            await js.update_stream(info.config)
+            info.config.num_replicas, changed = replicas, True
+        if info.config.max_age != config.max_age:
+            # A stream made with the old 30/90 days is brought down to the configured ones.
+            info.config.max_age, changed = config.max_age, True
+        if changed:
+            try:
+                await js.update_stream(info.config)
+            except NatsTimeout:
+                # The permission map lets only the operator change a stream (a service could
+                # widen its subjects): `dvcid admin streams` applies the settings.
+                log.warning("stream settings differ from this process's and it may not change "
+                            "them; run `dvcid admin streams`", stream=config.name)
 
 
 async def publish(js: JetStreamContext, event: Envelope) -> None:
@@ -109,6 +162,8 @@ class ConsumerRunner:
         self._ack_wait = ack_wait
         self._task: asyncio.Task[None] | None = None
         self._sub: JetStreamContext.PullSubscription | None = None
+        # When the server last answered a fetch (messages or none): liveness.
+        self._last_fetch = time.monotonic()
 
     async def start(self) -> None:
         c = self._consumer
@@ -140,40 +195,53 @@ class ConsumerRunner:
             try:
                 msgs = await sub.fetch(batch=20, timeout=1.0)
             except NatsTimeout:
+                self._last_fetch = time.monotonic()
                 continue
             except Exception as exc:  # connection loss: the client reconnects by itself
                 log.warning("fetch failed", consumer=self._consumer.durable, error=str(exc))
                 await asyncio.sleep(0.5)
                 continue
+            self._last_fetch = time.monotonic()
             for msg in msgs:
                 await self._handle(msg)
+
+    def problem(self, grace: float = 60.0) -> str | None:
+        """Liveness: None while the consumer runs and the server answers its fetches."""
+        if self._task is None or self._task.done():
+            return f"consumer {self._consumer.durable} stopped"
+        if time.monotonic() - self._last_fetch > grace:
+            return f"consumer {self._consumer.durable} cannot fetch"
+        return None
 
     async def _handle(self, msg: Msg) -> None:
         c = self._consumer
         try:
             event = Envelope.model_validate_json(msg.data)
-        except ValueError as exc:
-            await self._dead_letter(msg, f"malformed envelope: {exc}")
+        except ValueError:
+            log.error("malformed envelope dead-lettered", consumer=c.durable,
+                      subject=msg.subject)
+            await self._dead_letter(msg, MALFORMED_ENVELOPE)
             return
         try:
             await c.handler(event)
         except Exception as exc:
             attempt = msg.metadata.num_delivered
+            code = error_code(exc)
             if attempt >= c.max_deliver:
                 log.error("event dead-lettered", consumer=c.durable, event_id=event.id,
-                          type=event.type, error=repr(exc))
-                await self._dead_letter(msg, repr(exc))
+                          type=event.type, error=code)
+                await self._dead_letter(msg, code)
                 return
             delay = BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS)) - 1]
             log.warning("event handler failed; will retry", consumer=c.durable,
-                        event_id=event.id, type=event.type, attempt=attempt, error=repr(exc))
+                        event_id=event.id, type=event.type, attempt=attempt, error=code)
             await msg.nak(delay=delay)
             return
         await msg.ack()
 
-    async def _dead_letter(self, msg: Msg, error: str) -> None:
-        headers = {"Dvcid-Error": error[:500], "Dvcid-Consumer": self._consumer.durable,
-                   "Dvcid-Original-Subject": msg.subject}
+    async def _dead_letter(self, msg: Msg, code: str) -> None:
+        headers = {ERROR_HEADER: code, CONSUMER_HEADER: self._consumer.durable,
+                   SUBJECT_HEADER: msg.subject}
         await self._js.publish(f"{DLQ_SUBJECT_PREFIX}.{self._consumer.durable}", msg.data,
                                headers=headers)
         await msg.term()
@@ -187,7 +255,7 @@ async def replay_dead_letters(js: JetStreamContext, consumer: str, limit: int = 
     with contextlib.suppress(NatsTimeout):
         while replayed < limit:
             for msg in await sub.fetch(batch=50, timeout=1.0):
-                subject = (msg.headers or {}).get("Dvcid-Original-Subject")
+                subject = (msg.headers or {}).get(SUBJECT_HEADER)
                 if subject:
                     event_id = json.loads(msg.data).get("id")
                     # A fresh message id: the original is inside the de-duplication window.

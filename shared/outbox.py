@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
 from nats.js import JetStreamContext
@@ -35,6 +36,8 @@ class OutboxRelay:
         self._poll = poll_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # When a pass over the outbox last went through (liveness: shared/liveness.py).
+        self._last_pass = time.monotonic()
 
     def notify(self) -> None:
         """Called after each commit so events leave at once rather than at the next poll."""
@@ -53,11 +56,20 @@ class OutboxRelay:
         while True:
             try:
                 await self.publish_pending()
+                self._last_pass = time.monotonic()
             except Exception:
                 log.exception("outbox relay failed; retrying")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll)
+
+    def problem(self, grace: float = 60.0) -> str | None:
+        """Liveness: None while the relay runs and its passes go through."""
+        if self._task is None or self._task.done():
+            return "outbox relay stopped"
+        if time.monotonic() - self._last_pass > grace:
+            return "outbox relay failing"
+        return None
 
     async def publish_pending(self) -> int:
         published = 0

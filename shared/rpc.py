@@ -20,6 +20,7 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.micro.request import Request
 from nats.micro.service import Service
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from shared.logging import get_logger
 
@@ -87,6 +88,15 @@ class RpcServer:
                 body = {"ok": True, "data": result}
             except Exception as exc:
                 to_error = getattr(exc, "to_error", None)
+                if to_error is None and _transient(exc):
+                    # The database or a called service is out of reach for a moment
+                    # (restarting, failing over): a 503 the client retries, not an internal
+                    # error (issue 12).
+                    log.warning("endpoint met an unreachable dependency", endpoint=name,
+                                error=type(exc).__name__)
+                    body = {"ok": False, "error": {"code": "service_unavailable"}}
+                    await request.respond(_dumps(body))
+                    return
                 if to_error is None:
                     log.exception("endpoint failed", endpoint=name)
                     await request.respond_error("500", "internal error",
@@ -127,6 +137,15 @@ class RpcClient:
         if body.get("ok"):
             return body.get("data")
         raise RemoteError(body.get("error") or {"code": "internal"})
+
+
+def _transient(exc: BaseException) -> bool:
+    """A lost or unreachable database connection, a transaction the server says may be
+    retried as a whole, or another service that did not answer (its instances restarting,
+    NATS reconnecting): nothing the step decided, only that it could not finish now."""
+    if isinstance(exc, ConnectionFailure | ServiceUnavailable):
+        return True
+    return isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError")
 
 
 def _dumps(value: Any) -> bytes:

@@ -15,7 +15,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.bus import Consumer, ConsumerRunner, connect_nats, ensure_streams
 from shared.failpoints import Failpoints
+from shared.liveness import Heartbeat, heartbeat_path
 from shared.logging import configure_logging, get_logger
+from shared.nats_tls import nats_tls_options
 from shared.outbox import OutboxRelay
 from shared.rpc import Endpoint, RpcServer
 from shared.settings import CommonSettings
@@ -49,9 +51,12 @@ class Wiring:
 
 
 async def connect_infrastructure(settings: CommonSettings, service: str) -> Infrastructure:
-    nc = await connect_nats(settings.nats_url, name=service)
+    nc = await connect_nats(settings.nats_url, name=service,
+                            seed_file=settings.nats_nkey_seed_file, identity=service,
+                            **await nats_tls_options(settings.nats_tls_ca))
     js = nc.jetstream()
-    await ensure_streams(js, settings.stream_replicas)
+    await ensure_streams(js, settings.stream_replicas, settings.events_max_age_days,
+                         settings.dlq_max_age_days)
     mongo = connect_mongo(settings.mongo_url)
     db = mongo[settings.database_name(service)]
     failpoints = Failpoints(settings.failpoints)
@@ -79,6 +84,12 @@ async def serve(
         rpc.endpoint(name, handler)
     await rpc.start()
     tasks: list[asyncio.Task[None]] = [asyncio.create_task(job()) for job in wiring.background]
+    jobs = list(tasks)
+    heartbeat = Heartbeat(heartbeat_path(service, settings.heartbeat_file), [
+        lambda: None if infra.nc.is_connected else "nats disconnected",
+        lambda: "background job stopped" if any(job.done() for job in jobs) else None,
+        infra.relay.problem, *(runner.problem for runner in runners)])
+    tasks.append(asyncio.create_task(heartbeat.run(), name="heartbeat"))
     log.info("service ready", endpoints=sorted(wiring.endpoints),
              consumers=[c.durable for c in wiring.consumers])
 

@@ -17,13 +17,14 @@ from dvcid.servers import free_port
 
 # The port of the USB signing agent the e2e stack's pages call.
 SIGNER_PORT = free_port()
-# Scans the logs the whole session wrote: it must run after every other test.
-RUNS_LAST = "test_personal_data_in_logs.py"
+# Scan the logs, and the event and dead-letter streams (issue 11), the whole session wrote:
+# they must run after every other test.
+RUNS_LAST = ("test_personal_data_in_logs.py", "test_events_and_dead_letters_hold_no_secrets.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    last = [item for item in items if item.path.name == RUNS_LAST]
-    items[:] = [item for item in items if item.path.name != RUNS_LAST] + last
+    last = [item for item in items if item.path.name in RUNS_LAST]
+    items[:] = [item for item in items if item.path.name not in RUNS_LAST] + last
 
 
 @pytest.fixture(scope="session")
@@ -46,8 +47,11 @@ def stack(request: pytest.FixtureRequest) -> Iterator[DevStack]:
             # `dvcid signer` there (tests/web/test_signature_journeys_in_browser.py).
             "DVCID_SIGNER_URL": f"http://127.0.0.1:{SIGNER_PORT}",
         }
+        # DVCID_E2E_REPLICAS=N runs N instances of each bus service (dvcid dev --replicas);
+        # the crash tests' failpoints assume one (tests/chaos runs its own stack with two).
+        replicas = int(os.environ.get("DVCID_E2E_REPLICAS", "1"))
         stack = DevStack(Path(home), Ports.free(), env=env, persistent=False,
-                         say=lambda line: None)
+                         say=lambda line: None, replicas=replicas)
         stack.logs = logs.resolve()
         try:
             stack.start(timeout=90)

@@ -117,7 +117,8 @@ def test_agency_identity_is_code_and_name(api: httpx.Client, stack: DevStack) ->
     code = f"000.00.{random.randrange(100):02d}.H{random.randrange(10**4):04d}"
     phone = f"097{random.randrange(10**7):07d}"
     created = asyncio.run(create_agency(stack.nats_url, code=code, name="Sở Tư pháp Hà Nội",
-                                        phone=phone, email="stp@hanoi.gov.vn"))
+                                        phone=phone, email="stp@hanoi.gov.vn",
+                                        seed_file=stack.nats_seed("operator")))
     person = Citizen(code, "Sở Tư pháp Hà Nội", "", "", phone)
     response = start_login(api, code, created.initial_password)
     assert response.status_code == 201, response.text

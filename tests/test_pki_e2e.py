@@ -26,7 +26,9 @@ async def test_pki_validates_a_sandbox_certificate(stack: DevStack) -> None:
             "subject_type": "citizen", "id_number": "048088004567",
             "full_name": "Lê Hoàng Cường", "key_type": "ec"})).json()
         assert (await api.post(f"/dev/certificates/{revoked['serial']}/revoke")).status_code == 200
-    nc = await connect_nats(stack.nats_url, name="pki-e2e")
+    # As registration (a caller of pki) would: the stack's permission map is the real one.
+    nc = await connect_nats(stack.nats_url, name="pki-e2e",
+                            seed_file=stack.nats_seed("registration"), identity="registration")
     try:
         rpc = RpcClient(nc, timeout=15)
         assert (await rpc.call("pki", "status"))["trust_anchors"] == 1

@@ -42,7 +42,8 @@ class Staff:
 def admin(stack: DevStack, *args: str) -> dict[str, str]:
     """``dvcid admin ...`` as an operator runs it, against the stack's NATS."""
     done = subprocess.run([sys.executable, "-m", "dvcid.cli", "admin", *args],
-                          env=os.environ | {"DVCID_NATS_URL": stack.nats_url},
+                          env=os.environ | {"DVCID_NATS_URL": stack.nats_url,
+                                            "DVCID_NATS_NKEY_SEED_FILE": stack.nats_seed("operator")},
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     return dict(line.split(": ", 1) for line in done.stdout.splitlines())

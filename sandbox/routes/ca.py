@@ -57,6 +57,12 @@ class NewCertificate(BaseModel):
     pkcs12_password: StrictStr | None = None
 
     @model_validator(mode="after")
+    def _validity(self) -> NewCertificate:
+        if self.not_before and self.not_after and self.not_after <= self.not_before:
+            raise ValueError("not_after must be after not_before")
+        return self
+
+    @model_validator(mode="after")
     def _identity(self) -> NewCertificate:
         if self.subject_type == "enterprise":
             if not self.tax_code or not _TAX_CODE.match(self.tax_code):

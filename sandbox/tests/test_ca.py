@@ -44,3 +44,33 @@ async def test_revocation_shows_in_crl_and_ocsp(client: httpx.AsyncClient, app) 
     assert response.certificate_status is ocsp.OCSPCertStatus.REVOKED
     garbage = ocsp.load_der_ocsp_response((await client.post("/ca/ocsp", content=b"xx")).content)
     assert garbage.response_status is ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+
+
+async def test_a_past_not_after_alone_makes_an_expired_certificate(
+        client: httpx.AsyncClient) -> None:
+    # An expired certificate for the tests of expiry: the validity starts before it ends.
+    response = await client.post("/dev/certificates", json={
+        "subject_type": "citizen", "id_number": "001090001234", "full_name": "Nguyễn Văn An",
+        "not_after": "2025-01-01T00:00:00Z"})
+    assert response.status_code == 201, response.text
+    certificate = x509.load_pem_x509_certificate(response.json()["certificate_pem"].encode())
+    assert certificate.not_valid_before_utc < certificate.not_valid_after_utc
+    assert certificate.not_valid_after_utc.year == 2025
+
+
+async def test_a_future_not_before_alone_makes_a_not_yet_valid_certificate(
+        client: httpx.AsyncClient) -> None:
+    response = await client.post("/dev/certificates", json={
+        "subject_type": "citizen", "id_number": "001090001234", "full_name": "Nguyễn Văn An",
+        "not_before": "2030-01-01T00:00:00Z"})
+    assert response.status_code == 201, response.text
+    certificate = x509.load_pem_x509_certificate(response.json()["certificate_pem"].encode())
+    assert certificate.not_valid_before_utc < certificate.not_valid_after_utc
+
+
+async def test_validity_ending_before_it_starts_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post("/dev/certificates", json={
+        "subject_type": "citizen", "id_number": "001090001234", "full_name": "Nguyễn Văn An",
+        "not_before": "2026-02-01T00:00:00Z", "not_after": "2026-01-01T00:00:00Z"})
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_error"

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from services.gateway import SERVICE, VERSION
+from services.gateway import SERVICE, VERSION, idempotency
 from services.gateway.config import GatewaySettings
+from services.gateway.idempotency import IdempotencyMiddleware, Records
 from services.gateway.metrics import GatewayMetrics, MetricsMiddleware
 from services.gateway.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from services.gateway.routers import account as account_management
@@ -19,6 +20,8 @@ from services.gateway.routers import agent as agent_counter
 from services.gateway.routers import dev, health, logins, me, recovery, registrations
 from services.gateway.web import install_web
 from shared.bus import connect_nats
+from shared.http import retrying_transport
+from shared.nats_tls import nats_tls_options
 from shared.rpc import RpcClient
 
 DESCRIPTION = """\
@@ -40,11 +43,16 @@ def create_app(settings: GatewaySettings | None = None, *,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nc = await connect_nats(settings.nats_url, name=SERVICE)
+        nc = await connect_nats(settings.nats_url, name=SERVICE,
+                                seed_file=settings.nats_nkey_seed_file, identity=SERVICE,
+                                **await nats_tls_options(settings.nats_tls_ca))
         app.state.nc = nc
         app.state.rpc = RpcClient(nc, timeout=settings.rpc_timeout)
+        app.state.idempotency = Records(nc, settings)
         app.state.sandbox = (
-            httpx.AsyncClient(base_url=settings.sandbox_url, transport=sandbox_transport,
+            # A forwarded call survives the sandbox closing a pooled connection.
+            httpx.AsyncClient(base_url=settings.sandbox_url,
+                              transport=retrying_transport(sandbox_transport),
                               timeout=settings.sandbox_timeout)
             if settings.sandbox_url else None
         )
@@ -58,6 +66,8 @@ def create_app(settings: GatewaySettings | None = None, *,
     app = FastAPI(title="dvcid", version=VERSION, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = GatewayMetrics()
+    # Inside the metrics, so a replayed answer is counted like any other.
+    app.add_middleware(IdempotencyMiddleware, settings=settings)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_problem_handlers(app)
     app.include_router(registrations.router)
@@ -89,6 +99,8 @@ def _problems_in_openapi(app: FastAPI) -> None:
                     content = answer.get("content", {})
                     if PROBLEM_MEDIA_TYPE in content and "application/json" in content:
                         content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+        idempotency.document(schema, {"$ref": "#/components/schemas/ProblemDetails"},
+                             PROBLEM_MEDIA_TYPE)
         app.openapi_schema = schema
         return schema
 

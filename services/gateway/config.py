@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from shared.settings import CommonSettings
 
@@ -25,12 +25,24 @@ class GatewaySettings(CommonSettings):
     # The USB token signing agent (`dvcid signer`) on the citizen's own computer, which the
     # USB pages' script calls (the pages' CSP allows connecting to it).
     signer_url: str = "http://127.0.0.1:8787"
+    # How long an Idempotency-Key is remembered (the TTL of the gateway's key-value bucket;
+    # services/gateway/idempotency.py, whose keys derive from web_secret).
+    idempotency_ttl_hours: float = Field(default=24.0, gt=0, le=24 * 7)
 
     @model_validator(mode="after")
     def _secure_cookies_outside_dev(self) -> GatewaySettings:
         if self.cookie_secure is None:
             self.cookie_secure = self.env not in ("dev", "test")
         return self
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        # A session cookie sent over plain HTTP is read by anyone on the same network.
+        # (None: not decided yet, becomes True in production.)
+        if self.cookie_secure is False:
+            problems.append("DVCID_COOKIE_SECURE (cookie_secure) is off: production sends "
+                            "cookies with the Secure flag only")
+        return problems
 
     @property
     def secure_cookies(self) -> bool:

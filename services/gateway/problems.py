@@ -57,12 +57,19 @@ STATUS_BY_CODE: dict[str, int] = {
     "password_policy": 422,
     "password_mismatch": 422,
     "email_required": 422,
+    # Idempotency-Key (issue 12): the key was used with another body (or another answer
+    # that can no longer be opened); a new request needs a new key
+    "idempotency_key_reused": 422,
+    # Idempotency-Key (issue 12): not 16-255 visible ASCII characters (a UUID is right)
+    "idempotency_key_invalid": 400,
     # 409: the state does not allow it
     "account_exists": 409,
     "flow_state": 409,
     "no_password_method": 409,
     "last_auth_method": 409,
     "phone_limit": 409,
+    # Idempotency-Key (issue 12): the first request with this key is still running
+    "idempotency_key_in_progress": 409,
     # 401 / 403: authentication and authorisation
     "invalid_credentials": 401,
     "unauthenticated": 401,
@@ -141,6 +148,12 @@ DEFAULT_DETAIL: dict[str, str] = {
                            "phút.",
     "internal": "Đã xảy ra lỗi hệ thống. Vui lòng thử lại sau.",
     "method_not_allowed": "Phương thức HTTP này không được hỗ trợ cho đường dẫn này.",
+    "idempotency_key_in_progress": "Yêu cầu trước với cùng Idempotency-Key vẫn đang được xử "
+                                   "lý. Vui lòng chờ vài giây rồi gửi lại.",
+    "idempotency_key_reused": "Idempotency-Key này đã được dùng cho một yêu cầu có nội dung "
+                              "khác. Mỗi yêu cầu mới cần một khóa mới.",
+    "idempotency_key_invalid": "Idempotency-Key phải dài từ 16 đến 255 ký tự ASCII nhìn thấy "
+                               "được (ví dụ một UUID).",
 }
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from pydantic import model_validator
 
+from shared.secret_strength import is_placeholder
 from shared.settings import CommonSettings
+
+DEV_TWILIO_ACCOUNT_SID = "ACdvciddev0000000000000000000000"
 
 
 class OtpSettings(CommonSettings):
     # DVCID_OTP_SECRET: the HMAC key of stored codes (production refuses the default).
     otp_secret: str = "dev-insecure-otp-secret"
     # DVCID_TWILIO_ACCOUNT_SID / DVCID_TWILIO_AUTH_TOKEN: Twilio credentials.
-    twilio_account_sid: str = "ACdvciddev0000000000000000000000"
+    twilio_account_sid: str = DEV_TWILIO_ACCOUNT_SID
     twilio_auth_token: str = "dev-insecure-twilio-token"
     # DVCID_TWILIO_FROM: a Twilio number in E.164 or an alphanumeric sender id ("DVCQG").
     twilio_from: str = "+15005550006"
@@ -26,6 +29,16 @@ class OtpSettings(CommonSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "Cong Dich vu cong Quoc gia <no-reply@dichvucong.gov.vn>"
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        # Not a secret (an account id), but the template's placeholder or the development
+        # default would send every SMS into a failure only noticed when codes do not arrive.
+        if (self.twilio_account_sid == DEV_TWILIO_ACCOUNT_SID
+                or is_placeholder(self.twilio_account_sid)):
+            problems.append("DVCID_TWILIO_ACCOUNT_SID (twilio_account_sid) is a placeholder: "
+                            "production needs the real Twilio account")
+        return problems
 
     @model_validator(mode="after")
     def _refuse_redirected_twilio_in_production(self) -> OtpSettings:

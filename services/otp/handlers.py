@@ -108,7 +108,7 @@ class OtpService:
             challenge = await self._store_code(uow, command, code, now)
             uow.emit(new_event(
                 OtpSent(flow_id=command.flow_id, purpose=command.purpose,  # type: ignore[arg-type]
-                        phone=command.phone, challenge_id=challenge.id,
+                        challenge_id=challenge.id,
                         expires_at=challenge.expires_at.isoformat()),
                 correlation_id=command.flow_id, causation_id=_id_of(cause), occurred_at=now))
             return challenge
@@ -255,7 +255,8 @@ class OtpService:
     def _failed(self, flow_id: str, purpose: str, phone: str, reason: str,
                 cause: Envelope | None) -> Envelope:
         return new_event(
-            OtpFailed(flow_id=flow_id, purpose=purpose, phone=phone, reason=reason),  # type: ignore[arg-type]
+            # No phone: nobody consuming OtpFailed needs it (shared/events PERSONAL_FIELDS).
+            OtpFailed(flow_id=flow_id, purpose=purpose, reason=reason),  # type: ignore[arg-type]
             correlation_id=flow_id, causation_id=_id_of(cause), occurred_at=self._clock())
 
 

@@ -7,10 +7,12 @@ import asyncio
 from services.profile import DESCRIPTION, SERVICE, VERSION
 from services.profile.config import ProfileSettings
 from services.profile.entrypoints import wire
+from shared.liveness import exit_if_check
 from shared.runtime import serve
 
 
 def main() -> None:
+    exit_if_check(SERVICE)  # `--check`: the probes ask this instance's heartbeat
     asyncio.run(serve(SERVICE, VERSION, DESCRIPTION, ProfileSettings(), wire))
 
 

@@ -51,7 +51,7 @@ class ActivityContended(ProfileError):
 
 class ActivityPage(SessionRef):
     limit: int = Field(default=PAGE_DEFAULT, ge=1, le=PAGE_MAX)
-    before: int | None = Field(default=None, ge=1)
+    before: int | None = Field(default=None, ge=1, le=2**63 - 1)  # a 64-bit seq
 
 
 class VerifyAudit(Command):

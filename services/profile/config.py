@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from shared.settings import DEV_SECRET_PREFIX, CommonSettings
+from shared.settings import CommonSettings
 
 
 class ProfileSettings(CommonSettings):
@@ -29,7 +29,7 @@ class ProfileSettings(CommonSettings):
     # Per address: volume only (NAT, post offices), much higher than the per-account limits.
     login_ip_captcha_after: int = Field(default=100, gt=0)
     login_ip_attempts: int = Field(default=300, gt=0)
-    login_ip_otp_sends: int = Field(default=30, gt=0)
+    login_ip_otp_sends: int = Field(default=300, gt=0)
     # "Quên mật khẩu" SMS per account, per phone and per login name in an hour (below the otp
     # service's 5 per phone, so a stranger cannot use up the owner's login codes).
     password_reset_sends_per_hour: int = Field(default=2, gt=0)
@@ -52,11 +52,4 @@ class ProfileSettings(CommonSettings):
     def _captcha_test_text_only_in_tests(self) -> ProfileSettings:
         if self.captcha_test_text is not None and self.env != "test":
             raise ValueError("captcha_test_text is for DVCID_ENV=test only")
-        return self
-
-    @model_validator(mode="after")
-    def _refuse_dev_telco_key_in_production(self) -> ProfileSettings:
-        # The base class checks *_secret / *_token names; this key is named by the contract.
-        if self.env == "production" and self.telco_api_key.startswith(DEV_SECRET_PREFIX):
-            raise ValueError("production refuses development secrets: telco_api_key")
         return self

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+from services.profile.adapters.captcha_audio import AudioCaptchaRenderer
 from services.profile.adapters.captcha_image import ImageCaptchaRenderer
 from services.profile.adapters.guards import GUARD_INDEXES, MongoGuardStore
 from services.profile.adapters.mongo import INDEXES, MongoStore, ProfileUnitOfWork
@@ -13,6 +14,7 @@ from services.profile.adapters.otp import RpcOtpService
 from services.profile.adapters.telco import HttpSubscriberRegistry
 from services.profile.adapters.telco import create_client as create_telco_client
 from services.profile.config import ProfileSettings
+from services.profile.credentials import CredentialStaging
 from services.profile.domain.guards import GuardPolicy
 from services.profile.domain.models import SessionPolicy
 from services.profile.domain.ports import OtpService, SubscriberRegistry
@@ -52,6 +54,7 @@ def build_guard(infra: Infrastructure, settings: ProfileSettings,
                 clock: Clock = system_clock) -> LoginGuard:
     fixed = settings.captcha_test_text
     return LoginGuard(store=MongoGuardStore(infra.db), images=ImageCaptchaRenderer(),
+                      sounds=AudioCaptchaRenderer(),
                       clock=clock, policy=guard_policy_from(settings),
                       secret=settings.guard_secret,
                       **({"new_text": lambda: fixed} if fixed else {}))
@@ -79,6 +82,13 @@ def build_recovery(infra: Infrastructure, settings: ProfileSettings, profile: Pr
         otp=otp or RpcOtpService(RpcClient(infra.nc), timeout=settings.otp_timeout_seconds),
         clock=clock, policy=policy_from(settings), guard=profile.guard,
     )
+
+
+def build_credential_staging(infra: Infrastructure, settings: ProfileSettings,
+                             clock: Clock = system_clock) -> CredentialStaging:
+    # As long as the stream keeps the AccountCreated that may claim it.
+    return CredentialStaging(credentials=MongoStore(infra.db).credentials, clock=clock,
+                             lifetime=timedelta(days=settings.events_max_age_days))
 
 
 def _unit_of_work(infra: Infrastructure) -> Callable[[], ProfileUnitOfWork]:
@@ -114,6 +124,8 @@ async def wire(infra: Infrastructure) -> Wiring:
     # The account activity log: its consumer of security events, /me/activity, the audit.
     from services.profile.activity_wiring import add_activity_log, build_activity_log
     add_activity_log(wiring, build_activity_log(infra, settings, profile))
+    # The password of a new account, handed over by registration (credentials.py, issue 11).
+    wiring.endpoints["stage_credential"] = build_credential_staging(infra, settings).stage_credential
     # Accounts older than typed identity keys get their type before anything is looked up.
     from services.profile.adapters.identity_key_migration import migrate_identity_keys
     await migrate_identity_keys(infra.db)

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -26,6 +26,7 @@ from services.profile.domain.errors import (
     RateLimited,
 )
 from services.profile.domain.guards import (
+    AUDIO_CAPTCHA_DIGITS,
     CAPTCHA_ALPHABET,
     CAPTCHA_LENGTH,
     Count,
@@ -33,7 +34,7 @@ from services.profile.domain.guards import (
     normalise_answer,
     seconds_until,
 )
-from services.profile.domain.ports import CaptchaImages, GuardStore
+from services.profile.domain.ports import CaptchaImages, CaptchaSounds, GuardStore
 from shared import crypto
 from shared.clock import Clock
 from shared.logging import get_logger
@@ -48,6 +49,8 @@ class CaptchaAnswer(Command):
 
 class NewCaptcha(Command):
     ip: str | None = Field(default=None, max_length=64)
+    # "audio": digits, as an image and read aloud, for people who cannot see the image.
+    kind: Literal["image", "audio"] = "image"
 
 
 @dataclass(frozen=True)
@@ -69,13 +72,21 @@ def _random_text() -> str:
     return "".join(secrets.choice(CAPTCHA_ALPHABET) for _ in range(CAPTCHA_LENGTH))
 
 
+def _random_digits() -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(AUDIO_CAPTCHA_DIGITS))
+
+
 class LoginGuard:
     def __init__(self, *, store: GuardStore, images: CaptchaImages, clock: Clock,
                  policy: GuardPolicy, secret: str,
                  new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
-                 new_text: Callable[[], str] = _random_text) -> None:
+                 new_text: Callable[[], str] = _random_text,
+                 sounds: CaptchaSounds | None = None,
+                 new_digits: Callable[[], str] = _random_digits) -> None:
         self._store = store
         self._images = images
+        self._sounds = sounds
+        self._new_digits = new_digits
         self._clock = clock
         self._policy = policy
         self._secret = secret
@@ -85,18 +96,25 @@ class LoginGuard:
     # --- captchas --------------------------------------------------------------------------
 
     async def new_captcha(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """A fresh image captcha; the answer is kept only as a keyed hash, for one answer."""
+        """A fresh captcha; the answer is kept only as a keyed hash, for one answer. An audio
+        one (``kind: audio``, when this service can speak) is digits, shown and read aloud."""
         command = parse(NewCaptcha, payload)
         await self._throttle("captcha", command.ip, self._policy.ip_attempts)
-        text = self._new_text()
+        audio = command.kind == "audio" and self._sounds is not None
+        text = self._new_digits() if audio else self._new_text()
         image = await self._images.render(text)
         captcha_id = self._new_id()
         expires_at = self._clock() + self._policy.captcha_ttl
         await self._store.captchas.add(captcha_id, self._answer_hash(captcha_id, text),
                                        expires_at)
-        return {"captcha_id": captcha_id,
-                "image": "data:image/png;base64," + base64.b64encode(image).decode(),
-                "expires_at": expires_at.isoformat()}
+        answer: dict[str, Any] = {
+            "captcha_id": captcha_id,
+            "image": "data:image/png;base64," + base64.b64encode(image).decode(),
+            "expires_at": expires_at.isoformat()}
+        if audio and self._sounds is not None:
+            sound = await self._sounds.render(text)
+            answer["audio"] = "data:audio/wav;base64," + base64.b64encode(sound).decode()
+        return answer
 
     async def _captcha_ok(self, answer: CaptchaAnswer) -> bool:
         stored = await self._store.captchas.take(answer.id, self._clock())

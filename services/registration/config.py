@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from shared.settings import DEV_SECRET_PREFIX, CommonSettings
+from shared.settings import CommonSettings
 
 
 class RegistrationSettings(CommonSettings):
     # Telco subscriber registry (docs/external/telco-registry.md). The default is where the
     # sandbox world serves it in development.
     telco_url: str = "http://127.0.0.1:8100/telco"
+    # Production checks it as every *_api_key (shared/settings.py): no placeholder, 16 random bytes.
     telco_api_key: str = "dev-insecure-telco-token"
     telco_timeout_seconds: float = 5.0
     # BHXH (social insurance) registry (docs/external/bhxh-registry.md).
@@ -23,11 +24,7 @@ class RegistrationSettings(CommonSettings):
     flow_secret: str = "dev-insecure-flow-secret"
     # Counter registrations one post-office agent may start a (Vietnamese) day.
     counter_daily_limit: int = Field(default=50, gt=0)
-
-    @model_validator(mode="after")
-    def _refuse_dev_registry_keys_in_production(self) -> RegistrationSettings:
-        # The base class checks *_secret / *_token names; these keys are named by the contracts.
-        for name in ("telco_api_key", "bhxh_api_key"):
-            if self.env == "production" and getattr(self, name).startswith(DEV_SECRET_PREFIX):
-                raise ValueError(f"production refuses development secrets: {name}")
-        return self
+    # How long a completing step (password, confirm, counter code) waits for profile to
+    # commit the account before answering ``creating_account`` (issue 12); below the
+    # gateway's RPC timeout (10 s), which also covers the password's hashing.
+    account_ready_wait_seconds: float = Field(default=3.0, ge=0, le=8)

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.registration.activation import ACCOUNT_ACTIVATED_CONSUMER, ReadYourWrites
 from services.registration.adapters import bhxh
+from services.registration.adapters.activations import (
+    ACTIVATION_INDEXES,
+    ACTIVATIONS,
+    MongoNatsActivations,
+)
 from services.registration.adapters.identity_key_migration import migrate_identity_keys
 from services.registration.adapters.mongo import INDEXES, MongoUnitOfWork
 from services.registration.adapters.otp import RpcOtpGateway
 from services.registration.adapters.pki import RpcPkiGateway
 from services.registration.adapters.post_office_mongo import COUNTER_INDEXES
+from services.registration.adapters.profile import RpcCredentialOwner
 from services.registration.adapters.signature_mongo import (
     SIGNATURE_INDEXES,
     MongoSignatureUnitOfWork,
@@ -68,6 +75,7 @@ async def wire(infra: Infrastructure) -> Wiring:
         clock=system_clock,
         flow_secret=settings.flow_secret,
         start_attempts=MongoAttemptCounter(infra.db[START_ATTEMPTS]),
+        credentials=RpcCredentialOwner(RpcClient(infra.nc)),
         failpoint=infra.failpoints.hit,
     ))
 
@@ -98,15 +106,20 @@ async def wire(infra: Infrastructure) -> Wiring:
     # Registration at a post office counter (post_office.py): start, then the code read back.
     counter = build_post_office(infra, daily_limit=settings.counter_daily_limit)
 
+    # "completed" only once the account can be used (activation.py, issue 12).
+    usable = ReadYourWrites(MongoNatsActivations(infra.db[ACTIVATIONS], infra.nc),
+                            settings.account_ready_wait_seconds)
     endpoints: dict[str, Any] = {
         "start": dispatch.start,
-        "get": dispatch.get,
         "submit_signature": signatures.submit_signature,
-        "confirm": signatures.confirm,
         "submit_otp": handlers.submit_otp,
         "resend_otp": handlers.resend_otp,
-        "set_password": handlers.set_password,
-    } | post_office_endpoints(counter)
+    } | post_office_endpoints(counter) | {
+        "get": usable.reading(dispatch.get),
+        "confirm": usable.completing(signatures.confirm),
+        "set_password": usable.completing(handlers.set_password),
+        "agent_register_confirm": usable.completing(counter.agent_register_confirm),
+    }
     # Rows older than typed identity keys get their type before anything is checked.
     await migrate_identity_keys(infra.db)
     return Wiring(
@@ -117,8 +130,11 @@ async def wire(infra: Infrastructure) -> Wiring:
             Consumer(OTP_FAILED_CONSUMER, ["OtpFailed"], handlers.on_otp_failed),
             Consumer(CERTIFICATE_VALIDATED_CONSUMER, ["CertificateValidated"],
                      signatures.on_certificate_validated),
+            Consumer(ACCOUNT_ACTIVATED_CONSUMER, ["AccountActivated"],
+                     usable.on_account_activated),
         ],
-        indexes=INDEXES | SIGNATURE_INDEXES | COUNTER_INDEXES | THROTTLE_INDEXES,
+        indexes=(INDEXES | SIGNATURE_INDEXES | COUNTER_INDEXES | THROTTLE_INDEXES
+                 | ACTIVATION_INDEXES),
         background=[sweep_expired_flows, sweep_expired_signature_flows],
         on_stop=[close_telco_client, close_bhxh_client],
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +18,7 @@ from services.registration.domain.errors import (
     AccountExists,
     FlowExpired,
     FlowNotFound,
+    OtpRejected,
     PasswordMismatch,
     PasswordPolicyViolation,
     TransactionConflict,
@@ -39,6 +40,7 @@ from services.registration.domain.model import (
 from services.registration.domain.phone import national_digits
 from services.registration.domain.ports import (
     AttemptCounter,
+    CredentialOwner,
     InsuranceRegistry,
     OtpGateway,
     SubscriberRegistry,
@@ -71,6 +73,8 @@ OTP_FAILED_CONSUMER = "registration-otp-failed"
 # The otp service's OtpFailed reason after which the flow can never finish: the code is
 # locked and no new code is issued for it.
 _FATAL_OTP_REASON = "otp_attempts_exceeded"
+# The otp service's answer for a code already used (or lapsed): never a counted wrong entry.
+_USED_CODE = "otp_expired"
 AFTER_COMPLETE_FAILPOINT = "registration.after_complete_commit"
 # Two completions racing for one ID number conflict in the database; the loser retries and
 # then meets the winner's identity row (account_exists).
@@ -90,7 +94,8 @@ class Dependencies:
     clock: Clock
     flow_secret: str
     start_attempts: AttemptCounter
-    hash_password: Callable[[str], Awaitable[str]] = crypto.hash_password
+    # profile hashes and keeps the password (issue 11): no credential rides AccountCreated.
+    credentials: CredentialOwner
     failpoint: Callable[[str], None] = _no_failpoint
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
 
@@ -191,11 +196,29 @@ class RegistrationHandlers:
 
     async def submit_otp(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         registration = await self._load(payload)
+        if registration.otp_step_done(self.deps.clock()):
+            # A retry whose first answer was lost: where the flow is, no second verification
+            # (the code is used; asking again would count a wrong entry or say "expired").
+            return {"status": str(registration.status)}
         registration.require(Status.OTP_SENT, self.deps.clock())
         code = require_text(payload, "code", "mã OTP")
-        await self.deps.otp.verify(registration.id, OTP_PURPOSE, registration.phone, code)
+        try:
+            await self.deps.otp.verify(registration.id, OTP_PURPOSE, registration.phone, code)
+        except OtpRejected as refused:
+            # "Used" because the first try used it and lost its own write: the OtpVerified
+            # consumer moves the flow; if it has, that is this step's success.
+            if refused.code == _USED_CODE and (moved := await self._otp_done_meanwhile(
+                    registration.id)) is not None:
+                return {"status": str(moved.status)}
+            raise
         await self._mark_otp_verified(registration.id)
         return {"status": str(Status.AWAITING_PASSWORD)}
+
+    async def _otp_done_meanwhile(self, registration_id: str) -> Registration | None:
+        async with self.deps.uow() as uow:
+            current = await uow.registrations.get(registration_id)
+        return current if current is not None and current.otp_step_done(self.deps.clock()) \
+            else None
 
     async def resend_otp(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         registration = await self._load(payload)
@@ -208,6 +231,9 @@ class RegistrationHandlers:
 
     async def set_password(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         registration = await self._load(payload)
+        if registration.status == Status.COMPLETED:
+            # A retry whose first answer was lost: the same answer, nothing created again.
+            return registration.completion()
         registration.require(Status.AWAITING_PASSWORD, self.deps.clock())
         password, confirmation = _password_fields(payload)
         problems = password_policy.problems(
@@ -217,17 +243,21 @@ class RegistrationHandlers:
             raise PasswordPolicyViolation(problems)
         if password != confirmation:
             raise PasswordMismatch()
-        password_hash = await self.deps.hash_password(password)
+        # Before the completion commits, so AccountCreated never names a credential profile
+        # does not hold; a retry after a crash here stages again (a new id, the old one
+        # unclaimed until the TTL).
+        credential_id = await self.deps.credentials.stage(registration.id, password)
         account_id = self.deps.new_id()
         try:
-            completed = await self._complete(registration, account_id, password_hash)
+            completed = await self._complete(registration, account_id, credential_id)
         except AccountExists:
             await self._fail(registration, AccountExists.code)
             raise
         # Crash tests kill the process here: committed, events not yet relayed.
         self.deps.failpoint(AFTER_COMPLETE_FAILPOINT)
         log.info("registration completed", registration_id=registration.id, account_id=account_id)
-        return {"status": str(completed.status), "account_id": account_id, "level": completed.level}
+        # completed.account_id: a parallel retry may have completed it with its own id.
+        return completed.completion()
 
     # --- consumed events -------------------------------------------------------------------
 
@@ -313,11 +343,16 @@ class RegistrationHandlers:
 
     async def _mark_otp_verified(self, registration_id: str) -> None:
         now = self.deps.clock()
-        async with self.deps.uow() as uow:
-            moved = await uow.registrations.transition(
-                registration_id, from_status=Status.OTP_SENT,
-                to_status=Status.AWAITING_PASSWORD, now=now)
-            await uow.commit()
+        try:
+            async with self.deps.uow() as uow:
+                moved = await uow.registrations.transition(
+                    registration_id, from_status=Status.OTP_SENT,
+                    to_status=Status.AWAITING_PASSWORD, now=now)
+                await uow.commit()
+        except TransactionConflict:
+            # The OtpVerified consumer was moving the same flow at that instant (seen under
+            # load, issue 12's chaos test): read below what it did.
+            moved = None
         if moved is not None:
             return
         async with self.deps.uow() as uow:
@@ -329,7 +364,7 @@ class RegistrationHandlers:
             current.require(Status.OTP_SENT, now)
 
     async def _complete(self, registration: Registration, account_id: str,
-                        password_hash: str) -> Registration:
+                        credential_id: str) -> Registration:
         """One unit: the flow completes, the ID number is taken, the account is announced."""
         for attempt in range(_CONFLICT_RETRIES):
             now = self.deps.clock()
@@ -346,7 +381,7 @@ class RegistrationHandlers:
                         key=completed.identity.key, account_id=account_id,
                         subject_type=completed.subject_type, created_at=now,
                         registration_id=completed.id))
-                    for event in _completion_events(completed, account_id, password_hash, now):
+                    for event in _completion_events(completed, account_id, credential_id, now):
                         uow.emit(event)
                     await uow.commit()
                     return completed
@@ -359,6 +394,8 @@ class RegistrationHandlers:
             current = await uow.registrations.get(registration.id)
         if current is None:
             raise FlowNotFound()
+        if current.status == Status.COMPLETED:
+            return current  # a parallel try (a retry of this step) completed it: same answer
         current.require(Status.AWAITING_PASSWORD, self.deps.clock())
         raise AssertionError("unreachable: require() raised")
 
@@ -400,7 +437,7 @@ def _password_fields(payload: Mapping[str, Any]) -> tuple[str, str]:
     return values[0], values[1]
 
 
-def _completion_events(registration: Registration, account_id: str, password_hash: str,
+def _completion_events(registration: Registration, account_id: str, credential_id: str,
                        now: datetime) -> list[Envelope]:
     created = AccountCreated(
         account_id=account_id,
@@ -417,7 +454,7 @@ def _completion_events(registration: Registration, account_id: str, password_has
         ),
         phone=registration.phone,
         email=registration.email,
-        password_hash=password_hash,
+        credential_id=credential_id,
         created_at=rfc3339(now),
     )
     account_event = new_event(created, correlation_id=registration.id, occurred_at=now)

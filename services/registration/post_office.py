@@ -9,12 +9,14 @@
     the same agent enters the code the citizen reads back (the phone is the citizen's: it
     received the code) → one unit of work: the flow completes, the ID number is taken, the
     counter record (agent, office, unique username) is stored, AccountCreated (level 3,
-    username, must_change_password, password_hash, registered_by: agent and office) and
+    username, must_change_password, credential_id, registered_by: agent and office) and
     RegistrationCompleted go to the outbox → after the commit the otp service texts the
     initial password (``send_notice``).
 
-The initial password is made with ``secrets``, hashed with argon2id, and exists in clear only
-in this request and in the SMS the otp service composes: never in an event, log or document.
+The initial password is made with ``secrets`` and handed to profile, which hashes (argon2id)
+and keeps it (``stage_credential``, issue 11: AccountCreated names only the credential's id).
+It exists in clear only in this request, that request to profile and the SMS the otp service
+composes: never in an event, log or document, not even as a hash.
 The SMS goes after the commit, so no one receives a password for an account that was never
 made. Should the SMS fail, the account stands and the answer says so
 (``initial_password_sent: false``): the citizen then uses «Quên mật khẩu» (an OTP to the same
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,11 +52,11 @@ from services.registration.domain.methods.post_office import (
 from services.registration.domain.model import IdentityRecord, rfc3339, vietnam_today
 from services.registration.domain.ports import (
     AgentDayCounter,
+    CredentialOwner,
     NoticeGateway,
     OtpGateway,
     PostOfficeUnitOfWork,
 )
-from shared import crypto
 from shared.clock import Clock
 from shared.events import AccountCreated, Envelope, RegistrationCompleted, new_event
 from shared.events.schemas import Identity as EventIdentity
@@ -74,8 +76,9 @@ class PostOfficeDependencies:
     otp: OtpGateway
     agent_days: AgentDayCounter
     clock: Clock
+    # profile hashes and keeps the initial password (issue 11).
+    credentials: CredentialOwner
     daily_limit: int = post_office.DAILY_LIMIT
-    hash_password: Callable[[str], Awaitable[str]] = crypto.hash_password
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
     new_username: Callable[[], str] = post_office.new_username
     new_password: Callable[[], str] = post_office.new_initial_password
@@ -124,8 +127,8 @@ class PostOfficeRegistrations:
                                    code.strip())
         await self._refuse_duplicate(flow.application.identity)
         password = self.deps.new_password()
-        password_hash = await self.deps.hash_password(password)
-        record = await self._create(flow, password_hash)
+        credential_id = await self.deps.credentials.stage(flow.id, password)
+        record = await self._create(flow, credential_id)
         log.info("post office registration completed", registration_id=record.id,
                  account_id=record.account_id, agent_account_id=record.agent.account_id,
                  office=record.agent.office.get("name"))
@@ -161,7 +164,7 @@ class PostOfficeRegistrations:
             if await uow.identities.exists(identity.key):
                 raise AccountExists()
 
-    async def _create(self, flow: CounterFlow, password_hash: str) -> CounterRegistration:
+    async def _create(self, flow: CounterFlow, credential_id: str) -> CounterRegistration:
         application = flow.application
         for attempt in range(_ATTEMPTS):
             now = self.deps.clock()
@@ -177,7 +180,7 @@ class PostOfficeRegistrations:
                         key=application.identity.key, account_id=record.account_id,
                         subject_type="citizen", created_at=now, registration_id=record.id))
                     await uow.counter_registrations.add(record)
-                    for event in _completion_events(application, record, password_hash, now):
+                    for event in _completion_events(application, record, credential_id, now):
                         uow.emit(event)
                     await uow.commit()
                     return record
@@ -199,7 +202,7 @@ class PostOfficeRegistrations:
 
 
 def _completion_events(application: PostOfficeApplication, record: CounterRegistration,
-                       password_hash: str, now: datetime) -> list[Envelope]:
+                       credential_id: str, now: datetime) -> list[Envelope]:
     identity = application.identity
     # model_validate: the fields of this method ride as extras (the schema allows them).
     created = AccountCreated.model_validate(dict(
@@ -214,7 +217,7 @@ def _completion_events(application: PostOfficeApplication, record: CounterRegist
                                sex=identity.sex).model_dump(),
         phone=application.phone,
         email=application.email,
-        password_hash=password_hash,
+        credential_id=credential_id,
         created_at=rfc3339(now),
         # Additive fields of this method (docs/messaging.md).
         username=record.username,

@@ -8,6 +8,7 @@ from services.registration.adapters.post_office_mongo import (
     MongoAgentDays,
     MongoPostOfficeUnitOfWork,
 )
+from services.registration.adapters.profile import RpcCredentialOwner
 from services.registration.domain.methods.post_office import DAILY_LIMIT
 from services.registration.post_office import PostOfficeDependencies, PostOfficeRegistrations
 from shared.clock import Clock, system_clock
@@ -23,7 +24,8 @@ def build_post_office(infra: Infrastructure, clock: Clock = system_clock,
     rpc = RpcClient(infra.nc)
     return PostOfficeRegistrations(PostOfficeDependencies(
         uow=uow, notices=RpcNoticeGateway(rpc), otp=RpcOtpGateway(rpc),
-        agent_days=MongoAgentDays(infra.db), clock=clock, daily_limit=daily_limit))
+        agent_days=MongoAgentDays(infra.db), clock=clock,
+        credentials=RpcCredentialOwner(rpc), daily_limit=daily_limit))
 
 
 def post_office_endpoints(counter: PostOfficeRegistrations) -> dict[str, object]:

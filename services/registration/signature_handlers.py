@@ -129,18 +129,22 @@ class SignatureRegistrations:
     async def submit_signature(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         registration = await self._load(payload)
         registration.require_method(usb.METHOD)
+        if registration.status == SignatureStatus.AWAITING_CONFIRMATION and not (
+                registration.answers_expired(self.deps.clock())):
+            # A retry whose first answer was lost: the flow's state, pki not asked again.
+            return _accepted(registration)
         registration.require(SignatureStatus.AWAITING_SIGNATURE, self.deps.clock())
         signed = usb.parse_signed_challenge(payload)
         proof = await self.deps.pki.verify_signature(registration.id, PKI_PURPOSE,
                                                      signed.certificate, signed.chain,
                                                      signed.signature)
-        moved = await self._accept(registration, proof)
-        assert moved.identity is not None
-        return {"status": str(moved.status), "identity": moved.identity.as_dict(),
-                "subject_type": moved.subject_type}
+        return _accepted(await self._accept(registration, proof))
 
     async def confirm(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         registration = await self._load(payload)
+        if registration.status == SignatureStatus.COMPLETED:
+            # A retry whose first answer was lost: the same answer, nothing created again.
+            return registration.completion()
         registration.require(SignatureStatus.AWAITING_CONFIRMATION, self.deps.clock())
         email = confirmation_email(payload, registration.subject_type)
         account_id = self.deps.new_id()
@@ -151,8 +155,8 @@ class SignatureRegistrations:
             raise
         log.info("signature registration completed", registration_id=registration.id,
                  account_id=account_id, method=registration.method)
-        return {"status": str(completed.status), "account_id": account_id,
-                "level": completed.level}
+        # completed.account_id: a parallel retry may have completed it with its own id.
+        return completed.completion()
 
     # --- consumed events -------------------------------------------------------------------
 
@@ -240,12 +244,7 @@ class SignatureRegistrations:
             await self._fail(registration, SignatureStatus.AWAITING_SIGNATURE, refused.code)
             raise
         now = self.deps.clock()
-        async with self.deps.uow() as uow:
-            moved = await uow.signature_registrations.transition(
-                registration.id, from_status=SignatureStatus.AWAITING_SIGNATURE,
-                to_status=SignatureStatus.AWAITING_CONFIRMATION, now=now,
-                changes=proof_changes(proof))
-            await uow.commit()
+        moved = await self._move_to_confirmation(registration, proof, now)
         if moved is not None:
             return moved
         current = await self._current(registration.id)
@@ -253,6 +252,27 @@ class SignatureRegistrations:
         if current.status != SignatureStatus.AWAITING_CONFIRMATION:
             current.require(SignatureStatus.AWAITING_SIGNATURE, now)
         return current
+
+    async def _move_to_confirmation(self, registration: SignatureRegistration,
+                                    proof: CertificateProof,
+                                    now: datetime) -> SignatureRegistration | None:
+        """None when the flow is not at awaiting_signature any more. The CertificateValidated
+        consumer may write the same flow at this very moment (a write conflict): try again,
+        and find it moved or move it."""
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                async with self.deps.uow() as uow:
+                    moved = await uow.signature_registrations.transition(
+                        registration.id, from_status=SignatureStatus.AWAITING_SIGNATURE,
+                        to_status=SignatureStatus.AWAITING_CONFIRMATION, now=now,
+                        changes=proof_changes(proof))
+                    await uow.commit()
+                    return moved
+            except TransactionConflict:
+                if attempt == _CONFLICT_RETRIES - 1:
+                    raise
+                await asyncio.sleep(0.02 * 2**attempt)
+        return None
 
     async def _complete(self, registration: SignatureRegistration, account_id: str,
                         email: str | None) -> SignatureRegistration:
@@ -283,6 +303,8 @@ class SignatureRegistrations:
                     raise
                 await asyncio.sleep(0.02 * 2**attempt)
         current = await self._current(registration.id)
+        if current.status == SignatureStatus.COMPLETED:
+            return current  # a parallel try (a retry of this step) completed it: same answer
         current.require(SignatureStatus.AWAITING_CONFIRMATION, self.deps.clock())
         raise AssertionError("unreachable: require() raised")
 
@@ -369,3 +391,10 @@ def _completion_events(registration: SignatureRegistration, account_id: str,
     return [account_event,
             new_event(completed, correlation_id=registration.id, causation_id=account_event.id,
                       occurred_at=now)]
+
+
+def _accepted(registration: SignatureRegistration) -> dict[str, Any]:
+    """The signature step's answer: the identity read from the certificate, to confirm."""
+    assert registration.identity is not None
+    return {"status": str(registration.status), "identity": registration.identity.as_dict(),
+            "subject_type": registration.subject_type}

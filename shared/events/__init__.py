@@ -1,12 +1,15 @@
 """Event envelope, payload schemas and subjects: the contract between services.
 
-Only additive changes to a version. Payloads never carry a password, OTP code, PIN or session
-token in clear (a password travels only as an argon2id hash).
+Only additive changes to a version. Payloads, headers and dead letters never carry credential
+material: no password (not even as a hash), OTP code, PIN or token; a new account's password
+goes to profile by request/reply (``stage_credential``) and AccountCreated names only its
+``credential_id``. Personal fields ride only where a consumer needs them (``PERSONAL_FIELDS``).
 """
 
 from shared.events.envelope import Envelope, new_event
 from shared.events.schemas import (
     EVENT_TYPES,
+    AccountActivated,
     AccountCreated,
     AuthMethodAdded,
     AuthMethodRemoved,
@@ -41,6 +44,7 @@ __all__ = [
     "EVENTS_STREAM",
     "EVENTS_SUBJECT_PREFIX",
     "EVENT_TYPES",
+    "AccountActivated",
     "AccountCreated",
     "AuthMethodAdded",
     "AuthMethodRemoved",

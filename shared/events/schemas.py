@@ -41,9 +41,11 @@ class RegistrationRequested(EventPayload):
 class OtpSent(EventPayload):
     flow_id: str
     purpose: Purpose
-    phone: str
     challenge_id: str
     expires_at: str
+    # No consumer needs the number (PERSONAL_FIELDS): not published since issue 11; optional
+    # so that events from before still parse.
+    phone: str | None = None
 
 
 class OtpVerified(EventPayload):
@@ -56,8 +58,9 @@ class OtpVerified(EventPayload):
 class OtpFailed(EventPayload):
     flow_id: str
     purpose: Purpose
-    phone: str
     reason: str
+    # As OtpSent.phone: no consumer needs it, not published since issue 11.
+    phone: str | None = None
 
 
 class CertificateValidated(EventPayload):
@@ -88,8 +91,9 @@ class AccountCreated(EventPayload):
     identity: Identity
     phone: str | None = None
     email: str | None = None
-    # argon2id hash: the password itself never leaves the request that carried it.
-    password_hash: str | None = None
+    # The password profile keeps for this registration (profile ``stage_credential``): a
+    # reference, never the password or its hash (issue 11). Absent for signature methods.
+    credential_id: str | None = None
     created_at: str
     # Signature methods (usb, sim): the certificate the account is bound to
     # {fingerprint_sha256, serial, issuer, not_after} (additive: absent for other methods).
@@ -101,6 +105,14 @@ class RegistrationCompleted(EventPayload):
     account_id: str
     method: str
     level: int
+
+
+class AccountActivated(EventPayload):
+    """profile committed the account of AccountCreated: it can be used from now on (the
+    registration saga completes on it, issue 12 read-your-writes)."""
+
+    account_id: str
+    registration_id: str
 
 
 class RegistrationFailed(EventPayload):
@@ -193,6 +205,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         CertificateValidated,
         CertificateRejected,
         AccountCreated,
+        AccountActivated,
         RegistrationCompleted,
         RegistrationFailed,
         LoginSucceeded,

@@ -16,10 +16,11 @@ def test_every_event_id_is_unique() -> None:
     assert new_event(payload, correlation_id="f1").id != new_event(payload, correlation_id="f1").id
 
 
-def test_account_created_carries_a_hash_never_a_password_field() -> None:
-    assert "password" not in AccountCreated.model_fields
+def test_account_created_carries_no_credential_only_a_reference_to_it() -> None:
+    assert not [name for name in AccountCreated.model_fields
+                if "password" in name or "hash" in name]
     event = AccountCreated(account_id="a", registration_id="r", subject_type="citizen",
                            method="mobile", level=2, created_at="2026-01-01T00:00:00Z",
                            identity=Identity(id_number="001090123456", full_name="Nguyễn Văn An"),
-                           password_hash="$argon2id$v=19$...")
-    assert event.password_hash and event.password_hash.startswith("$argon2id$")
+                           credential_id="cred-1")
+    assert event.credential_id == "cred-1"

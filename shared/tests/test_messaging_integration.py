@@ -22,7 +22,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 async def infra(test_servers: Any) -> AsyncIterator[Infrastructure]:
     settings = CommonSettings(nats_url=test_servers.nats_url, mongo_url=test_servers.mongo_url,
-                              db_prefix=f"t{uuid.uuid4().hex[:8]}")
+                              db_prefix=f"t{uuid.uuid4().hex[:8]}",
+                              nats_nkey_seed_file=test_servers.nats_seed("test"))
     infra = await connect_infrastructure(settings, "shared")
     await ensure_indexes(infra.db, {})
     yield infra
@@ -141,3 +142,35 @@ async def test_rpc_answers_data_domain_errors_and_unavailability(infra: Infrastr
     await server.stop()
     with pytest.raises(ServiceUnavailable):
         await client.call(name, "echo", {"value": 1}, timeout=0.5)
+
+
+async def test_an_unreachable_database_is_a_retryable_unavailability(
+        infra: Infrastructure) -> None:
+    # Issue 12: a step that lost its database connection (a restart, a failover) answers
+    # service_unavailable (503, retried by the client), not internal (500).
+    from pymongo.errors import AutoReconnect, OperationFailure
+
+    async def step(payload: dict[str, Any]) -> Any:
+        if payload.get("cut"):
+            raise AutoReconnect("connection closed")
+        if payload.get("callee_down"):
+            raise ServiceUnavailable("otp")
+        raise OperationFailure("a real refusal")
+
+    name = f"t{uuid.uuid4().hex[:6]}"
+    server = RpcServer(infra.nc, name, "0.1.0", "test service")
+    server.endpoint("step", step)
+    await server.start()
+    client = RpcClient(infra.nc, timeout=2)
+    try:
+        with pytest.raises(RemoteError) as err:
+            await client.call(name, "step", {"cut": True})
+        assert err.value.code == "service_unavailable"
+        with pytest.raises(RemoteError) as err:
+            await client.call(name, "step", {"callee_down": True})
+        assert err.value.code == "service_unavailable"
+        with pytest.raises(RemoteError) as err:
+            await client.call(name, "step", {})
+        assert err.value.code == "internal"
+    finally:
+        await server.stop()

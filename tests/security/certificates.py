@@ -97,16 +97,13 @@ def usb_login(api: httpx.Client, material: dict[str, Any]) -> tuple[dict[str, An
                       signed(material, flow["challenge"]))
 
 
-def usb_session(api: httpx.Client, material: dict[str, Any], timeout: float = 15.0) -> str:
-    """Logs in with a bound certificate, waiting while its account is still being created."""
-    deadline = time.monotonic() + timeout
-    while True:
-        _, response = usb_login(api, material)
-        if response.status_code == 200 or time.monotonic() > deadline:
-            assert response.status_code == 200, response.text
-            token: str = response.json()["session_token"]
-            return token
-        time.sleep(0.2)
+def usb_session(api: httpx.Client, material: dict[str, Any]) -> str:
+    """Logs in with a bound certificate, once (a completed registration's account is usable
+    at once: read-your-writes)."""
+    _, response = usb_login(api, material)
+    assert response.status_code == 200, response.text
+    token: str = response.json()["session_token"]
+    return token
 
 
 def bearer(token: str) -> dict[str, str]:

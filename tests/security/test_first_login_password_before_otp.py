@@ -59,9 +59,9 @@ def test_first_login_password_is_not_saved_before_the_otp(
                               "new_password_confirmation": ATTACKERS_PASSWORD})
     assert response.status_code == 200 and response.json()["status"] == "otp_sent"
     # No OTP was entered: the attacker's password is not the account's...
-    response = start_login(api, username, ATTACKERS_PASSWORD, timeout=0)
+    response = start_login(api, username, ATTACKERS_PASSWORD)
     assert response.status_code == 401, response.text
     # ...and the owner's one-time password still leads to the password change.
-    response = start_login(api, username, initial, timeout=0)
+    response = start_login(api, username, initial)
     assert response.status_code == 201, response.text
     assert response.json()["status"] == "password_change_required"

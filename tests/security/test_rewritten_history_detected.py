@@ -30,7 +30,8 @@ def bearer(session: dict[str, Any]) -> dict[str, str]:
 def admin(stack: DevStack, *args: str) -> subprocess.CompletedProcess[str]:
     """``dvcid admin ...`` as an operator runs it, against the stack's NATS."""
     return subprocess.run([sys.executable, "-m", "dvcid.cli", "admin", *args],
-                          env=os.environ | {"DVCID_NATS_URL": stack.nats_url},
+                          env=os.environ | {"DVCID_NATS_URL": stack.nats_url,
+                                            "DVCID_NATS_NKEY_SEED_FILE": stack.nats_seed("operator")},
                           capture_output=True, text=True, timeout=60, check=False)
 
 

@@ -151,5 +151,5 @@ async def test_a_citizen_manages_contacts_methods_password_and_sessions(
     await check_page(page, "79-quan-ly-dang-nhap-da-ket-thuc")
     other_page = await other.new_page()
     await other_page.goto("/tai-khoan")
-    assert other_page.url.endswith("/dang-nhap")  # that session is over
+    assert other_page.url.endswith("/dang-nhap?tb=can-dang-nhap")  # that session is over
     await other.close()

@@ -18,7 +18,7 @@ import pytest_asyncio
 from pymongo import MongoClient
 
 from tests.journeys import STRONG_PASSWORD, Citizen, add_subscriber, client_ip, new_citizen, register
-from tests.web.conftest import check_page, new_context
+from tests.web.conftest import check_page, fill_birth_date, new_context
 from tests.web.test_journeys_in_browser import (
     follow,
     log_in_with_password,
@@ -80,7 +80,7 @@ async def fill_bhxh_form(page: Any, citizen: Citizen, bhxh_code: str,
     await page.get_by_label("Mã số BHXH").fill(bhxh_code)
     await page.get_by_label("Số CCCD/CMND").fill(citizen.id_number)
     await page.get_by_label("Họ và tên").fill(full_name or citizen.full_name)
-    await page.get_by_label("Ngày sinh").fill(citizen.birth_date)
+    await fill_birth_date(page, citizen.birth_date)
     await page.get_by_label("Số điện thoại di động").fill(citizen.phone)
 
 

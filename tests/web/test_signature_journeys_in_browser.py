@@ -147,7 +147,7 @@ async def test_enterprise_sim_registration_without_javascript(browser: Any, base
         assert await page.locator("#f-email").get_attribute("aria-invalid") == "true"
         assert await email_field.locator(".field-error").count() == 1
         await check_page(page, "47-khong-js-doanh-nghiep-thieu-email")
-        await page.get_by_label("Thư điện tử").fill("ketoan@senvang.vn")
+        await page.get_by_label("Email").fill("ketoan@senvang.vn")
         await submit(page, "Xác nhận và đăng ký")
         await page.get_by_role("heading", name="Đăng ký tài khoản thành công").wait_for()
 

@@ -16,6 +16,9 @@ from services.gateway.schemas import ResponseBody
 
 NEXT_PAGE_HEADER = "X-Next-Before"
 
+# A seq is a 64-bit integer in the database: a larger cursor is no entry, not a crash.
+MAX_SEQ = 2**63 - 1
+
 router = APIRouter(prefix=f"{API_PREFIX}/me", tags=["account"],
                    responses=problem_responses(401, 422, 500, 503))
 
@@ -39,7 +42,7 @@ class ActivityEntry(ResponseBody):
 async def list_activity(credentials: SessionToken, rpc: Rpc, response: Response,
                         limit: Annotated[int, Query(ge=1, le=100)] = 20,
                         before: Annotated[int | None, Query(
-                            ge=1, description=f"older than this seq (the {NEXT_PAGE_HEADER} "
+                            ge=1, le=MAX_SEQ, description=f"older than this seq (the {NEXT_PAGE_HEADER} "
                                               "header of the previous page)")] = None) -> Any:
     payload: dict[str, Any] = {"session_token": credentials.token, "limit": limit}
     if before is not None:

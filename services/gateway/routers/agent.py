@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from services.gateway.dependencies import Rpc, SessionToken
 from services.gateway.problems import problem_responses
 from services.gateway.routers import API_PREFIX
+from services.gateway.routers.registrations import accepted_while_creating
 from services.gateway.schemas import (
     AgentRegistration,
     AgentRegistrationCreated,
@@ -44,12 +45,16 @@ async def register_at_counter(body: AgentRegistration, credentials: SessionToken
 
 @router.post("/registrations/{registration_id}/otp", status_code=201,
              response_model=AgentRegistrationCreated, response_model_exclude_unset=True,
+             responses={202: {"model": AgentRegistrationCreated,
+                              "description": "`status` `creating_account`: committed, the "
+                                             "account usable in a moment"}},
              summary="The code the citizen reads back: the account is created")
 async def confirm_at_counter(registration_id: str, body: OtpSubmission,
-                             credentials: SessionToken, rpc: Rpc) -> Any:
+                             credentials: SessionToken, rpc: Rpc, response: Response) -> Any:
     agent = await _agent(rpc, credentials.token)
-    return await rpc.call("registration", "agent_register_confirm",
-                          {"id": registration_id, "code": body.code} | agent)
+    return accepted_while_creating(await rpc.call(
+        "registration", "agent_register_confirm",
+        {"id": registration_id, "code": body.code} | agent), response)
 
 
 @router.post("/registrations/{registration_id}/otp/resend", response_model=OtpResent,

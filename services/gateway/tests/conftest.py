@@ -101,7 +101,9 @@ class StubService:
 
 @pytest.fixture
 async def nc(test_servers: Any) -> AsyncIterator[NATS]:
-    client = await connect_nats(test_servers.nats_url, name="gateway-tests")
+    # The test identity: this one connection plays both registration and profile (stubs).
+    client = await connect_nats(test_servers.nats_url, name="gateway-tests",
+                                seed_file=test_servers.nats_seed("test"), identity="test")
     yield client
     await client.drain()
 
@@ -123,7 +125,8 @@ async def profile(nc: NATS) -> AsyncIterator[StubService]:
 @pytest.fixture
 def settings(test_servers: Any) -> GatewaySettings:
     return GatewaySettings(env="test", nats_url=test_servers.nats_url, rpc_timeout=1.0,
-                           sandbox_url="http://sandbox.test")
+                           sandbox_url="http://sandbox.test",
+                           nats_nkey_seed_file=test_servers.nats_seed("gateway"))
 
 
 @pytest.fixture

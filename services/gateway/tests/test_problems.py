@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 
 import pytest
 
@@ -62,8 +63,9 @@ def test_a_remote_error_without_detail_still_has_one() -> None:
 @pytest.mark.parametrize(("env", "secure"), [("dev", False), ("test", False),
                                              ("production", True)])
 def test_cookies_are_secure_outside_dev(env: str, secure: bool) -> None:
-    # Production needs real secrets (DVCID_WEB_SECRET) before it even starts.
-    settings = GatewaySettings(env=env, web_secret="a-real-production-secret")  # type: ignore[arg-type]
+    # Production needs a real key (DVCID_WEB_SECRET) and TLS to NATS before it even starts.
+    settings = GatewaySettings(env=env, web_secret=secrets.token_urlsafe(32),  # type: ignore[arg-type]
+                               nats_tls_ca="/etc/dvcid/nats-ca/ca.crt")
     assert settings.secure_cookies is secure
 
 

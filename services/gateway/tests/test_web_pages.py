@@ -18,8 +18,10 @@ pytestmark = pytest.mark.integration
 STARTED = {"id": "reg-1", "flow_token": "secret-flow-token", "status": "otp_sent",
            "expires_at": "2099-01-01T00:00:00Z", "phone_masked": "+8491****678",
            "resend_available_at": "2099-01-01T00:00:00Z"}
-FORM = {"id_number": "001090001234", "full_name": "Nguyễn Văn An", "birth_date": "1990-05-17",
-        "sex": "male", "phone": "0912345678", "email": ""}
+# The date of birth in its three boxes (Ngày / Tháng / Năm); the service gets it as ISO.
+FORM = {"id_number": "001090001234", "full_name": "Nguyễn Văn An", "birth_date_day": "17",
+        "birth_date_month": "05", "birth_date_year": "1990", "sex": "male", "phone": "0912345678",
+        "email": ""}
 
 
 def csrf_of(page: httpx.Response, action: str) -> str:
@@ -87,7 +89,7 @@ async def test_the_mobile_form_sends_the_api_payload_and_keeps_the_flow_in_a_coo
 
     otp_page = await api.get("/dang-ky/otp")
     assert otp_page.status_code == 200
-    assert "+8491****678" in otp_page.text
+    assert "091****678" in otp_page.text
     assert "secret-flow-token" not in otp_page.text  # the flow token never reaches the page
     assert 'data-wait-seconds="' in otp_page.text and 'data-wait-seconds="0"' not in otp_page.text
 
@@ -128,7 +130,8 @@ async def test_password_rules_the_service_refused_are_marked(api: httpx.AsyncCli
                                {"password": "Password1!", "password_confirmation": "Password1!"})
     assert response.status_code == 422
     assert re.search(r'data-rule="not_common"\s+class="unmet"', response.text)
-    assert "Mật khẩu cần không phải là mật khẩu phổ biến." in response.text
+    # In the pages' own words (rendering.PASSWORD_RULE_WORDS), not the service's sentence.
+    assert "Mật khẩu này quá phổ biến, dễ bị đoán." in response.text
     assert "Password1!" not in response.text  # a password is never echoed back
     assert registration.payloads("set_password")[0] == {
         "id": "reg-1", "flow_token": "secret-flow-token", "password": "Password1!",
@@ -184,7 +187,9 @@ async def test_a_required_captcha_is_shown_and_its_answer_sent(api: httpx.AsyncC
         profile.fail("login_start", "captcha_required", "Vui lòng nhập mã xác thực.")
         login = {"username": "001090001234", "password": "Hoa-Sen#2026vn"}
         response = await post_form(api, "/dang-nhap", "/dang-nhap", login)
-        assert response.status_code == 401
+        # Asked before any password is checked: a notice says why, no error (issue 17).
+        assert response.status_code == 200 and 'id="error-summary"' not in response.text
+        assert "Vui lòng nhập mã xác thực." in response.text
         assert 'name="captcha_id" value="cap-1"' in response.text
         assert 'for="f-captcha"' in response.text and 'src="data:image/png;base64,' in response.text
         await api.post("/dang-nhap", data=login | {"captcha_id": "cap-1", "captcha": "x7k2",
@@ -197,11 +202,11 @@ async def test_a_required_captcha_is_shown_and_its_answer_sent(api: httpx.AsyncC
 async def test_the_account_page_needs_a_session(api: httpx.AsyncClient,
                                                 profile: StubService) -> None:
     response = await api.get("/tai-khoan")
-    assert response.status_code == 303 and response.headers["location"] == "/dang-nhap"
+    assert response.status_code == 303 and response.headers["location"] == "/dang-nhap?tb=can-dang-nhap"
     profile.fail("me", "unauthenticated", "Phiên đã hết hạn.")
     api.cookies.set("dvcid_session", "ended")
     response = await api.get("/tai-khoan")
-    assert response.status_code == 303 and response.headers["location"] == "/dang-nhap"
+    assert response.status_code == 303 and response.headers["location"] == "/dang-nhap?tb=can-dang-nhap"
 
 
 async def test_the_sandbox_page_adds_a_subscriber_and_shows_the_inbox(api: httpx.AsyncClient) -> None:

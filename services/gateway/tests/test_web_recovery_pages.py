@@ -19,7 +19,8 @@ from shared.rpc import RpcServer
 pytestmark = pytest.mark.integration
 
 BHXH_FORM = {"bhxh_code": "0107001122", "id_number": "001090001234",
-             "full_name": "Nguyễn Văn An", "birth_date": "1990-05-17", "phone": "0912345678"}
+             "full_name": "Nguyễn Văn An", "birth_date_day": "17", "birth_date_month": "05",
+             "birth_date_year": "1990", "phone": "0912345678"}
 BHXH_PAGE = "/dang-ky/cong-dan/bao-hiem-xa-hoi"
 STARTED = {"id": "reg-1", "flow_token": "secret-flow-token", "status": "otp_sent",
            "phone_masked": "+8491****678", "resend_available_at": "2099-01-01T00:00:00Z"}
@@ -68,10 +69,12 @@ async def test_the_bhxh_form_sends_the_api_payload_then_the_otp_step(
     assert f'href="{BHXH_PAGE}"' in method_page.text
     response = await post_form(api, BHXH_PAGE, BHXH_PAGE, BHXH_FORM)
     assert response.status_code == 303 and response.headers["location"] == "/dang-ky/otp"
-    assert registration.payloads("start")[0] == {"subject_type": "citizen", "method": "bhxh",
-                                                 **BHXH_FORM}
+    assert registration.payloads("start")[0] == {
+        "subject_type": "citizen", "method": "bhxh", "bhxh_code": "0107001122",
+        "id_number": "001090001234", "full_name": "Nguyễn Văn An", "birth_date": "1990-05-17",
+        "phone": "0912345678"}  # the three date boxes become the API's ISO date
     otp_page = await api.get("/dang-ky/otp")
-    assert "+8491****678" in otp_page.text and "secret-flow-token" not in otp_page.text
+    assert "091****678" in otp_page.text and "secret-flow-token" not in otp_page.text
 
 
 async def test_an_unknown_bhxh_code_is_shown_beside_the_code(
@@ -149,7 +152,7 @@ async def test_the_forgotten_password_steps_call_the_reset_endpoints(
         "username": "001090001234", "ip": "203.0.113.7", "user_agent": "gateway-tests/1.0"}
     assert "httponly" in set_cookie_headers(response)[FLOW_COOKIES["reset"]]
     otp_page = await api.get("/quen-mat-khau/otp")
-    assert "+8491****678" in otp_page.text and "secret-reset-token" not in otp_page.text
+    assert "091****678" in otp_page.text and "secret-reset-token" not in otp_page.text
     assert "Gửi lại OTP" not in otp_page.text  # no resend here: a new request instead
     assert 'href="/quen-mat-khau">Gửi lại yêu cầu' in otp_page.text
 
@@ -191,7 +194,11 @@ async def test_the_forgotten_password_refusals_sit_beside_their_fields(
     assert "Sen-Vang#2027vn" not in response.text  # a password is never echoed back
 
     recovery.fail("reset_submit_otp", "flow_expired", "Phiên đã hết hạn.")
+    # A code of the wrong length is refused on the page, before the service is asked.
     response = await post_form(api, "/quen-mat-khau/otp", "/quen-mat-khau/otp", {"code": "1"})
+    assert response.status_code == 422 and "bạn đã nhập 1 chữ số" in response.text
+    assert recovery.payloads("reset_submit_otp") == []
+    response = await post_form(api, "/quen-mat-khau/otp", "/quen-mat-khau/otp", {"code": "123456"})
     assert response.status_code == 404 and "Lấy lại mật khẩu từ đầu" in response.text
 
 
@@ -211,7 +218,7 @@ async def test_the_otp_can_go_to_another_phone_of_the_account(
     await start_login(api, profile, [{"phone_id": "p-2", "phone_masked": "+8498****321"}])
     otp_page = await api.get("/dang-nhap/otp")
     assert "Chọn phương thức xác thực khác" in otp_page.text
-    assert re.search(r'value="p-2"[^>]*> \+8498\*\*\*\*321', otp_page.text)
+    assert re.search(r'value="p-2"[^>]*> 098\*\*\*\*321', otp_page.text)
     assert "secret-login-token" not in otp_page.text
 
     response = await api.post("/dang-nhap/otp/so-khac", data={
@@ -223,12 +230,12 @@ async def test_the_otp_can_go_to_another_phone_of_the_account(
                                          "resend_available_at": "2099-01-01T00:00:00Z"})
     response = await post_form(api, "/dang-nhap/otp", "/dang-nhap/otp/so-khac", {"phone_id": "p-2"})
     assert response.status_code == 200
-    assert "Mã OTP đã được gửi đến số điện thoại +8498****321" in response.text
+    assert "Mã OTP đã được gửi đến số điện thoại 098****321" in response.text
     assert recovery.payloads("login_otp_phone")[0] == {
         "id": "login-1", "flow_token": "secret-login-token", "phone_id": "p-2",
         "ip": "203.0.113.7", "user_agent": "gateway-tests/1.0"}
     again = await api.get("/dang-nhap/otp")  # the flow cookie remembers the new phone
-    assert "<strong>+8498****321</strong>" in again.text
+    assert "<strong>098****321</strong>" in again.text
 
 
 async def test_a_lost_phone_gets_the_code_on_a_new_number(
@@ -248,7 +255,7 @@ async def test_a_lost_phone_gets_the_code_on_a_new_number(
     recovery.answer("login_lost_phone", {"status": "otp_sent", "phone_masked": "+8488****555"})
     response = await post_form(api, "/dang-nhap/mat-so-dien-thoai", "/dang-nhap/mat-so-dien-thoai",
                                {"phone": "0888000555"})
-    assert response.status_code == 200 and "+8488****555" in response.text
+    assert response.status_code == 200 and "088****555" in response.text
     assert "thông tin thuê bao của nhà mạng" in response.text
     assert recovery.payloads("login_lost_phone")[-1] == {
         "id": "login-1", "flow_token": "secret-login-token", "phone": "0888000555",

@@ -49,7 +49,8 @@ class LoginNeeded(Exception):
 
 
 async def on_login_needed(request: Request, exc: Exception) -> Response:
-    return redirect("/dang-nhap")
+    # The login page says why the person landed there (login.LOGIN_NOTICES).
+    return redirect("/dang-nhap?tb=can-dang-nhap")
 
 
 async def call_as_owner(request: Request, rpc: Rpc, endpoint: str,

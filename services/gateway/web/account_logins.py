@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.gateway.dependencies import Rpc
 from services.gateway.web.account import ACCOUNT_PAGES, NOTICES, call_as_owner, read_as_owner
+from services.gateway.web.devices import device_name
 from services.gateway.web.guards import CheckedForm, step_up_redirect
 from services.gateway.web.rendering import FormErrors, redirect, render
 from shared.rpc import RemoteError, ServiceUnavailable
@@ -56,7 +57,7 @@ async def _page(request: Request, rpc: Rpc, *, before: str = "", notice: str | N
                   method_titles=METHOD_TITLES, result_titles=RESULT_TITLES,
                   first_page=PAGE if "before" in query else None,
                   next_page=f"{PAGE}?{urlencode({'truoc': next_before})}" if next_before else None,
-                  when=_when, notice=notice, errors=errors)
+                  when=_when, device=device_name, notice=notice, errors=errors)
 
 
 def _is_time(text: str) -> bool:

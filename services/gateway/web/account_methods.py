@@ -26,7 +26,7 @@ from services.gateway.web.guards import (
     step_up_redirect,
 )
 from services.gateway.web.new_password import new_password_errors, new_password_payload
-from services.gateway.web.otp_screen import OtpScreen, show_otp
+from services.gateway.web.otp_screen import OtpScreen, show_otp, show_refusal, typed_code
 from services.gateway.web.rendering import MAX_FIELD_LENGTH, FormErrors, redirect, render
 from services.gateway.web.security import WebFlow, forget_flow, remember_flow
 from shared.rpc import RemoteError, ServiceUnavailable
@@ -76,10 +76,9 @@ async def method_otp_page(request: Request, flow: MethodFlow) -> Response:
 @router.post("/otp", response_class=HTMLResponse)
 async def confirm_method_otp(request: Request, form: CheckedForm, flow: MethodFlow,
                              rpc: Rpc) -> Response:
-    code = str(form.get("code") or "").strip()
-    if not code:
-        return show_otp(request, OTP_SCREEN, flow,
-                        errors=FormErrors.invalid({"code": "Vui lòng nhập mã OTP."}))
+    code, problem = typed_code(form)
+    if problem is not None:  # told at once, no attempt spent
+        return show_otp(request, OTP_SCREEN, flow, errors=problem)
     try:
         await call_as_owner(request, rpc, "me_method_otp",
                             {"id": flow.id, "flow_token": flow.token, "code": code[:16]})
@@ -92,7 +91,7 @@ async def confirm_method_otp(request: Request, form: CheckedForm, flow: MethodFl
         if stepping_up is not None:
             forget_flow(request, stepping_up, "method")
             return stepping_up
-        return show_otp(request, OTP_SCREEN, flow, errors=errors)
+        return show_refusal(request, OTP_SCREEN, flow, errors)
     response = redirect(f"{PAGE}?tb=da-them")
     forget_flow(request, response, "method")
     return response

@@ -27,7 +27,7 @@ from services.gateway.web.guards import (
     ReauthFlow,
     flow_gone,
 )
-from services.gateway.web.otp_screen import OtpScreen, show_otp
+from services.gateway.web.otp_screen import OtpScreen, show_otp, show_refusal, typed_code
 from services.gateway.web.rendering import MAX_FIELD_LENGTH, FormErrors, form_values, redirect, render
 from services.gateway.web.security import WebFlow, forget_flow, read_flow, remember_flow
 from services.gateway.web.signing import (
@@ -93,17 +93,16 @@ async def otp_page(request: Request, flow: ReauthFlow) -> Response:
 @router.post("/otp", response_class=HTMLResponse)
 async def submit_otp(request: Request, form: CheckedForm, flow: ReauthFlow,
                      rpc: Rpc) -> Response:
-    code = _text(form.get("code"))
-    if not code:
-        return show_otp(request, OTP_SCREEN, flow,
-                        errors=FormErrors.invalid({"code": "Vui lòng nhập mã OTP."}))
+    code, problem = typed_code(form)
+    if problem is not None:  # told at once, no attempt spent
+        return show_otp(request, OTP_SCREEN, flow, errors=problem)
     try:
         await call_as_owner(request, rpc, "me_reauth_otp", {"id": flow.id, "code": code[:16]})
     except (RemoteError, ServiceUnavailable) as exc:
         errors = FormErrors.of(exc, ("code",))
         if errors.code in FLOW_GONE_CODES:
             raise flow_gone("reauth") from exc
-        return show_otp(request, OTP_SCREEN, flow, errors=errors)
+        return show_refusal(request, OTP_SCREEN, flow, errors)
     return _done(request, flow)
 
 

@@ -7,7 +7,7 @@ A tab whose flow is not built yet shows a notice; give its ``LoginTab`` a templa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -23,7 +23,15 @@ from services.gateway.dependencies import (
 )
 from services.gateway.routers.logins import _set_session_cookies
 from services.gateway.web.guards import FLOW_GONE_CODES, CheckedForm, LoginFlow, flow_gone
-from services.gateway.web.otp_screen import RESENT_NOTICE, OtpScreen, show_otp
+from services.gateway.web.otp_screen import (
+    RESENT_NOTICE,
+    OtpEnd,
+    OtpScreen,
+    new_code_sent,
+    show_otp,
+    show_refusal,
+    typed_code,
+)
 from services.gateway.web.rendering import MAX_FIELD_LENGTH, FormErrors, redirect, render
 from services.gateway.web.security import WebFlow, forget_flow, remember_flow
 from shared.rpc import RemoteError, ServiceUnavailable
@@ -40,27 +48,37 @@ class LoginTab:
 
 
 LOGIN_TABS = (
-    LoginTab("cccd", "CMT/CCCD", "login_password_tab.html"),  # the default tab (seed guide)
+    LoginTab("cccd", "CCCD/CMND", "login_password_tab.html"),  # the default tab (seed guide)
     LoginTab("sim", "Sim ký số", "login_sim_tab.html"),  # login_signature.py
     LoginTab("usb", "USB ký số", "login_usb_tab.html"),
     LoginTab("buu-dien", "Bưu điện", "login_post_office_tab.html"),  # counter-made accounts
 )
 # The tabs whose form is a login name and password (both post to /dang-nhap).
-PASSWORD_TABS = {"cccd": "Vui lòng nhập số CMT/CCCD.",
+PASSWORD_TABS = {"cccd": "Vui lòng nhập số CCCD/CMND.",
                  "buu-dien": "Vui lòng nhập tên đăng nhập."}
 PASSWORD_FIELDS = ("username", "password", "captcha")
 FIRST_PASSWORD_PAGE = "/dang-nhap/doi-mat-khau"  # login_first_password.py
 # The service wants a captcha answered with the password (after failed attempts).
 CAPTCHA_CODES = frozenset({"captcha_required", "captcha_invalid"})
+# Why the browser was sent here (?tb=<key>): fixed texts, never taken from the link.
+LOGIN_NOTICES = {"can-dang-nhap": "Vui lòng đăng nhập để xem trang tài khoản. Phiên đăng nhập "
+                                  "trước đã kết thúc hoặc bạn chưa đăng nhập."}
+CAPTCHA_REFRESH = "/dang-nhap/ma-xac-thuc"  # "Đổi mã khác", "Nghe mã bằng âm thanh"
+CAPTCHA_UNAVAILABLE = "Chưa tạo được mã xác thực mới. Vui lòng thử lại sau ít phút."
 OTP_SCREEN = OtpScreen(heading="Nhập mã OTP", action="/dang-nhap/otp",
                        resend_action="/dang-nhap/otp/gui-lai", back="/dang-nhap",
                        back_text="Quay lại đăng nhập",
-                       options="login_otp_options.html")  # login_otp_options.py
+                       options="login_otp_options.html",  # login_otp_options.py
+                       step="Bước 2/2: Nhập mã OTP",
+                       ended=OtpEnd("Đăng nhập không thành công",
+                                    "Mã OTP đã bị nhập sai quá 5 lần nên lần đăng nhập này đã "
+                                    "dừng lại. Vui lòng đăng nhập lại từ đầu.",
+                                    "/dang-nhap", "Đăng nhập lại"))
 
 
 @router.get("/dang-nhap", response_class=HTMLResponse)
-async def login_page(request: Request, tab: str = "cccd") -> HTMLResponse:
-    return _login_page(request, tab)
+async def login_page(request: Request, tab: str = "cccd", tb: str | None = None) -> HTMLResponse:
+    return _login_page(request, tab, notice=LOGIN_NOTICES.get(tb or ""))
 
 
 @router.post("/dang-nhap", response_class=HTMLResponse)
@@ -93,6 +111,11 @@ async def start_password_login(request: Request, form: CheckedForm, client: Clie
             captcha = await _new_captcha(rpc, client)
             if errors.code == "captcha_invalid" and not errors.fields:
                 errors.add("captcha", errors.detail or "")
+        if errors.code == "captcha_required" and captcha is not None:
+            # Asked before any password is checked, maybe on a first try: nothing went wrong,
+            # so a notice says why (neutral words), not an error summary.
+            return _login_page(request, tab, {"username": username}, None, captcha,
+                               notice=errors.detail)
         return _login_page(request, tab, {"username": username}, errors, captcha)
     if started.get("status") == "password_change_required":
         # A post-office (or operator-made) account's one-time password: a new one first.
@@ -109,6 +132,20 @@ async def start_password_login(request: Request, form: CheckedForm, client: Clie
     return response
 
 
+@router.post(CAPTCHA_REFRESH, response_class=HTMLResponse)
+async def another_captcha(request: Request, form: CheckedForm, client: Client,
+                          rpc: Rpc) -> Response:
+    """"Đổi mã khác" / "Nghe mã bằng âm thanh": the login form again with a new captcha (an
+    audio one on request); the name typed stays, nothing is counted as an attempt."""
+    tab = str(form.get("tab") or "cccd")
+    tab = tab if tab in PASSWORD_TABS else "cccd"
+    username = str(form.get("username") or "").strip()[:64]
+    kind = "audio" if form.get("kind") == "audio" else "image"
+    captcha = await _new_captcha(rpc, client, kind)
+    return _login_page(request, tab, {"username": username}, None, captcha,
+                       notice=None if captcha else CAPTCHA_UNAVAILABLE)
+
+
 @router.get("/dang-nhap/otp", response_class=HTMLResponse)
 async def login_otp_page(request: Request, flow: LoginFlow) -> Response:
     return show_otp(request, OTP_SCREEN, flow)
@@ -117,10 +154,9 @@ async def login_otp_page(request: Request, flow: LoginFlow) -> Response:
 @router.post("/dang-nhap/otp", response_class=HTMLResponse)
 async def submit_login_otp(request: Request, form: CheckedForm, flow: LoginFlow, client: Client,
                            rpc: Rpc, settings: Settings) -> Response:
-    code = str(form.get("code") or "").strip()
-    if not code:
-        return show_otp(request, OTP_SCREEN, flow,
-                        errors=FormErrors.invalid({"code": "Vui lòng nhập mã OTP."}))
+    code, problem = typed_code(form)
+    if problem is not None:  # told at once, no attempt spent
+        return show_otp(request, OTP_SCREEN, flow, errors=problem)
     try:
         done: dict[str, Any] = await rpc.call(
             SERVICE, "login_submit_otp",
@@ -142,7 +178,7 @@ async def resend_login_otp(request: Request, form: CheckedForm, flow: LoginFlow,
             {"id": flow.id, "flow_token": flow.token} | client.as_payload())
     except (RemoteError, ServiceUnavailable) as exc:
         return _refused(request, exc, flow)
-    flow = replace(flow, resend_available_at=resent.get("resend_available_at"))
+    flow = new_code_sent(flow, resent.get("resend_available_at"))
     response = show_otp(request, OTP_SCREEN, flow, notice=RESENT_NOTICE)
     remember_flow(request, response, flow)
     return response
@@ -166,22 +202,26 @@ async def logout(request: Request, form: CheckedForm, rpc: Rpc, settings: Settin
 
 def _login_page(request: Request, slug: str, values: dict[str, str] | None = None,
                 errors: FormErrors | None = None,
-                captcha: dict[str, Any] | None = None) -> HTMLResponse:
+                captcha: dict[str, Any] | None = None, notice: str | None = None) -> HTMLResponse:
     tab = next((t for t in LOGIN_TABS if t.slug == slug), LOGIN_TABS[0])
     return render(request, "login.html", tabs=LOGIN_TABS, tab=tab, values=values or {},
-                  errors=errors, captcha=captcha)
+                  errors=errors, captcha=captcha, notice=notice)
 
 
-async def _new_captcha(rpc: Rpc, client: ClientInfo) -> dict[str, Any] | None:
-    """A fresh captcha (Mã xác thực) for the form, as ``POST /api/v1/captchas`` gives; None
-    when none can be had (the page then shows the refusal alone)."""
+async def _new_captcha(rpc: Rpc, client: ClientInfo, kind: str = "image") -> dict[str, Any] | None:
+    """A fresh captcha (Mã xác thực) for the form, as ``POST /api/v1/captchas`` gives (with a
+    recording when ``kind`` is "audio"); None when none can be had (the page then shows the
+    refusal alone)."""
     try:
-        captcha: dict[str, Any] = await rpc.call(SERVICE, "captcha_new", client.as_payload())
+        captcha: dict[str, Any] = await rpc.call(SERVICE, "captcha_new",
+                                                 client.as_payload() | {"kind": kind})
     except (RemoteError, ServiceUnavailable):
         return None
     image = str(captcha.get("image") or "")
     if not captcha.get("captcha_id") or not image.startswith("data:image/"):
         return None
+    if not str(captcha.get("audio") or "").startswith("data:audio/wav;base64,"):
+        captcha.pop("audio", None)  # only a recording the page can play, never other data
     return captcha
 
 
@@ -196,4 +236,4 @@ def _refused(request: Request, exc: RemoteError | ServiceUnavailable, flow: WebF
     errors = FormErrors.of(exc, ("code",))
     if errors.code in FLOW_GONE_CODES:
         raise flow_gone("login") from exc
-    return show_otp(request, OTP_SCREEN, flow, errors=errors)
+    return show_refusal(request, OTP_SCREEN, flow, errors)

@@ -21,8 +21,8 @@ from fastapi.responses import HTMLResponse, Response
 from services.gateway.dependencies import Client, Rpc
 from services.gateway.web.guards import FLOW_GONE_CODES, CheckedForm, LoginFlow, flow_gone
 from services.gateway.web.login import OTP_SCREEN, SERVICE
-from services.gateway.web.otp_screen import show_otp
-from services.gateway.web.rendering import FormErrors, render
+from services.gateway.web.otp_screen import new_code_sent, show_otp
+from services.gateway.web.rendering import FormErrors, render, vn_phone
 from services.gateway.web.security import WebFlow, remember_flow
 from shared.rpc import RemoteError, ServiceUnavailable
 
@@ -73,9 +73,11 @@ async def send_to_a_new_phone(request: Request, form: CheckedForm, flow: LoginFl
 def _code_sent(request: Request, flow: WebFlow, sent: dict[str, Any], *,
                new_phone: bool = False) -> Response:
     """The OTP screen again, the code now on its way to the phone the person chose."""
-    flow = replace(flow, phone_masked=sent.get("phone_masked") or flow.phone_masked,
-                   resend_available_at=sent.get("resend_available_at"))
-    notice = f"Mã OTP đã được gửi đến số điện thoại {flow.phone_masked}."
+    # Another phone's code: its own lifetime; the wrong codes counted start again (whether
+    # the service's count does too, its otp_attempts_exceeded still ends the flow).
+    flow = replace(new_code_sent(flow, sent.get("resend_available_at")), wrong_codes=0,
+                   phone_masked=sent.get("phone_masked") or flow.phone_masked)
+    notice = f"Mã OTP đã được gửi đến số điện thoại {vn_phone(flow.phone_masked)}."
     if new_phone:
         notice += (" Sau khi bạn xác nhận mã, hệ thống đối chiếu số điện thoại mới với thông "
                    "tin thuê bao của nhà mạng trước khi dùng số này để nhận OTP.")

@@ -1,9 +1,16 @@
 """The OTP screen shared by every flow that confirms a phone (registration, login, forgotten
-password): the code form, "Gửi lại OTP" and the wait before a new code may be asked for, and
-the flow's own options below them (``OtpScreen.options``, e.g. the login's other phones)."""
+password, the account pages): one component (issue 17) with where the person is (the step),
+the code form, how long the code lives, "Gửi lại OTP" and the wait before a new code may be
+asked for, and the flow's own options below them (``OtpScreen.options``).
+
+A code of the wrong length is told as such here and costs no attempt. The service allows
+``CODE_ATTEMPTS`` wrong codes per flow; the flow cookie counts the wrong codes this browser
+typed, so the last one leads straight to the page that ends the flow (no reload needed), as
+does the service's ``otp_attempts_exceeded``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,8 +18,28 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from services.gateway.web.guards import PageProblem
 from services.gateway.web.rendering import FormErrors, render, seconds_until
 from services.gateway.web.security import WebFlow, remember_flow
+
+CODE_DIGITS = 6
+# FLOWS.md: a code lives 5 minutes, a new one may be asked 60 s after the last was sent, and
+# 5 wrong codes end the flow (the otp service's rules; the pages only show them).
+CODE_LIFETIME = timedelta(minutes=5)
+RESEND_WAIT = timedelta(seconds=60)
+CODE_ATTEMPTS = 5
+# The service's word that the flow's code is locked: no code will ever be accepted again.
+LOCKED_CODE = "otp_attempts_exceeded"
+
+
+@dataclass(frozen=True)
+class OtpEnd:
+    """The page after the last wrong code: the flow cannot go on; where to start again."""
+
+    title: str
+    message: str
+    link: str
+    link_text: str
 
 
 @dataclass(frozen=True)
@@ -23,9 +50,26 @@ class OtpScreen:
     back: str  # where "Quay lại" leads
     back_text: str
     options: str | None = None  # a template of the flow's options, shown under the forms
+    step: str | None = None  # "Bước 2/3: Xác nhận số điện thoại", on multi-step flows
+    ended: OtpEnd | None = None  # the page after the last wrong code (None: the form again)
 
 
 RESENT_NOTICE = "Mã OTP mới đã được gửi. Mã cũ không còn dùng được."
+
+
+def typed_code(form: Mapping[str, Any]) -> tuple[str, FormErrors | None]:
+    """The code as typed, spaces left out; or why it cannot be a code (no attempt spent)."""
+    raw = form.get("code")
+    code = "".join(raw.split()) if isinstance(raw, str) else ""
+    if not code:
+        problem = "Vui lòng nhập mã OTP."
+    elif not (code.isascii() and code.isdigit()):
+        problem = f"Mã OTP chỉ gồm {CODE_DIGITS} chữ số (0–9)."
+    elif len(code) != CODE_DIGITS:
+        problem = f"Mã OTP gồm {CODE_DIGITS} chữ số; bạn đã nhập {len(code)} chữ số."
+    else:
+        return code, None
+    return code, FormErrors.invalid({"code": problem})
 
 
 def show_otp(request: Request, screen: OtpScreen, flow: WebFlow, *,
@@ -33,17 +77,58 @@ def show_otp(request: Request, screen: OtpScreen, flow: WebFlow, *,
              **options: Any) -> HTMLResponse:
     """The screen; when the service said to wait (``retry_after``), the flow cookie learns
     the new time so a reload still counts down."""
+    if flow.code_expires_at is None and flow.resend_available_at:
+        flow = replace(flow, code_expires_at=_code_expiry(flow.resend_available_at))
+        changed = True
+    else:
+        changed = False
     if errors is not None and errors.retry_after is not None:
         available = datetime.now(UTC) + timedelta(seconds=errors.retry_after)
         flow = replace(flow, resend_available_at=available.isoformat())
-        response = _render(request, screen, flow, errors, notice, options)
+        changed = True
+    response = _render(request, screen, flow, errors, notice, options)
+    if changed:
         remember_flow(request, response, flow)
-        return response
-    return _render(request, screen, flow, errors, notice, options)
+    return response
+
+
+def show_refusal(request: Request, screen: OtpScreen, flow: WebFlow,
+                 errors: FormErrors) -> HTMLResponse:
+    """A refused code: the screen again with the reason beside the code, or, after the last
+    allowed wrong code, the page that ends the flow (``screen.ended``)."""
+    if errors.code == "otp_invalid":
+        flow = replace(flow, wrong_codes=flow.wrong_codes + 1)
+    if screen.ended is not None and (errors.code == LOCKED_CODE
+                                     or flow.wrong_codes >= CODE_ATTEMPTS):
+        end = screen.ended
+        raise PageProblem(400, end.title, end.message, link=end.link, link_text=end.link_text,
+                          forget=flow.kind)
+    response = show_otp(request, screen, flow, errors=errors)
+    remember_flow(request, response, flow)  # the count survives a reload
+    return response
+
+
+def new_code_sent(flow: WebFlow, resend_available_at: Any) -> WebFlow:
+    """The flow after a new code went out: its own lifetime and resend wait."""
+    available = str(resend_available_at) if resend_available_at else None
+    return replace(flow, resend_available_at=available,
+                   code_expires_at=_code_expiry(available) if available else None)
+
+
+def _code_expiry(resend_available_at: str) -> str | None:
+    """When the code sent with this resend time expires (sent + 5 min = resend time + 4 min)."""
+    try:
+        available = datetime.fromisoformat(resend_available_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (available - RESEND_WAIT + CODE_LIFETIME).isoformat()
 
 
 def _render(request: Request, screen: OtpScreen, flow: WebFlow, errors: FormErrors | None,
             notice: str | None, options: dict[str, Any]) -> HTMLResponse:
     return render(request, "otp.html", screen=screen, phone_masked=flow.phone_masked,
-                  wait_seconds=seconds_until(flow.resend_available_at), errors=errors,
-                  notice=notice, alternatives=flow.alternatives, **options)
+                  wait_seconds=seconds_until(flow.resend_available_at),
+                  expires_seconds=seconds_until(flow.code_expires_at)
+                  if flow.code_expires_at else None,
+                  code_digits=CODE_DIGITS, errors=errors, notice=notice,
+                  alternatives=flow.alternatives, **options)

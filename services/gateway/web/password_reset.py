@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.gateway.dependencies import CSRF_COOKIE, SESSION_COOKIE, Client, Rpc, Settings
 from services.gateway.web.guards import FLOW_GONE_CODES, CheckedForm, ResetFlow, flow_gone
-from services.gateway.web.otp_screen import OtpScreen, show_otp
+from services.gateway.web.otp_screen import OtpEnd, OtpScreen, show_otp, show_refusal, typed_code
 from services.gateway.web.rendering import MAX_FIELD_LENGTH, FormErrors, redirect, render
 from services.gateway.web.security import WebFlow, forget_flow, remember_flow
 from shared.rpc import RemoteError, ServiceUnavailable
@@ -26,7 +26,12 @@ USERNAME_MAX_LENGTH = 64
 router = APIRouter(prefix=START, include_in_schema=False)
 
 OTP_SCREEN = OtpScreen(heading="Xác nhận lấy lại mật khẩu", action=f"{START}/otp",
-                       resend_action=None, back=START, back_text="Nhập lại tên đăng nhập")
+                       resend_action=None, back=START, back_text="Nhập lại tên đăng nhập",
+                       step="Bước 2/3: Xác nhận số điện thoại",
+                       ended=OtpEnd("Chưa lấy lại được mật khẩu",
+                                    "Mã OTP đã bị nhập sai quá 5 lần nên yêu cầu lấy lại mật "
+                                    "khẩu này đã dừng lại. Vui lòng thực hiện lại từ đầu.",
+                                    START, "Lấy lại mật khẩu"))
 PASSWORD_FIELDS = ("password", "password_confirmation")
 
 
@@ -40,7 +45,7 @@ async def start_reset(request: Request, form: CheckedForm, client: Client, rpc: 
     username = str(form.get("username") or "").strip()
     values = {"username": username[:USERNAME_MAX_LENGTH]}
     if not username or len(username) > USERNAME_MAX_LENGTH:
-        problem = "Vui lòng nhập số CMT/CCCD." if not username else "Quá dài."
+        problem = "Vui lòng nhập số CCCD/CMND." if not username else "Quá dài."
         return render(request, "reset_start.html", values=values,
                       errors=FormErrors.invalid({"username": problem}))
     try:
@@ -67,17 +72,16 @@ async def reset_otp_page(request: Request, flow: ResetFlow) -> Response:
 @router.post("/otp", response_class=HTMLResponse)
 async def submit_reset_otp(request: Request, form: CheckedForm, flow: ResetFlow,
                            rpc: Rpc) -> Response:
-    code = str(form.get("code") or "").strip()
-    if not code:
-        return show_otp(request, OTP_SCREEN, flow,
-                        errors=FormErrors.invalid({"code": "Vui lòng nhập mã OTP."}))
+    code, problem = typed_code(form)
+    if problem is not None:  # told at once, no attempt spent
+        return show_otp(request, OTP_SCREEN, flow, errors=problem)
     try:
         await rpc.call(SERVICE, "reset_submit_otp", _flow_payload(flow) | {"code": code[:16]})
     except (RemoteError, ServiceUnavailable) as exc:
         errors = FormErrors.of(exc, ("code",))
         if errors.code in FLOW_GONE_CODES:
             raise flow_gone("reset") from exc
-        return show_otp(request, OTP_SCREEN, flow, errors=errors)
+        return show_refusal(request, OTP_SCREEN, flow, errors)
     return redirect(f"{START}/mat-khau")
 
 

@@ -14,13 +14,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.gateway.dependencies import SESSION_COOKIE, Rpc
+from services.gateway.web.dates import form_with_date, with_date_errors
 from services.gateway.web.guards import (
     CheckedForm,
     PageProblem,
     page_problem_of,
     step_up_redirect,
 )
-from services.gateway.web.rendering import FormErrors, form_values, redirect, render
+from services.gateway.web.rendering import FormErrors, redirect, render
 from shared.rpc import RemoteError, ServiceUnavailable
 
 PAGE = "/quay-buu-dien"
@@ -70,20 +71,23 @@ async def start_at_counter(request: Request, form: CheckedForm, rpc: Rpc) -> Res
     except _StepUp as step_up:
         return step_up.response
     office = agent.get("office") or {}
-    values, errors = form_values(form, FIELDS)
+    values, shown, errors, born = form_with_date(form, FIELDS)
     checked = form.get(CHECKED) == "1"
     if not checked:
         errors.add(CHECKED, "Vui lòng kiểm tra giấy tờ tùy thân của công dân và đánh dấu ô này.")
-        errors = FormErrors.invalid({k: v[0] for k, v in errors.fields.items()})
+        errors = with_date_errors(FormErrors.invalid({k: v[0] for k, v in errors.fields.items()}),
+                                  born, "birth_date", (*FIELDS, CHECKED))
     if errors:
-        return render(request, "post_office_counter.html", office=office, values=values,
+        return render(request, "post_office_counter.html", office=office, values=shown,
                       errors=errors)
     try:
         started: dict[str, Any] = await rpc.call(
             "registration", "agent_register_start", values | {CHECKED: True} | _ref(agent))
     except (RemoteError, ServiceUnavailable) as exc:
-        return render(request, "post_office_counter.html", office=office, values=values,
-                      errors=FormErrors.of(exc, (*FIELDS, CHECKED)))
+        refusal = with_date_errors(FormErrors.of(exc, (*FIELDS, CHECKED)), born, "birth_date",
+                                   (*FIELDS, CHECKED))
+        return render(request, "post_office_counter.html", office=office, values=shown,
+                      errors=refusal)
     return redirect(f"{PAGE}/{quote(started['id'], safe='')}/ma-xac-nhan"
                     f"?so={quote(str(started.get('phone_masked') or ''))}")
 

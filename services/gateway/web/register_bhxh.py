@@ -15,9 +15,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.gateway.dependencies import Rpc
+from services.gateway.web.dates import form_with_date, with_date_errors
 from services.gateway.web.guards import CheckedForm
 from services.gateway.web.registration import SERVICE, STEP_PAGES
-from services.gateway.web.rendering import FormErrors, form_values, redirect, render
+from services.gateway.web.rendering import FormErrors, redirect, render
 from services.gateway.web.security import WebFlow, remember_flow
 from shared.rpc import RemoteError, ServiceUnavailable
 
@@ -34,14 +35,15 @@ async def bhxh_form(request: Request) -> HTMLResponse:
 
 @router.post(PATH, response_class=HTMLResponse)
 async def start_bhxh(request: Request, form: CheckedForm, rpc: Rpc) -> Response:
-    values, errors = form_values(form, BHXH_FIELDS)
+    values, shown, errors, born = form_with_date(form, BHXH_FIELDS)
     if errors:
-        return render(request, TEMPLATE, values=values, errors=errors)
+        return render(request, TEMPLATE, values=shown, errors=errors)
     try:
         started: dict[str, Any] = await rpc.call(
             SERVICE, "start", {"subject_type": "citizen", "method": "bhxh"} | values)
     except (RemoteError, ServiceUnavailable) as exc:
-        return render(request, TEMPLATE, values=values, errors=_refusal(exc))
+        refusal = with_date_errors(_refusal(exc), born, "birth_date", BHXH_FIELDS)
+        return render(request, TEMPLATE, values=shown, errors=refusal)
     flow = WebFlow("registration", str(started["id"]), str(started["flow_token"]),
                    phone_masked=started.get("phone_masked"),
                    resend_available_at=started.get("resend_available_at"))

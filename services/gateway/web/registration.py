@@ -8,13 +8,14 @@ give its ``Method`` a ``path`` and add its routes (a module of its own, like thi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.gateway.dependencies import Rpc
+from services.gateway.web.dates import form_with_date, with_date_errors
 from services.gateway.web.guards import (
     FLOW_GONE_CODES,
     CheckedForm,
@@ -23,8 +24,16 @@ from services.gateway.web.guards import (
     flow_gone,
     page_problem_of,
 )
-from services.gateway.web.otp_screen import RESENT_NOTICE, OtpScreen, show_otp
-from services.gateway.web.rendering import FormErrors, form_values, redirect, render
+from services.gateway.web.otp_screen import (
+    RESENT_NOTICE,
+    OtpEnd,
+    OtpScreen,
+    new_code_sent,
+    show_otp,
+    show_refusal,
+    typed_code,
+)
+from services.gateway.web.rendering import FormErrors, redirect, render
 from services.gateway.web.security import WebFlow, forget_flow, remember_flow
 from shared.rpc import RemoteError, ServiceUnavailable
 
@@ -76,9 +85,16 @@ STEP_PAGES = {"otp_sent": "/dang-ky/otp", "awaiting_password": "/dang-ky/mat-kha
               # Digital-signature methods (register_signature.py).
               "awaiting_signature": "/dang-ky/chu-ky-so/ky",
               "awaiting_confirmation": "/dang-ky/chu-ky-so/xac-nhan"}
+# The steps of the citizen's SMS registrations (mobile, BHXH): the form, the code, the password.
+STEPS = ("Nhập thông tin", "Xác nhận số điện thoại", "Đặt mật khẩu")
+FAILED = OtpEnd("Đăng ký không thành công",
+                "Mã OTP đã bị nhập sai quá 5 lần nên hồ sơ đăng ký này đã dừng lại, để bảo vệ "
+                "thông tin của bạn. Vui lòng đăng ký lại từ đầu.",
+                "/dang-ky", "Đăng ký lại")
 OTP_SCREEN = OtpScreen(heading="Xác nhận số điện thoại", action="/dang-ky/otp",
                        resend_action="/dang-ky/otp/gui-lai", back="/dang-ky/cong-dan",
-                       back_text="Chọn phương thức đăng ký khác")
+                       back_text="Chọn phương thức đăng ký khác",
+                       step=f"Bước 2/{len(STEPS)}: {STEPS[1]}", ended=FAILED)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -93,15 +109,16 @@ async def mobile_form(request: Request) -> HTMLResponse:
 
 @router.post("/cong-dan/thue-bao-di-dong", response_class=HTMLResponse)
 async def start_mobile(request: Request, form: CheckedForm, rpc: Rpc) -> Response:
-    values, errors = form_values(form, MOBILE_FIELDS)
+    values, shown, errors, born = form_with_date(form, MOBILE_FIELDS)
     if errors:
-        return render(request, "register_mobile.html", values=values, errors=errors)
+        return render(request, "register_mobile.html", values=shown, errors=errors)
     try:
         started: dict[str, Any] = await rpc.call(
             SERVICE, "start", {"subject_type": "citizen", "method": "mobile"} | values)
     except (RemoteError, ServiceUnavailable) as exc:
-        return render(request, "register_mobile.html", values=values,
-                      errors=FormErrors.of(exc, MOBILE_FIELDS))
+        refusal = with_date_errors(FormErrors.of(exc, MOBILE_FIELDS), born, "birth_date",
+                                   MOBILE_FIELDS)
+        return render(request, "register_mobile.html", values=shown, errors=refusal)
     flow = WebFlow("registration", str(started["id"]), str(started["flow_token"]),
                    phone_masked=started.get("phone_masked"),
                    resend_available_at=started.get("resend_available_at"))
@@ -120,10 +137,9 @@ async def otp_page(request: Request, flow: RegistrationFlow, rpc: Rpc) -> Respon
 @router.post("/otp", response_class=HTMLResponse)
 async def submit_otp(request: Request, form: CheckedForm, flow: RegistrationFlow,
                      rpc: Rpc) -> Response:
-    code = str(form.get("code") or "").strip()
-    if not code:
-        return show_otp(request, OTP_SCREEN, flow,
-                        errors=FormErrors.invalid({"code": "Vui lòng nhập mã OTP."}))
+    code, problem = typed_code(form)
+    if problem is not None:  # told at once, no attempt spent
+        return show_otp(request, OTP_SCREEN, flow, errors=problem)
     try:
         await rpc.call(SERVICE, "submit_otp", _flow_payload(flow) | {"code": code[:16]})
     except (RemoteError, ServiceUnavailable) as exc:
@@ -138,7 +154,7 @@ async def resend_otp(request: Request, form: CheckedForm, flow: RegistrationFlow
         resent: dict[str, Any] = await rpc.call(SERVICE, "resend_otp", _flow_payload(flow))
     except (RemoteError, ServiceUnavailable) as exc:
         return _refused(request, exc, flow)
-    flow = replace(flow, resend_available_at=resent.get("resend_available_at"))
+    flow = new_code_sent(flow, resent.get("resend_available_at"))
     response = show_otp(request, OTP_SCREEN, flow, notice=RESENT_NOTICE)
     remember_flow(request, response, flow)
     return response
@@ -173,10 +189,19 @@ async def set_password(request: Request, form: CheckedForm, flow: RegistrationFl
 
 @router.get("/thanh-cong", response_class=HTMLResponse)
 async def completed(request: Request, flow: RegistrationFlow, rpc: Rpc) -> Response:
-    view = await _read(rpc, flow)
+    view = await _read(rpc, flow, wait=True)
+    if view.get("status") == "creating_account":
+        # Committed, and profile still a moment behind after the bounded wait (issue 12):
+        # "success" only once the account logs in, so this page asks to check again.
+        return render(request, "register_creating.html")
     if (elsewhere := _step_elsewhere(view, "completed")) is not None:
         return elsewhere
-    response = render(request, "register_done.html", level=view.get("level"))
+    identity = view.get("identity")
+    id_number = identity.get("id_number") if isinstance(identity, dict) else None
+    # Citizens registered by SMS log in with their ID number: the page says it.
+    response = render(request, "register_done.html", level=view.get("level"),
+                      method=view.get("method"),
+                      username=id_number if view.get("method") in ("mobile", "bhxh") else None)
     forget_flow(request, response, "registration")  # done: the flow's token has served
     return response
 
@@ -191,9 +216,10 @@ async def choose_method(request: Request, slug: str) -> HTMLResponse:
     return render(request, "register_method.html", subject=subject, methods=METHODS)
 
 
-async def _read(rpc: Rpc, flow: WebFlow) -> dict[str, Any]:
+async def _read(rpc: Rpc, flow: WebFlow, *, wait: bool = False) -> dict[str, Any]:
+    payload: dict[str, Any] = _flow_payload(flow) | ({"wait": True} if wait else {})
     try:
-        view: dict[str, Any] = await rpc.call(SERVICE, "get", _flow_payload(flow))
+        view: dict[str, Any] = await rpc.call(SERVICE, "get", payload)
     except (RemoteError, ServiceUnavailable) as exc:
         raise page_problem_of(exc, "registration") from exc
     return view
@@ -207,7 +233,7 @@ def _refused(request: Request, exc: RemoteError | ServiceUnavailable, flow: WebF
     errors = FormErrors.of(exc, ("code",))
     if errors.code in FLOW_GONE_CODES:
         raise flow_gone("registration") from exc
-    return show_otp(request, OTP_SCREEN, flow, errors=errors)
+    return show_refusal(request, OTP_SCREEN, flow, errors)
 
 
 def _step_elsewhere(view: dict[str, Any], expected: str) -> Response | None:

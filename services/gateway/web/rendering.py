@@ -3,6 +3,7 @@ refused step placed beside the fields they concern."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +29,40 @@ def _vn_date(value: Any) -> str:
     return f"{parts[2]}/{parts[1]}/{parts[0]}" if len(parts) == 3 else text
 
 
+def vn_phone(masked: Any) -> str:
+    """A masked number as people write their own: ``095****882``, not ``+8495****882`` (also
+    inside a text: "SMS +8491****580" → "SMS 091****580")."""
+    return re.sub(r"\+84(?=\d)", "0", str(masked or ""))
+
+
+def dn_organisation(distinguished_name: Any) -> str:
+    """The organisation of a certificate's name (``CN=…,O=Sandbox CA,C=VN`` → ``Sandbox CA``):
+    its O, else its CN, else the name as given."""
+    text = str(distinguished_name or "")
+    parts = dict(part.strip().split("=", 1) for part in text.split(",") if "=" in part)
+    return parts.get("O") or parts.get("CN") or text
+
+
 TEMPLATES.env.filters["vn_date"] = _vn_date
+TEMPLATES.env.filters["dn_organisation"] = dn_organisation
+TEMPLATES.env.filters["vn_phone"] = vn_phone
+# The password rules in the pages' words (one glossary, issue 17); a service's own sentence
+# for a rule ("Mật khẩu cần không chứa …") reads badly in Vietnamese for the negative rules.
+PASSWORD_RULE_WORDS = {
+    "min_length": "Mật khẩu phải có ít nhất 8 ký tự.",
+    "max_length": "Mật khẩu chỉ được có nhiều nhất 128 ký tự.",
+    "lowercase": "Mật khẩu phải có ít nhất một chữ cái thường (a–z).",
+    "uppercase": "Mật khẩu phải có ít nhất một chữ cái in hoa (A–Z).",
+    "digit": "Mật khẩu phải có ít nhất một chữ số (0–9).",
+    "special": "Mật khẩu phải có ít nhất một ký tự đặc biệt (ví dụ ! @ # $ % & *).",
+    "no_id_number": "Mật khẩu không được chứa số CCCD/CMND của bạn.",
+    "no_phone": "Mật khẩu không được chứa số điện thoại của bạn.",
+    "not_common": "Mật khẩu này quá phổ biến, dễ bị đoán. Hãy chọn mật khẩu khác.",
+}
+# Fields whose service message names the API's values (``sex``: "male (nam) hoặc female
+# (nữ)", right for an API client): on a page the field is two choices, so only one thing can
+# be wrong, said in the page's words.
+PAGE_FIELD_WORDS = {"sex": "Vui lòng chọn giới tính: Nam hoặc Nữ."}
 # Refusals about the code typed on an OTP screen: shown beside the code field.
 OTP_CODE_ERRORS = frozenset({"otp_invalid", "otp_expired", "otp_attempts_exceeded"})
 # The longest value a form field may carry to a service (the JSON API's schemas cap each
@@ -36,7 +70,9 @@ OTP_CODE_ERRORS = frozenset({"otp_invalid", "otp_expired", "otp_attempts_exceede
 MAX_FIELD_LENGTH = 256
 # Only our own CSS and JS, no inline script, forms post only to us, never inside a frame
 # (no clickjacking of the login or logout buttons).
+# The audio captcha plays from a data: URI (media-src), as the image captcha shows from one.
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "media-src 'self' data:; "
                            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
                            "object-src 'none'")
 
@@ -90,6 +126,8 @@ class FormErrors:
             name, message = str(item.get("name", "")), str(item.get("detail", ""))
             if item.get("rule"):
                 errors.rules.add(str(item["rule"]))
+                message = PASSWORD_RULE_WORDS.get(str(item["rule"]), message)
+            message = PAGE_FIELD_WORDS.get(name, message)
             if name in shown and message:
                 errors.add(name, message)
         if code in OTP_CODE_ERRORS and "code" in shown and not errors.fields:

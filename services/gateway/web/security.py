@@ -55,6 +55,10 @@ class WebFlow:
     challenge: str | None = None
     # Step-up only: the account page to go back to once the session stepped up.
     back: str | None = None
+    # OTP screens (otp_screen.py): when the code sent last expires, and how many wrong codes
+    # this browser typed (the service's limit ends the flow; the page says so at once).
+    code_expires_at: str | None = None
+    wrong_codes: int = 0
 
 
 def _sign(secret: str, purpose: str, value: str) -> str:

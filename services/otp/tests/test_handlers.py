@@ -79,7 +79,8 @@ async def test_issue_stores_only_a_keyed_hash_and_sends_the_code(world: World) -
     }
     [sent] = world.tx.events_of("OtpSent")
     assert sent.correlation_id == "flow-1"
-    assert sent.payload == {"flow_id": "flow-1", "purpose": "registration", "phone": PHONE,
+    # No phone: no consumer of OtpSent needs it (issue 11).
+    assert sent.payload == {"flow_id": "flow-1", "purpose": "registration", "phone": None,
                             "challenge_id": challenge.id, "expires_at": reply["expires_at"]}
 
 
@@ -244,7 +245,7 @@ async def test_a_refused_sms_stores_nothing_usable_and_reports_it(world: World) 
     [challenge] = world.state.challenges.values()
     assert challenge.code_hash is None
     [failed] = world.tx.events_of("OtpFailed")
-    assert failed.payload == {"flow_id": "flow-1", "purpose": "registration", "phone": PHONE,
+    assert failed.payload == {"flow_id": "flow-1", "purpose": "registration", "phone": None,
                               "reason": "sms_failed"}
     assert failed.correlation_id == "flow-1"
     # Whatever code was generated, it verifies as nothing.

@@ -40,7 +40,8 @@ class Running:
 async def running(test_servers: Any) -> AsyncIterator[Running]:
     stub = await TwilioStub().start()
     settings = OtpSettings(nats_url=test_servers.nats_url, mongo_url=test_servers.mongo_url,
-                           db_prefix=f"t{uuid.uuid4().hex[:8]}", twilio_api_base=stub.base,
+                           db_prefix=f"t{uuid.uuid4().hex[:8]}",
+                           nats_nkey_seed_file=test_servers.nats_seed("test"), twilio_api_base=stub.base,
                            twilio_from="DVCQG")
     infra = await connect_infrastructure(settings, "otp")
     wiring = await wire(infra)

@@ -14,12 +14,16 @@ from typing import Any
 import httpx
 
 from services.pki.domain.ports import MobileSignatureError, MobileSignatureStatus
+from shared.http import retrying_transport
 
 
 def create_client(base_url: str, token: str, timeout_seconds: float) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_seconds,
                              headers={"Authorization": f"Bearer {token}",
-                                      "User-Agent": "dvcid-pki"})
+                                      "User-Agent": "dvcid-pki"},
+                             # Status polls are repeated on a closed connection; a push is
+                             # not (a second prompt on the citizen's phone).
+                             transport=retrying_transport())
 
 
 class HttpMobileSignatureProvider:

@@ -30,6 +30,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 
 from services.pki.domain.ports import RevocationStatus
+from shared.http import retrying_transport
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -50,7 +51,10 @@ class _Cached:
 def create_client(timeout_seconds: float) -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=timeout_seconds, follow_redirects=True,
                              limits=httpx.Limits(max_connections=50, max_keepalive_connections=10),
-                             headers={"User-Agent": "dvcid-pki"})
+                             headers={"User-Agent": "dvcid-pki"},
+                             # CRL and OCSP queries only read: safe to repeat on a closed
+                             # connection.
+                             transport=retrying_transport(lookups_only=True))
 
 
 class HttpRevocationChecker:

@@ -41,6 +41,7 @@ class Running:
 async def running(test_servers: Any, sandbox: RunningSandbox) -> AsyncIterator[Running]:
     settings = PkiSettings(nats_url=test_servers.nats_url, mongo_url=test_servers.mongo_url,
                            db_prefix=f"t{uuid.uuid4().hex[:8]}",
+                           nats_nkey_seed_file=test_servers.nats_seed("test"),
                            trust_anchor_files=str(sandbox.ca_dir / "root.pem"),
                            mobile_signature_url=f"{sandbox.url}/mobile-signature/v1")
     infra = await connect_infrastructure(settings, "pki")

@@ -26,7 +26,8 @@ LIMITS = PromptLimits()
 @pytest.fixture
 async def infra(test_servers: Any) -> AsyncIterator[Infrastructure]:
     settings = PkiSettings(nats_url=test_servers.nats_url, mongo_url=test_servers.mongo_url,
-                           db_prefix=f"t{uuid.uuid4().hex[:8]}")
+                           db_prefix=f"t{uuid.uuid4().hex[:8]}",
+                           nats_nkey_seed_file=test_servers.nats_seed("pki"))
     infra = await connect_infrastructure(settings, "pki")
     await ensure_indexes(infra.db, INDEXES)
     yield infra

@@ -15,6 +15,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
+from services.profile.domain.credentials import StagedCredential
 from services.profile.domain.identity_keys import login_name_key
 from services.profile.domain.models import (
     Account,
@@ -36,6 +37,9 @@ LOGIN_FLOWS = "login_flows"
 SESSIONS = "sessions"
 LOGIN_HISTORY = "login_history"
 PASSWORD_RESETS = "password_resets"
+# Password hashes handed over by registration until their AccountCreated takes them
+# (domain/credentials.py); read by _id only.
+STAGED_CREDENTIALS = "staged_credentials"
 # An expired flow is kept an hour so its holder hears flow_expired rather than not_found.
 FLOW_KEPT_AFTER_EXPIRY_SECONDS = 3600
 
@@ -63,6 +67,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     PASSWORD_RESETS: [
         IndexModel([("expires_at", ASCENDING)], name="expires_at_ttl",
                    expireAfterSeconds=FLOW_KEPT_AFTER_EXPIRY_SECONDS),
+    ],
+    STAGED_CREDENTIALS: [
+        IndexModel([("expires_at", ASCENDING)], name="expires_at_ttl", expireAfterSeconds=0),
     ],
 }
 
@@ -236,6 +243,22 @@ class MongoLoginHistory(_Repository):
         return [record_from_doc(d) async for d in cursor.sort("at", DESCENDING).limit(limit)]
 
 
+class MongoStagedCredentials(_Repository):
+    collection_name = STAGED_CREDENTIALS
+
+    async def add(self, staged: StagedCredential) -> None:
+        await self._collection.insert_one(
+            {"_id": staged.credential_id, "registration_id": staged.registration_id,
+             "password_hash": staged.password_hash, "created_at": staged.created_at,
+             "expires_at": staged.expires_at}, session=self._session)
+
+    async def take(self, credential_id: str, registration_id: str) -> str | None:
+        # Removed as it is taken: the hash then lives in the account only.
+        doc = await self._collection.find_one_and_delete(
+            {"_id": credential_id, "registration_id": registration_id}, session=self._session)
+        return doc["password_hash"] if doc else None
+
+
 class MongoStore:
     """The repositories without a transaction."""
 
@@ -245,6 +268,7 @@ class MongoStore:
         self.sessions = MongoSessions(db, session)
         self.history = MongoLoginHistory(db, session)
         self.resets = MongoPasswordResets(db, session)
+        self.credentials = MongoStagedCredentials(db, session)
 
 
 class ProfileUnitOfWork(UnitOfWork):
@@ -256,6 +280,7 @@ class ProfileUnitOfWork(UnitOfWork):
     sessions: MongoSessions
     history: MongoLoginHistory
     resets: MongoPasswordResets
+    credentials: MongoStagedCredentials
 
     async def __aenter__(self) -> ProfileUnitOfWork:
         await super().__aenter__()
@@ -265,6 +290,7 @@ class ProfileUnitOfWork(UnitOfWork):
         self.sessions = store.sessions
         self.history = store.history
         self.resets = store.resets
+        self.credentials = store.credentials
         return self
 
 

@@ -11,6 +11,7 @@ import httpx
 
 from services.profile.domain.errors import ExternalUnavailable
 from services.profile.domain.models import Subscriber
+from shared.http import retrying_transport
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -21,7 +22,8 @@ def create_client(base_url: str, api_key: str, timeout: float) -> httpx.AsyncCli
         base_url=base_url.rstrip("/") + "/",
         headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
         timeout=httpx.Timeout(timeout),
-        transport=httpx.AsyncHTTPTransport(retries=1),  # a failed connect; a lookup is safe
+        # A failed connect or a closed pooled connection: a lookup is safe to repeat.
+        transport=retrying_transport(lookups_only=True),
     )
 
 

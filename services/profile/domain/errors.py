@@ -70,14 +70,15 @@ class OtpRejected(ProfileError):
 
 class CaptchaRequired(ProfileError):
     code = "captcha_required"
-    default_detail = ("Có nhiều lần đăng nhập không thành công. Vui lòng nhập mã xác thực "
-                      "(captcha) hiển thị trong hình.")
+    # Neutral (issue 17): it is also asked on a person's first try, after strangers' failures.
+    default_detail = ("Để bảo vệ tài khoản, lần đăng nhập này cần thêm mã xác thực. Vui lòng "
+                      "nhập các ký tự trong hình (không phân biệt chữ hoa, chữ thường).")
 
 
 class CaptchaInvalid(ProfileError):
     code = "captcha_invalid"
-    default_detail = ("Mã xác thực (captcha) không đúng hoặc đã hết hạn. Vui lòng nhập mã "
-                      "trong hình mới.")
+    default_detail = ("Mã xác thực chưa đúng hoặc đã hết hạn. Vui lòng nhập mã trong hình mới "
+                      "(không phân biệt chữ hoa, chữ thường).")
 
 
 class AccountLocked(ProfileError):
@@ -196,3 +197,12 @@ class PhoneLimit(ProfileError):
     code = "phone_limit"
     default_detail = ("Tài khoản đã có tối đa 5 số điện thoại nhận mã OTP. Vui lòng xóa bớt "
                       "một số trước khi thêm số mới.")
+
+
+class CredentialMissing(ProfileError):
+    """AccountCreated names a staged credential that profile does not hold (taken by another
+    account, or purged after the events' retention): no account is made without its password;
+    the event is dead-lettered under this code for an operator."""
+
+    code = "credential_missing"
+    default_detail = "Không tìm thấy mật khẩu đã lưu tạm cho đăng ký này."

@@ -30,6 +30,8 @@ from math import ceil
 # Letters and digits a person cannot confuse in a distorted image (no 0/O, 1/I/L, 5/S...).
 CAPTCHA_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 CAPTCHA_LENGTH = 5
+# The audio captcha reads digits: the only voices the captcha library ships.
+AUDIO_CAPTCHA_DIGITS = 6
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class GuardPolicy:
     lock_for: timedelta = timedelta(minutes=15)
     ip_captcha_after: int = 100  # failures from one IP per window before its volume counts
     ip_attempts: int = 300  # password logins from one IP per window (NAT: many people)
-    ip_otp_sends: int = 30  # login/reset OTP SMS caused from one IP per window
+    ip_otp_sends: int = 300  # login/reset OTP SMS from one IP per window (volume: NAT, post offices)
     captcha_ttl: timedelta = timedelta(minutes=5)
     # "Quên mật khẩu" SMS per account, per phone and per login name in an hour: below the otp
     # service's 5 per phone per hour, so a stranger who knows a username cannot use up the

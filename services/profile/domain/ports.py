@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from services.profile.domain.credentials import StagedCredential
 from services.profile.domain.guards import Count
 from services.profile.domain.models import (
     Account,
@@ -96,6 +97,15 @@ class LoginHistory(Protocol):
         """Newest first, a page of ``limit`` records older than ``before``."""
 
 
+class StagedCredentials(Protocol):
+    """Password hashes handed over by registration, waiting for their AccountCreated."""
+
+    async def add(self, staged: StagedCredential) -> None: ...
+
+    async def take(self, credential_id: str, registration_id: str) -> str | None:
+        """The hash of that credential of that registration, removed; None if absent."""
+
+
 class Store(Protocol):
     """The repositories outside a transaction: reads and single-document atomic updates."""
 
@@ -109,6 +119,8 @@ class Store(Protocol):
     def history(self) -> LoginHistory: ...
     @property
     def resets(self) -> PasswordResetRepository: ...
+    @property
+    def credentials(self) -> StagedCredentials: ...
 
 
 class UnitOfWork(Store, Protocol):
@@ -167,6 +179,12 @@ class Captchas(Protocol):
 class CaptchaImages(Protocol):
     async def render(self, text: str) -> bytes:
         """A PNG image of ``text``, distorted against machine reading."""
+
+
+class CaptchaSounds(Protocol):
+    async def render(self, text: str) -> bytes:
+        """A WAV recording of ``text`` (digits) read aloud over noise: the captcha for people
+        who cannot see the image."""
 
 
 class GuardStore(Protocol):

@@ -10,6 +10,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 
+from services.profile.domain.credentials import StagedCredential
 from services.profile.domain.errors import OtpRejected
 from services.profile.domain.guards import Count
 from services.profile.domain.identity_keys import login_name_key
@@ -196,6 +197,22 @@ class FakeHistory:
         return sorted(rows, key=lambda r: r.at, reverse=True)[:limit]
 
 
+class FakeCredentials:
+    def __init__(self) -> None:
+        self.rows: dict[str, StagedCredential] = {}
+
+    async def add(self, staged: StagedCredential) -> None:
+        assert staged.credential_id not in self.rows, "_id is unique"
+        self.rows[staged.credential_id] = staged
+
+    async def take(self, credential_id: str, registration_id: str) -> str | None:
+        staged = self.rows.get(credential_id)
+        if staged is None or staged.registration_id != registration_id:
+            return None
+        del self.rows[credential_id]
+        return staged.password_hash
+
+
 class FakeStore:
     def __init__(self) -> None:
         self.accounts = FakeAccounts()
@@ -203,6 +220,7 @@ class FakeStore:
         self.sessions = FakeSessions()
         self.history = FakeHistory()
         self.resets = FakeResets()
+        self.credentials = FakeCredentials()
         self.processed: set[str] = set()
         # Events of committed units of work, in order: what the relay would publish.
         self.published: list[Envelope] = []
@@ -218,6 +236,7 @@ class FakeUnitOfWork:
         self.sessions = store.sessions
         self.history = store.history
         self.resets = store.resets
+        self.credentials = store.credentials
         self._pending: list[Envelope] = []
         self._marks: list[str] = []
         self.committed = False

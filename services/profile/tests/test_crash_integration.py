@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from typing import Any
 
@@ -31,6 +32,8 @@ def _start(test_servers: Any, db_prefix: str, failpoints: str) -> subprocess.Pop
     env = {**os.environ, "DVCID_ENV": "test", "DVCID_NATS_URL": test_servers.nats_url,
            "DVCID_MONGO_URL": test_servers.mongo_url, "DVCID_DB_PREFIX": db_prefix,
            "DVCID_FAILPOINTS": failpoints, "DVCID_LOG_LEVEL": "WARNING",
+           "DVCID_NATS_NKEY_SEED_FILE": test_servers.nats_seed("profile") or "",
+           "DVCID_HEARTBEAT_FILE": f"{tempfile.gettempdir()}/{db_prefix}-profile.alive",
            # Redelivery after the crash in seconds rather than production's half-minute.
            "DVCID_BUS_ACK_WAIT_SECONDS": "3"}
     return subprocess.Popen([sys.executable, "-m", "services.profile"], env=env,
@@ -48,7 +51,9 @@ async def test_a_crash_between_commit_and_ack_creates_the_account_once(test_serv
     db_prefix = f"t{uuid.uuid4().hex[:8]}"
     mongo = connect_mongo(test_servers.mongo_url)
     db = mongo[f"{db_prefix}_profile"]
-    nc = await connect_nats(test_servers.nats_url, name="crash-test")
+    # The test identity: it publishes registration's AccountCreated and logs in as the gateway.
+    nc = await connect_nats(test_servers.nats_url, name="crash-test",
+                            seed_file=test_servers.nats_seed("test"), identity="test")
     js = nc.jetstream()
     suffix = uuid.uuid4().hex[:6]
     account_id = f"acc-{suffix}"

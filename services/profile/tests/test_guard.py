@@ -198,3 +198,28 @@ async def test_otp_sends_from_one_ip_are_throttled() -> None:
     with pytest.raises(RateLimited):
         await world.profile.login_resend_otp({"id": flow["id"],
                                               "flow_token": flow["flow_token"], "ip": IP})
+
+
+class _ReadAloud:
+    """A stand-in voice: the 'recording' is the text itself, so a test can hear it."""
+
+    async def render(self, text: str) -> bytes:
+        return text.encode()
+
+
+async def test_an_audio_captcha_reads_digits_and_answers_the_login(world: World) -> None:
+    world.profile._guard = LoginGuard(store=FakeGuardStore(), images=FakeImages(),
+                                      sounds=_ReadAloud(), clock=world.clock,
+                                      policy=GuardPolicy(), secret="s")
+    await fail(world, 5)
+    made = await world.profile.guard.new_captcha({"ip": IP, "kind": "audio"})
+    assert made["audio"].startswith("data:audio/wav;base64,")
+    heard = base64.b64decode(made["audio"].split(",", 1)[1]).decode()
+    assert heard.isdigit() and len(heard) == 6
+    shown = base64.b64decode(made["image"].split(",", 1)[1]).decode()
+    assert shown == heard  # the same code in the image, for whoever helps
+    started = await world.profile.login_start(
+        login(password=PASSWORD, captcha={"id": made["captcha_id"], "answer": heard}))
+    assert started["status"] == "otp_sent"
+    # An image captcha carries no recording.
+    assert "audio" not in await world.profile.guard.new_captcha({"ip": IP})

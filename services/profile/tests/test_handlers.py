@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from services.profile.credentials import CredentialStaging
 from services.profile.domain.errors import (
+    CredentialMissing,
     FlowExpired,
     FlowState,
     InvalidCredentials,
@@ -70,19 +72,26 @@ def world() -> World:
 
 
 def account_created(account_id: str = "acc-1", id_number: str = ID_NUMBER,
-                    phone: str | None = "+84912345567") -> Envelope:
-    payload = AccountCreated(
+                    phone: str | None = "+84912345567",
+                    credential_id: str | None = None) -> Envelope:
+    """With ``credential_id``, the event as registration publishes it since issue 11 (the
+    password staged in profile); without, an event from before, carrying the hash itself."""
+    password = {"credential_id": credential_id} if credential_id else {"password_hash": _HASH}
+    payload = AccountCreated.model_validate(dict(
         account_id=account_id, registration_id="reg-1", subject_type="citizen",
         method="mobile", level=2,
-        identity={"id_number": id_number, "full_name": "Nguyễn Văn An",  # type: ignore[arg-type]
+        identity={"id_number": id_number, "full_name": "Nguyễn Văn An",
                   "birth_date": "1999-01-02", "sex": "male"},
-        phone=phone, email="an@example.vn", password_hash=_HASH,
-        created_at="2026-01-01T00:00:00+00:00")
+        phone=phone, email="an@example.vn", created_at="2026-01-01T00:00:00+00:00",
+        **password))
     return new_event(payload, correlation_id="reg-1")
 
 
 async def with_account(world: World, **kwargs: Any) -> None:
     await world.profile.on_account_created(account_created(**kwargs))
+    # The setup's own fact (AccountActivated) is not what the tests below look at.
+    world.store.published[:] = [e for e in world.store.published
+                                if e.type != "AccountActivated"]
 
 
 async def started(world: World, **extra: Any) -> dict[str, Any]:
@@ -112,6 +121,16 @@ async def test_account_created_opens_the_account_and_hits_the_crash_failpoint(wo
     assert [p.phone for p in account.phones] == ["+84912345567"]
     assert {m.type for m in account.auth_methods} == {"password", "sms"}
     assert world.failpoints.hits == [ACCOUNT_COMMITTED_FAILPOINT]
+
+
+async def test_the_committed_account_is_announced_as_activated(world: World) -> None:
+    # Read-your-writes (issue 12): registration answers "completed" only on this fact, so it
+    # leaves with the account's own commit, naming the registration it completes.
+    await world.profile.on_account_created(account_created())
+    [activated] = [e for e in world.store.published if e.type == "AccountActivated"]
+    assert activated.payload == {"account_id": "acc-1", "registration_id": "reg-1"}
+    assert activated.correlation_id == "reg-1"
+    assert "acc-1" in world.store.accounts.rows
 
 
 async def test_a_redelivered_account_created_changes_nothing(world: World) -> None:
@@ -357,3 +376,63 @@ async def test_logout_revokes_at_once_and_twice_is_harmless(world: World) -> Non
     assert await world.profile.logout({"session_token": "unknown"}) == {}
     assert event_types(world) == ["LoginSucceeded", "SessionRevoked"]
     assert world.store.sessions.rows[login["session_id"]].revoked_at == world.clock.now
+
+
+# --- staged credentials (issue 11) --------------------------------------------------------
+
+async def test_account_created_takes_the_staged_password_and_the_event_carries_none(
+        world: World) -> None:
+    staging = CredentialStaging(credentials=world.store.credentials, clock=world.clock,
+                                lifetime=timedelta(days=7), hash_password=_fast_hash,
+                                new_id=lambda: "cred-1")
+    staged = await staging.stage_credential({"registration_id": "reg-1", "password": PASSWORD})
+    assert staged == {"credential_id": "cred-1"}
+    stored = world.store.credentials.rows["cred-1"]
+    assert stored.password_hash != PASSWORD and stored.expires_at - stored.created_at == \
+        timedelta(days=7)
+
+    event = account_created(credential_id="cred-1")
+    assert "$argon2" not in event.model_dump_json()
+    await world.profile.on_account_created(event)
+    account = world.store.accounts.rows["acc-1"]
+    assert await crypto.verify_password(account.password_hash, PASSWORD)
+    # Taken once: the hash now lives in the account only.
+    assert world.store.credentials.rows == {}
+    # A redelivery finds the event processed; it needs the credential no more.
+    await world.profile.on_account_created(event)
+    assert world.store.accounts.rows["acc-1"].password_hash == account.password_hash
+
+
+async def test_an_account_is_never_made_without_the_password_its_event_names(
+        world: World) -> None:
+    with pytest.raises(CredentialMissing):
+        await world.profile.on_account_created(account_created(credential_id="cred-gone"))
+    assert world.store.accounts.rows == {}
+
+
+async def test_a_credential_staged_for_another_registration_is_not_taken(world: World) -> None:
+    staging = CredentialStaging(credentials=world.store.credentials, clock=world.clock,
+                                lifetime=timedelta(days=7), hash_password=_fast_hash,
+                                new_id=lambda: "cred-1")
+    await staging.stage_credential({"registration_id": "reg-other", "password": PASSWORD})
+    with pytest.raises(CredentialMissing):
+        await world.profile.on_account_created(account_created(credential_id="cred-1"))
+    assert "cred-1" in world.store.credentials.rows
+
+
+@pytest.mark.parametrize("payload", [{}, {"registration_id": "reg-1"},
+                                     {"registration_id": "reg-1", "password": ""},
+                                     {"registration_id": "reg-1", "password": "x" * 1025},
+                                     {"registration_id": 5, "password": PASSWORD}])
+async def test_stage_credential_refuses_bad_input_without_echoing_it(
+        world: World, payload: dict[str, Any]) -> None:
+    staging = CredentialStaging(credentials=world.store.credentials, clock=world.clock,
+                                lifetime=timedelta(days=7), hash_password=_fast_hash)
+    with pytest.raises(ValidationFailed) as refused:
+        await staging.stage_credential(payload)
+    assert PASSWORD not in repr(refused.value.to_error())
+    assert world.store.credentials.rows == {}
+
+
+async def _fast_hash(password: str) -> str:
+    return fast_password_hash(password)

@@ -3,27 +3,34 @@ typed-in username only ever means a CMND/CCCD."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from services.profile.domain.credentials import StagedCredential
 from services.profile.domain.errors import InvalidCredentials
 from services.profile.domain.identity_keys import identity_key, login_name_key
 from services.profile.tests.test_handlers import _HASH, PASSWORD, World, make_world
 from shared.events import AccountCreated, new_event
 
 NUMBER = "123456789"
+AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 async def created(world: World, account_id: str, identity: dict[str, Any], *,
                   method: str = "mobile", password: bool = True,
                   subject_type: str = "citizen") -> None:
+    if password:  # staged in profile, as registration does (issue 11)
+        await world.store.credentials.add(StagedCredential(
+            f"cred-{account_id}", f"reg-{account_id}", _HASH, AT, AT + timedelta(days=7)))
     payload = AccountCreated(
         account_id=account_id, registration_id=f"reg-{account_id}",
         subject_type=subject_type,  # type: ignore[arg-type]
         method=method, level=2, identity=identity,  # type: ignore[arg-type]
         phone="+84912345567" if password else None,
-        password_hash=_HASH if password else None, created_at="2026-01-01T00:00:00+00:00",
+        credential_id=f"cred-{account_id}" if password else None,
+        created_at="2026-01-01T00:00:00+00:00",
         certificate=None if password else {"fingerprint_sha256": account_id * 4,
                                            "serial": "1", "issuer": "CN=CA"})
     await world.profile.on_account_created(new_event(payload, correlation_id=account_id))

@@ -16,10 +16,12 @@ from services.profile.adapters.guards import GUARD_INDEXES, MongoGuardStore
 from services.profile.adapters.mongo import (
     INDEXES,
     SESSIONS,
+    STAGED_CREDENTIALS,
     MongoStore,
     ProfileUnitOfWork,
 )
-from services.profile.domain.errors import InvalidCredentials
+from services.profile.credentials import CredentialStaging
+from services.profile.domain.errors import CredentialMissing, InvalidCredentials
 from services.profile.domain.guards import GuardPolicy
 from services.profile.domain.models import Identity, Session, open_account
 from services.profile.guard import LoginGuard
@@ -28,6 +30,7 @@ from services.profile.tests.fakes import (
     FakeImages,
     FakeOtp,
     RecordingFailpoints,
+    fast_password_hash,
     sequential_ids,
 )
 from services.profile.tests.test_handlers import (
@@ -157,7 +160,9 @@ async def test_history_pages_newest_first(db: Any) -> None:
                                        "password": "wrong"})
     rows = await store.history.recent("acc-1", limit=2)
     assert len(rows) == 2 and rows[0].at >= rows[1].at
-    assert await db.outbox.count_documents({}) == 3  # three LoginFailed events, committed
+    # AccountActivated (with the account) and three LoginFailed events, committed.
+    assert await db.outbox.count_documents({"subject": "dvcid.events.LoginFailed"}) == 3
+    assert await db.outbox.count_documents({}) == 4
 
 
 class LenientOtp(FakeOtp):
@@ -182,3 +187,35 @@ async def test_parallel_submits_of_one_flow_open_exactly_one_session(db: Any) ->
     assert await db.outbox.count_documents({"subject": "dvcid.events.LoginSucceeded"}) == 1
     assert await db.login_flows.count_documents({"_id": flow["id"],
                                                  "status": "completed"}) == 1
+
+
+async def test_a_staged_password_becomes_the_accounts_in_the_creating_transaction(
+        db: Any) -> None:
+    staging = CredentialStaging(credentials=MongoStore(db).credentials, clock=FrozenClock(NOW),
+                                lifetime=timedelta(days=7), hash_password=_fast_hash)
+    staged = await staging.stage_credential({"registration_id": "reg-1", "password": PASSWORD})
+    doc = await db[STAGED_CREDENTIALS].find_one({"_id": staged["credential_id"]})
+    assert doc["registration_id"] == "reg-1" and doc["password_hash"].startswith("$argon2")
+    assert PASSWORD not in repr(doc)
+    # Purged by TTL when no AccountCreated claims it within the events' retention.
+    indexes = await db[STAGED_CREDENTIALS].index_information()
+    assert indexes["expires_at_ttl"]["expireAfterSeconds"] == 0
+
+    profile = _profile(db)
+    await profile.on_account_created(account_created(credential_id=staged["credential_id"]))
+    account = await MongoStore(db).accounts.get("acc-1")
+    assert account is not None and account.password_hash == doc["password_hash"]
+    assert await db[STAGED_CREDENTIALS].count_documents({}) == 0
+
+
+async def test_no_account_is_made_when_its_staged_password_is_gone(db: Any) -> None:
+    profile = _profile(db)
+    with pytest.raises(CredentialMissing):
+        await profile.on_account_created(account_created(credential_id="never-staged"))
+    assert await db.accounts.count_documents({}) == 0
+    # Nothing committed: the event is not marked processed, a replay can still succeed.
+    assert await db[PROCESSED].count_documents({}) == 0
+
+
+async def _fast_hash(password: str) -> str:
+    return fast_password_hash(password)

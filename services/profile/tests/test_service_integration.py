@@ -57,7 +57,8 @@ class _Refused(Exception):
 @pytest.fixture
 async def infra(test_servers: Any) -> AsyncIterator[Infrastructure]:
     settings = ProfileSettings(nats_url=test_servers.nats_url, mongo_url=test_servers.mongo_url,
-                               db_prefix=f"t{uuid.uuid4().hex[:8]}")
+                               db_prefix=f"t{uuid.uuid4().hex[:8]}",
+                               nats_nkey_seed_file=test_servers.nats_seed("test"))
     infra = await connect_infrastructure(settings, "profile")
     yield infra
     await infra.relay.stop()

@@ -15,6 +15,7 @@ import httpx
 
 from services.registration.domain.errors import ExternalUnavailable
 from services.registration.domain.model import InsuredPerson
+from shared.http import retrying_transport
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -34,9 +35,9 @@ def create_client(base_url: str, api_key: str,
         base_url=base_url.rstrip("/") + "/",
         headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
         timeout=httpx.Timeout(timeout),
-        # Retries a failed connection (not a request that reached the server): a lookup is
-        # safe to repeat.
-        transport=httpx.AsyncHTTPTransport(retries=1),
+        # Retries a failed connection, or one the registry closed while it sat in the pool:
+        # a lookup is safe to repeat.
+        transport=retrying_transport(lookups_only=True),
     )
 
 

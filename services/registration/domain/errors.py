@@ -212,3 +212,12 @@ class CounterDailyLimit(RegistrationError):
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(retry_after=retry_after)
+
+
+class ProfileRejected(RegistrationError):
+    """profile refused the password handed to it (``stage_credential``; never expected, the
+    policy was checked here): its code passes through unchanged."""
+
+    def __init__(self, code: str, detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.code = code

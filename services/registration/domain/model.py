@@ -96,6 +96,16 @@ class Registration:
             raise FlowExpired()
         raise FlowState(_NEXT_STEP_HINT[self.status])
 
+    def otp_step_done(self, now: datetime) -> bool:
+        """The OTP step is behind the flow (and the flow not lapsed): a retried ``/otp``,
+        whose first answer was lost, is told where the flow is (issue 12)."""
+        return self.status in (Status.AWAITING_PASSWORD, Status.COMPLETED) and not (
+            self.answers_expired(now))
+
+    def completion(self) -> dict[str, Any]:
+        """The password step's answer, the same to a retry as to the first call."""
+        return {"status": str(self.status), "account_id": self.account_id, "level": self.level}
+
     def view(self) -> dict[str, Any]:
         """What the flow's owner (holder of the flow token) may read back."""
         data: dict[str, Any] = {

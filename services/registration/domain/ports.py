@@ -115,6 +115,14 @@ class OtpIssued:
     resend_available_at: str
 
 
+class CredentialOwner(Protocol):
+    """profile, the owner of passwords (issue 11): it hashes a new account's password and
+    keeps it until the AccountCreated naming the returned ``credential_id`` takes it. The
+    password never rides an event. Unreachable: ExternalUnavailable."""
+
+    async def stage(self, registration_id: str, password: str) -> str: ...
+
+
 class OtpGateway(Protocol):
     """The otp service. Its refusals arrive as OtpRejected (code passed through), its silence
     as ExternalUnavailable."""
@@ -213,3 +221,18 @@ class NoticeGateway(Protocol):
     no event or log. Refusals arrive as OtpRejected, silence as ExternalUnavailable."""
 
     async def send_initial_password(self, phone: str, username: str, password: str) -> None: ...
+
+
+class AccountActivations(Protocol):
+    """What registration knows of profile's AccountActivated (read-your-writes, issue 12):
+    which flows' accounts are committed at profile and so can be used."""
+
+    async def record(self, registration_id: str, account_id: str) -> None:
+        """Idempotent: the flow's account is usable; wakes the steps waiting for it."""
+        ...
+
+    async def is_active(self, registration_id: str) -> bool: ...
+
+    async def wait(self, registration_id: str, timeout: float) -> bool:
+        """True as soon as the flow's account is usable, False after ``timeout`` seconds."""
+        ...

@@ -166,6 +166,10 @@ class SignatureRegistration:
         if self.method != method:
             raise FlowState("Bước này không dùng cho phương thức đăng ký của hồ sơ này.")
 
+    def completion(self) -> dict[str, Any]:
+        """The confirm step's answer, the same to a retry as to the first call (issue 12)."""
+        return {"status": str(self.status), "account_id": self.account_id, "level": self.level}
+
     def view(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id,

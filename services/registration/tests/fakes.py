@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
-from services.registration.domain.errors import AccountExists, ExternalUnavailable, OtpRejected
+from services.registration.domain.errors import (
+    AccountExists,
+    ExternalUnavailable,
+    OtpRejected,
+    TransactionConflict,
+)
 from services.registration.domain.identity import Sex
 from services.registration.domain.model import (
     FLOW_EXPIRED_CODE,
@@ -41,6 +48,8 @@ class FakeStore:
     processed: set[str] = field(default_factory=set)
     events: list[Envelope] = field(default_factory=list)
     commits: int = 0
+    # The next this many commits meet a concurrent transaction (a database write conflict).
+    conflicts: int = 0
 
     def events_of(self, event_type: str) -> list[Envelope]:
         return [e for e in self.events if e.type == event_type]
@@ -124,6 +133,9 @@ class FakeUnitOfWork:
         self._processed.add(key)
 
     async def commit(self) -> None:
+        if self.store.conflicts:
+            self.store.conflicts -= 1
+            raise TransactionConflict("write conflict")
         self.store.registrations = self._registrations
         self.store.identities = self._identities
         self.store.processed = self._processed
@@ -194,11 +206,18 @@ class FakeOtpGateway:
         self.verified: list[tuple[str, str, str]] = []
         # Runs after a successful verify: lets a test play the OtpVerified consumer's race.
         self.after_verify: Any = None
+        # Runs before ``next_error`` is raised (what happened meanwhile elsewhere).
+        self.before_error: Any = None
 
     def _raise_next_error(self) -> None:
         error, self.next_error = self.next_error, None
         if error is not None:
             raise error
+
+    async def _fail_if_told(self) -> None:
+        if self.next_error is not None and self.before_error is not None:
+            await self.before_error()
+        self._raise_next_error()
 
     async def issue(self, flow_id: str, purpose: str, phone: str) -> OtpIssued:
         self._raise_next_error()
@@ -208,7 +227,7 @@ class FakeOtpGateway:
                          resend_available_at=rfc3339(now + RESEND_DELAY))
 
     async def verify(self, flow_id: str, purpose: str, phone: str, code: str) -> None:
-        self._raise_next_error()
+        await self._fail_if_told()
         self.verified.append((flow_id, purpose, code))
         if code != self.valid_code:
             raise OtpRejected("otp_invalid", "Mã OTP không đúng. Bạn còn 4 lần thử.")
@@ -219,6 +238,25 @@ class FakeOtpGateway:
 async def fake_hash_password(password: str) -> str:
     # Fast stand-in for argon2id: a hash, never the password itself.
     return "fake-argon2id$" + hashlib.sha256(password.encode()).hexdigest()
+
+
+class FakeCredentialOwner:
+    """profile's ``stage_credential``: keeps what it was handed under a fresh id; can be told
+    to be unreachable. ``before_stage`` lets a test hold a call at that point."""
+
+    def __init__(self) -> None:
+        self.staged: dict[str, tuple[str, str]] = {}
+        self.error: Exception | None = None
+        self.before_stage: Callable[[], Awaitable[None]] | None = None
+
+    async def stage(self, registration_id: str, password: str) -> str:
+        if self.before_stage is not None:
+            await self.before_stage()
+        if self.error is not None:
+            raise self.error
+        credential_id = f"cred-{len(self.staged) + 1}"
+        self.staged[credential_id] = (registration_id, password)
+        return credential_id
 
 
 class Failpoints:
@@ -240,6 +278,7 @@ class World:
     failpoints: Failpoints
     handlers: RegistrationHandlers
     bhxh: FakeInsuranceRegistry
+    credentials: FakeCredentialOwner
 
 
 FLOW_SECRET = "test-flow-secret"
@@ -252,6 +291,7 @@ def make_world(now: datetime | None = None) -> World:
     insurance = FakeInsuranceRegistry()
     otp = FakeOtpGateway(clock)
     failpoints = Failpoints()
+    credentials = FakeCredentialOwner()
     handlers = RegistrationHandlers(Dependencies(
         uow=lambda: FakeUnitOfWork(store),
         subscribers=telco,
@@ -260,7 +300,32 @@ def make_world(now: datetime | None = None) -> World:
         clock=clock,
         flow_secret=FLOW_SECRET,
         start_attempts=FakeAttemptCounter(),
-        hash_password=fake_hash_password,
+        credentials=credentials,
         failpoint=failpoints,
     ))
-    return World(store, clock, telco, otp, failpoints, handlers, insurance)
+    return World(store, clock, telco, otp, failpoints, handlers, insurance, credentials)
+
+
+class FakeAccountActivations:
+    """Activations in memory; waiters wake on ``record`` as the NATS wake-up does."""
+
+    def __init__(self) -> None:
+        self.active: dict[str, str] = {}
+        self._changed = asyncio.Condition()
+
+    async def record(self, registration_id: str, account_id: str) -> None:
+        async with self._changed:
+            self.active.setdefault(registration_id, account_id)
+            self._changed.notify_all()
+
+    async def is_active(self, registration_id: str) -> bool:
+        return registration_id in self.active
+
+    async def wait(self, registration_id: str, timeout: float) -> bool:
+        async with self._changed:
+            try:
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: registration_id in self.active), timeout)
+            except TimeoutError:
+                return False
+            return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import pytest
@@ -9,9 +10,12 @@ from pydantic import ValidationError
 
 from services.registration.config import RegistrationSettings
 
-STRONG: dict[str, Any] = {"flow_secret": "f" * 32, "telco_api_key": "k" * 32,
-          "telco_url": "https://telco.example.vn/registry", "bhxh_api_key": "b" * 32,
-          "bhxh_url": "https://bhxh.example.vn/registry"}
+STRONG: dict[str, Any] = {"flow_secret": secrets.token_urlsafe(32),
+                          "telco_api_key": secrets.token_urlsafe(24),
+                          "telco_url": "https://telco.example.vn/registry",
+                          "bhxh_api_key": secrets.token_hex(20),
+                          "bhxh_url": "https://bhxh.example.vn/registry",
+                          "nats_tls_ca": "/etc/dvcid/nats-ca/ca.crt"}
 
 
 def test_dev_defaults() -> None:
@@ -25,8 +29,20 @@ def test_dev_defaults() -> None:
 
 @pytest.mark.parametrize("weak", ["flow_secret", "telco_api_key", "bhxh_api_key"])
 def test_production_refuses_development_secrets(weak: str) -> None:
-    with pytest.raises(ValidationError, match=weak):
+    with pytest.raises(ValidationError, match=f"DVCID_{weak.upper()}"):
         RegistrationSettings(env="production", **{**STRONG, weak: "dev-insecure-x"})
+
+
+@pytest.mark.parametrize("weak", ["telco_api_key", "bhxh_api_key"])
+def test_production_refuses_an_empty_or_short_registry_key(weak: str) -> None:
+    for value in ("", secrets.token_hex(8)):
+        with pytest.raises(ValidationError, match=f"DVCID_{weak.upper()}"):
+            RegistrationSettings(env="production", **{**STRONG, weak: value})
+
+
+def test_production_refuses_a_short_flow_key() -> None:
+    with pytest.raises(ValidationError, match=r"DVCID_FLOW_SECRET .* too short"):
+        RegistrationSettings(env="production", **{**STRONG, "flow_secret": "f3l0w-k3y"})
 
 
 @pytest.mark.parametrize("name", ["telco_url", "bhxh_url"])

@@ -29,7 +29,8 @@ pytestmark = pytest.mark.integration
 async def infra(test_servers: Any) -> AsyncIterator[Infrastructure]:
     settings = RegistrationSettings(nats_url=test_servers.nats_url,
                                     mongo_url=test_servers.mongo_url,
-                                    db_prefix=f"t{uuid.uuid4().hex[:8]}")
+                                    db_prefix=f"t{uuid.uuid4().hex[:8]}",
+                                    nats_nkey_seed_file=test_servers.nats_seed("registration"))
     infra = await connect_infrastructure(settings, "registration")
     await ensure_indexes(infra.db, INDEXES)
     yield infra

@@ -292,11 +292,45 @@ async def test_a_missing_code_is_a_validation_error(world: World) -> None:
     assert world.otp.verified == []
 
 
-async def test_the_otp_step_cannot_be_replayed(world: World) -> None:
+async def test_a_retried_otp_step_answers_the_flow_state(world: World) -> None:
+    # Its answer was lost (issue 12): the retry is told where the flow is, and the otp
+    # service is not asked again (no attempt burned on a code already used).
     flow = await at_password_step(world)
-    with pytest.raises(FlowState) as err:
+    answer = await world.handlers.submit_otp({**_auth(flow), "code": world.otp.valid_code})
+    assert answer == {"status": "awaiting_password"}
+    assert len(world.otp.verified) == 1
+
+
+async def test_a_retried_otp_step_after_completion_answers_completed(world: World) -> None:
+    flow = await at_password_step(world)
+    await world.handlers.set_password(
+        {**_auth(flow), "password": GOOD_PASSWORD, "password_confirmation": GOOD_PASSWORD})
+    answer = await world.handlers.submit_otp({**_auth(flow), "code": "000000"})
+    assert answer == {"status": "completed"}
+    assert len(world.otp.verified) == 1
+
+
+async def test_a_code_used_while_the_flow_lagged_answers_the_flow_state(world: World) -> None:
+    # The code was used by the first try, whose own write was lost; meanwhile the
+    # OtpVerified consumer moved the flow: the retry's "code already used" is success.
+    flow = await started(world)
+    await world.handlers.on_otp_verified(_otp_verified(flow["id"]))
+    world.store.registrations[flow["id"]].status = Status.OTP_SENT  # as read by the retry
+
+    async def consumer_catches_up() -> None:
+        world.store.registrations[flow["id"]].status = Status.AWAITING_PASSWORD
+
+    world.otp.next_error = OtpRejected("otp_expired", "Mã OTP đã được sử dụng.")
+    world.otp.before_error = consumer_catches_up
+    answer = await world.handlers.submit_otp({**_auth(flow), "code": world.otp.valid_code})
+    assert answer == {"status": "awaiting_password"}
+
+
+async def test_an_expired_code_on_a_flow_still_waiting_is_refused(world: World) -> None:
+    flow = await started(world)
+    world.otp.next_error = OtpRejected("otp_expired", "Mã OTP đã hết hạn.")
+    with pytest.raises(OtpRejected):
         await world.handlers.submit_otp({**_auth(flow), "code": world.otp.valid_code})
-    assert "đặt mật khẩu" in err.value.detail
 
 
 async def test_a_silent_otp_service_is_external_unavailable(world: World) -> None:
@@ -313,6 +347,21 @@ async def test_the_otp_verified_consumer_getting_there_first_is_still_success(wo
         await world.handlers.on_otp_verified(_otp_verified(flow["id"]))
 
     world.otp.after_verify = consumer_first
+    answer = await world.handlers.submit_otp({**_auth(flow), "code": world.otp.valid_code})
+    assert answer == {"status": "awaiting_password"}
+
+
+async def test_the_otp_verified_consumer_conflicting_with_the_step_is_still_success(
+        world: World) -> None:
+    # Both move otp_sent → awaiting_password at the same instant: the step's write meets the
+    # consumer's (a write conflict) and answers the flow's state, never a 500 (issue 12).
+    flow = await started(world)
+
+    async def consumer_at_the_same_time() -> None:
+        await world.handlers.on_otp_verified(_otp_verified(flow["id"]))
+        world.store.conflicts = 1
+
+    world.otp.after_verify = consumer_at_the_same_time
     answer = await world.handlers.submit_otp({**_auth(flow), "code": world.otp.valid_code})
     assert answer == {"status": "awaiting_password"}
 
@@ -362,7 +411,11 @@ async def test_a_good_password_creates_the_account_in_one_unit(world: World) -> 
     assert payload.level == 2 and payload.phone == PHONE
     assert payload.email == "An.Nguyen@example.vn"
     assert payload.identity.id_number == ID_NUMBER and payload.identity.sex == "male"
-    assert payload.password_hash and payload.password_hash.startswith("fake-argon2id$")
+    # The password went to profile by request/reply; the event names only that credential.
+    assert payload.credential_id is not None
+    assert world.credentials.staged[payload.credential_id] == (flow["id"], GOOD_PASSWORD)
+    assert not [name for name, value in created.payload.items()
+                if isinstance(value, str) and ("password" in name or "hash" in name)]
     [completed] = world.store.events_of("RegistrationCompleted")
     assert completed.payload["account_id"] == account_id
     assert completed.causation_id == created.id
@@ -408,15 +461,18 @@ async def test_a_password_before_the_otp_is_flow_state(world: World) -> None:
             {**_auth(flow), "password": GOOD_PASSWORD, "password_confirmation": GOOD_PASSWORD})
 
 
-async def test_a_second_password_on_a_completed_flow_is_flow_state(world: World) -> None:
+async def test_a_retried_password_on_a_completed_flow_answers_the_same_account(
+        world: World) -> None:
+    # Its answer was lost (issue 12): the retry gets the same answer, and nothing is created
+    # or staged again.
     flow = await at_password_step(world)
     body = {**_auth(flow), "password": GOOD_PASSWORD, "password_confirmation": GOOD_PASSWORD}
-    await world.handlers.set_password(body)
+    first = await world.handlers.set_password(body)
     world.clock.advance(hours=1)  # completed flows stay completed, not expired
-    with pytest.raises(FlowState) as err:
-        await world.handlers.set_password(body)
-    assert "đã hoàn tất" in err.value.detail
+    again = await world.handlers.set_password(body)
+    assert again == first and first["status"] == "completed"
     assert len(world.store.events_of("AccountCreated")) == 1
+    assert len(world.credentials.staged) == 1
     view = await world.handlers.get(_auth(flow))
     assert view["status"] == "completed" and view["level"] == 2
 
@@ -509,3 +565,33 @@ def test_every_error_has_a_stable_code_and_a_vietnamese_detail(error: Registrati
         "invalid_id_number", "validation_error", "password_policy"}
     assert body["detail"] and body["detail"] != body["code"]
     json.dumps(body)
+
+
+# --- the password goes to profile, never into an event (issue 11) --------------------------
+
+async def test_an_unreachable_profile_completes_nothing_and_the_step_can_be_retried(
+        world: World) -> None:
+    flow = await at_password_step(world)
+    events_before = list(world.store.events)
+    world.credentials.error = ExternalUnavailable()
+    with pytest.raises(ExternalUnavailable):
+        await world.handlers.set_password(
+            {**_auth(flow), "password": GOOD_PASSWORD, "password_confirmation": GOOD_PASSWORD})
+    # No completion without a password profile holds: no account can lack its password.
+    assert world.store.registrations[flow["id"]].status == Status.AWAITING_PASSWORD
+    assert world.store.events == events_before
+    world.credentials.error = None
+    answer = await world.handlers.set_password(
+        {**_auth(flow), "password": GOOD_PASSWORD, "password_confirmation": GOOD_PASSWORD})
+    assert answer["status"] == "completed"
+    [created] = world.store.events_of("AccountCreated")
+    assert world.credentials.staged[created.payload["credential_id"]] == (flow["id"],
+                                                                         GOOD_PASSWORD)
+
+
+async def test_a_password_the_policy_refuses_never_reaches_profile(world: World) -> None:
+    flow = await at_password_step(world)
+    with pytest.raises(PasswordPolicyViolation):
+        await world.handlers.set_password(
+            {**_auth(flow), "password": "short", "password_confirmation": "short"})
+    assert world.credentials.staged == {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -29,10 +29,10 @@ from services.registration.domain.identity import Identity, cccd_century_digit
 from services.registration.domain.model import IdentityRecord, Registration, Status
 from services.registration.handlers import Dependencies, RegistrationHandlers
 from services.registration.tests.fakes import (
+    FakeCredentialOwner,
     FakeInsuranceRegistry,
     FakeOtpGateway,
     FakeSubscriberRegistry,
-    fake_hash_password,
 )
 from shared.clock import FrozenClock
 from shared.events import AccountCreated, new_event
@@ -48,7 +48,8 @@ PASSWORD = "Tr@ng-Sen-2026!"
 async def infra(test_servers: Any) -> AsyncIterator[Infrastructure]:
     settings = RegistrationSettings(nats_url=test_servers.nats_url,
                                     mongo_url=test_servers.mongo_url,
-                                    db_prefix=f"t{uuid.uuid4().hex[:8]}")
+                                    db_prefix=f"t{uuid.uuid4().hex[:8]}",
+                                    nats_nkey_seed_file=test_servers.nats_seed("registration"))
     infra = await connect_infrastructure(settings, "registration")
     await ensure_indexes(infra.db, INDEXES | THROTTLE_INDEXES)
     yield infra
@@ -90,7 +91,7 @@ def setup(infra: Infrastructure) -> Setup:
         insurance=FakeInsuranceRegistry(), otp=otp,
         clock=clock, flow_secret="integration-secret",
         start_attempts=MongoAttemptCounter(infra.db[START_ATTEMPTS]),
-        hash_password=fake_hash_password))
+        credentials=FakeCredentialOwner()))
     return Setup(infra, clock, telco, otp, handlers)
 
 
@@ -194,14 +195,15 @@ async def test_a_whole_registration_commits_state_and_events_together(setup: Set
     assert identity is not None and identity["_id"] == answer["account_id"]
 
 
-def _hashing_in_step(barrier: asyncio.Barrier) -> Callable[[str], Awaitable[str]]:
-    """Both completions get their hash at the same moment, then race into their units."""
+def _staging_in_step(barrier: asyncio.Barrier) -> FakeCredentialOwner:
+    """Both completions get their credential at the same moment, then race into their units."""
+    owner = FakeCredentialOwner()
 
-    async def hash_password(password: str) -> str:
+    async def wait() -> None:
         await barrier.wait()
-        return await fake_hash_password(password)
 
-    return hash_password
+    owner.before_stage = wait
+    return owner
 
 
 async def test_two_concurrent_completions_for_one_id_number_make_one_account(
@@ -210,7 +212,7 @@ async def test_two_concurrent_completions_for_one_id_number_make_one_account(
         person = _person(100 + round_)
         first = await _to_password_step(setup, person)
         second = await _to_password_step(setup, {**person, "phone": f"+8498765{round_:04d}"})
-        setup.handlers.deps.hash_password = _hashing_in_step(asyncio.Barrier(2))
+        setup.handlers.deps.credentials = _staging_in_step(asyncio.Barrier(2))
         results = await asyncio.gather(*(
             setup.handlers.set_password(
                 {**auth, "password": PASSWORD, "password_confirmation": PASSWORD})

@@ -30,10 +30,10 @@ from services.registration.domain.methods import post_office
 from services.registration.domain.methods.post_office import CounterFlow, CounterRegistration
 from services.registration.post_office import PostOfficeDependencies, PostOfficeRegistrations
 from services.registration.tests.fakes import (
+    FakeCredentialOwner,
     FakeOtpGateway,
     FakeStore,
     FakeUnitOfWork,
-    fake_hash_password,
 )
 from shared.clock import FrozenClock
 
@@ -130,12 +130,13 @@ class Counter:
         self.store, self.rows, self.notices = FakeStore(), CounterRows(), FakeNotices()
         self.clock = FrozenClock(datetime(2026, 1, 1, 3, 0, tzinfo=UTC))
         self.otp = FakeOtpGateway(self.clock)
+        self.credentials = FakeCredentialOwner()
         ids = (f"id-{n}" for n in itertools.count())
         names = usernames or (f"BD{n:010d}" for n in itertools.count(1))
         self.handlers = PostOfficeRegistrations(PostOfficeDependencies(
             uow=lambda: FakePostOfficeUnitOfWork(self.store, self.rows), notices=self.notices,
             otp=self.otp, agent_days=FakeAgentDays(), clock=self.clock,
-            daily_limit=daily_limit, hash_password=fake_hash_password,
+            credentials=self.credentials, daily_limit=daily_limit,
             new_id=lambda: next(ids), new_username=lambda: next(names),
             new_password=lambda: PASSWORD))
 
@@ -165,7 +166,10 @@ async def test_a_counter_registration_makes_a_level_3_account_and_texts_the_pass
     assert data["registered_by"] == {"agent_account_id": "agent-1", "office": OFFICE}
     assert data["phone_proof"] == "counter_otp"
     assert data["identity"]["id_number"] == "079185000001" and data["email"] == "bich@example.vn"
-    assert data["password_hash"] == await fake_hash_password(PASSWORD)
+    # The initial password went to profile by request/reply; the event names only its id.
+    assert counter.credentials.staged[data["credential_id"]] == ("id-0", PASSWORD)
+    assert not [name for name, value in data.items()
+                if isinstance(value, str) and ("password" in name or "hash" in name)]
     [completed] = counter.store.events_of("RegistrationCompleted")
     assert completed.payload["method"] == "post_office" and completed.payload["level"] == 3
     # The password is in no event and in no stored record.

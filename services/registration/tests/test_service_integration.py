@@ -15,7 +15,7 @@ from services.registration.config import RegistrationSettings
 from services.registration.entrypoints import wire
 from services.registration.tests.telco_server import TelcoServer, telco_server
 from shared.bus import Consumer, ConsumerRunner, publish
-from shared.events import OtpVerified, new_event
+from shared.events import AccountActivated, OtpVerified, new_event
 from shared.rpc import RemoteError, RpcClient, RpcServer
 from shared.runtime import Infrastructure, connect_infrastructure
 from shared.storage import ensure_indexes
@@ -37,7 +37,9 @@ def telco() -> Iterator[TelcoServer]:
 async def service(test_servers: Any, telco: TelcoServer) -> AsyncIterator[Infrastructure]:
     settings = RegistrationSettings(
         nats_url=test_servers.nats_url, mongo_url=test_servers.mongo_url,
-        db_prefix=f"t{uuid.uuid4().hex[:8]}", telco_url=telco.url, telco_api_key=API_KEY)
+        db_prefix=f"t{uuid.uuid4().hex[:8]}", telco_url=telco.url, telco_api_key=API_KEY,
+        # The test identity: this connection also plays otp (a stand-in) and the caller.
+        nats_nkey_seed_file=test_servers.nats_seed("test"))
     infra = await connect_infrastructure(settings, "registration")
     wiring = await wire(infra)
     await ensure_indexes(infra.db, wiring.indexes)
@@ -56,7 +58,12 @@ async def service(test_servers: Any, telco: TelcoServer) -> AsyncIterator[Infras
     otp.endpoint("verify", _verify)
     otp.endpoint("issue", _issue)
     await otp.start()
+    # profile takes the password at the last step (stage_credential, issue 11).
+    profile = RpcServer(infra.nc, "profile", "0.0.0-test", "stand-in profile service")
+    profile.endpoint("stage_credential", _stage_credential)
+    await profile.start()
     yield infra
+    await profile.stop()
     await otp.stop()
     await rpc.stop()
     for runner in runners:
@@ -85,11 +92,30 @@ async def _issue(payload: dict[str, Any]) -> dict[str, Any]:
             "expires_at": "2030-01-01T00:05:00Z", "resend_available_at": "2030-01-01T00:01:00Z"}
 
 
+async def _stage_credential(payload: dict[str, Any]) -> dict[str, Any]:
+    assert payload["password"] == PASSWORD
+    return {"credential_id": f"cred-{payload['registration_id']}"}
+
+
 async def _eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():
         assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
         await asyncio.sleep(0.05)
+
+
+async def _profile_activates(infra: Infrastructure, registration_id: str) -> None:
+    """What profile does once it has committed the account: AccountActivated."""
+    async def completed() -> bool:
+        doc = await infra.db.registrations.find_one({"_id": registration_id})
+        return doc is not None and doc["status"] == "completed"
+
+    await _eventually(completed)
+    doc = await infra.db.registrations.find_one({"_id": registration_id})
+    assert doc is not None
+    await publish(infra.js, new_event(
+        AccountActivated(account_id=doc["account_id"], registration_id=registration_id),
+        correlation_id=registration_id))
 
 
 def _person(phone: str, serial: str) -> dict[str, Any]:
@@ -114,8 +140,12 @@ async def test_a_citizen_registers_through_the_rpc_endpoints(
         "status": "otp_sent", "resend_available_at": "2030-01-01T00:01:00Z"}
     assert await client.call("registration", "submit_otp", {**auth, "code": CODE}) == {
         "status": "awaiting_password"}
+    # profile's part of the saga (read-your-writes): once the flow is committed, the account
+    # is announced usable; the password step answers completed only after that.
+    activation = asyncio.create_task(_profile_activates(service, flow["id"]))
     done = await client.call("registration", "set_password",
                              {**auth, "password": PASSWORD, "password_confirmation": PASSWORD})
+    await activation
     assert done["status"] == "completed" and done["level"] == 2
 
     # The relay published AccountCreated and RegistrationCompleted (the stream is shared with

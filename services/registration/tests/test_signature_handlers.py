@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Self
@@ -16,6 +17,7 @@ from services.registration.domain.errors import (
     FlowNotFound,
     FlowState,
     PkiRejected,
+    TransactionConflict,
     ValidationFailed,
 )
 from services.registration.domain.model import FLOW_EXPIRED_CODE, IdentityRecord
@@ -24,6 +26,7 @@ from services.registration.domain.signature import (
     CertificateProof,
     SignatureRegistration,
     SignatureStatus,
+    proof_changes,
 )
 from services.registration.signature_handlers import (
     RegistrationEndpoints,
@@ -50,8 +53,10 @@ ENTERPRISE_PROOF = CITIZEN_PROOF | {
 
 
 class FakeSignatureRepository:
-    def __init__(self, rows: dict[str, SignatureRegistration]) -> None:
+    def __init__(self, rows: dict[str, SignatureRegistration],
+                 store: SignatureStore | None = None) -> None:
         self.rows = rows
+        self.store = store
 
     async def add(self, registration: SignatureRegistration) -> None:
         self.rows[registration.id] = copy.deepcopy(registration)
@@ -64,6 +69,12 @@ class FakeSignatureRepository:
                          to_status: SignatureStatus, now: datetime,
                          changes: dict[str, Any] | None = None,
                          only_if_live: bool = True) -> SignatureRegistration | None:
+        if self.store is not None and self.store.conflict_once is not None:
+            # Another writer (the CertificateValidated consumer) commits first: this
+            # transaction conflicts, as MongoDB's WriteConflict.
+            meanwhile, self.store.conflict_once = self.store.conflict_once, None
+            meanwhile(self.store)
+            raise TransactionConflict("WriteConflict")
         row = self.rows.get(registration_id)
         if row is None or row.status != from_status or (only_if_live and row.is_expired(now)):
             return None
@@ -83,6 +94,8 @@ class FakeSignatureRepository:
 @dataclass
 class SignatureStore:
     rows: dict[str, SignatureRegistration] = field(default_factory=dict)
+    # Runs once, then the next transition conflicts (what another writer did meanwhile).
+    conflict_once: Callable[[SignatureStore], None] | None = None
 
 
 class FakeSignatureUnitOfWork(FakeUnitOfWork):
@@ -93,7 +106,7 @@ class FakeSignatureUnitOfWork(FakeUnitOfWork):
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self._rows = copy.deepcopy(self.signatures.rows)
-        self.signature_registrations = FakeSignatureRepository(self._rows)
+        self.signature_registrations = FakeSignatureRepository(self._rows, self.signatures)
         return self
 
     async def commit(self) -> None:
@@ -174,7 +187,7 @@ async def test_usb_registration_of_a_citizen(world: SignatureWorld) -> None:
     assert done["status"] == "completed" and done["level"] == 3
     [event] = world.store.events_of("AccountCreated")
     created = event.parse(AccountCreated)
-    assert created.method == "usb" and created.level == 3 and created.password_hash is None
+    assert created.method == "usb" and created.level == 3 and created.credential_id is None
     assert created.identity.id_number == "001090001234" and created.email == "an@example.vn"
     assert created.certificate == {"fingerprint_sha256": "ab" * 32, "serial": "1f",
                                    "issuer": "CN=Sandbox Issuing CA",
@@ -251,6 +264,16 @@ async def test_steps_out_of_order(world: SignatureWorld) -> None:
         await world.flows.submit_signature(auth(flow) | {"certificate": "x"})
 
 
+async def test_a_retried_confirm_answers_the_same_account(world: SignatureWorld) -> None:
+    # Its answer was lost (issue 12): the retry gets the same answer, one account.
+    flow = await world.flows.start({"subject_type": "citizen", "method": "usb"})
+    await world.flows.submit_signature(auth(flow) | SIGNED)
+    first = await world.flows.confirm(auth(flow))
+    again = await world.flows.confirm(auth(flow))
+    assert again == first and first["status"] == "completed"
+    assert len(world.store.events_of("AccountCreated")) == 1
+
+
 async def test_sim_registration_polls_pki_until_the_owner_answers(world: SignatureWorld) -> None:
     flow = await world.endpoints.start({"subject_type": "citizen", "method": "sim",
                                         "phone": "0912 345 678"})
@@ -289,6 +312,42 @@ async def test_certificate_validated_moves_a_flow_whose_answer_was_lost(
     await world.flows.on_certificate_validated(event)  # redelivered: nothing more
     view = await world.flows.get(auth(flow))
     assert view["status"] == "awaiting_confirmation" and view["identity"]["id_number"]
+
+
+async def test_the_consumer_writing_the_flow_at_the_same_moment_is_still_success(
+        world: SignatureWorld) -> None:
+    # The endpoint's write conflicts with the CertificateValidated consumer's, which moved
+    # the flow: the signature step answers its success, not a 500.
+    flow = await world.flows.start({"subject_type": "citizen", "method": "usb"})
+
+    def consumer_moves_it(store: SignatureStore) -> None:
+        row = store.rows[flow["id"]]
+        store.rows[flow["id"]] = replace(
+            row, status=SignatureStatus.AWAITING_CONFIRMATION,
+            **proof_changes(CertificateProof.from_pki(CITIZEN_PROOF)))
+
+    world.signatures.conflict_once = consumer_moves_it
+    accepted = await world.flows.submit_signature(auth(flow) | SIGNED)
+    assert accepted["status"] == "awaiting_confirmation"
+    assert accepted["identity"]["id_number"] == CITIZEN_IDENTITY["id_number"]
+
+
+async def test_a_conflict_with_a_writer_that_changed_nothing_is_retried(
+        world: SignatureWorld) -> None:
+    flow = await world.flows.start({"subject_type": "citizen", "method": "usb"})
+    world.signatures.conflict_once = lambda _store: None
+    accepted = await world.flows.submit_signature(auth(flow) | SIGNED)
+    assert accepted["status"] == "awaiting_confirmation"
+
+
+async def test_a_retried_signature_answers_the_flow_state(world: SignatureWorld) -> None:
+    # Its answer was lost (issue 12): the retry is told the same, pki is not asked again.
+    flow = await world.flows.start({"subject_type": "citizen", "method": "usb"})
+    first = await world.flows.submit_signature(auth(flow) | SIGNED)
+    again = await world.flows.submit_signature(auth(flow) | SIGNED)
+    assert again == first
+    assert [c for c in world.pki.calls if c[0] == "verify_signature"] == [
+        ("verify_signature", flow["id"], "registration")]
 
 
 async def test_lapsed_flows_answer_expired_and_are_swept(world: SignatureWorld) -> None:

@@ -1,9 +1,36 @@
 // Progressive enhancement only: every page works without this script.
-// 1. "Gửi lại OTP" waits for the time the server gave (data-wait-seconds), counting down.
+// 1. "Gửi lại OTP" waits for the time the server gave (data-wait-seconds), counting down;
+//    the code's own lifetime (data-expires-seconds) counts down too. Neither is a live region
+//    (a screen reader would speak every second): one polite message when each runs out.
+// 3. "Hiện mật khẩu" beside every password field shows what is typed (a button only the
+//    script adds: without the script the field stays as browsers draw it).
 // 2. The password checklist ticks the rules a browser can judge while the person types;
 //    the server checks every rule again on submit and its errors are always shown.
 (function () {
   "use strict";
+
+  function announce(text) {
+    var news = document.querySelector("[data-countdown-news]");
+    if (news) news.textContent = text;
+  }
+
+  function expiry(box) {
+    var left = parseInt(box.getAttribute("data-expires-seconds"), 10) || 0;
+    var shown = box.querySelector("[data-expiry-left]");
+    if (left <= 0 || !shown) return;
+    function tick() {
+      if (left <= 0) {
+        box.textContent = "Mã này đã hết hạn. Hãy yêu cầu mã mới.";
+        announce("Mã OTP đã hết hạn. Hãy yêu cầu mã mới.");
+        return;
+      }
+      var seconds = left % 60;
+      shown.textContent = Math.floor(left / 60) + ":" + (seconds < 10 ? "0" : "") + seconds;
+      left -= 1;
+      window.setTimeout(tick, 1000);
+    }
+    tick();
+  }
 
   function countdown(button) {
     var left = parseInt(button.getAttribute("data-wait-seconds"), 10) || 0;
@@ -17,6 +44,7 @@
         button.disabled = false;
         button.textContent = label;
         if (wait) wait.textContent = "Bạn có thể yêu cầu gửi lại mã OTP.";
+        announce("Bạn có thể yêu cầu gửi lại mã OTP.");
         return;
       }
       button.textContent = label + " (" + left + " giây)";
@@ -56,8 +84,26 @@
     if (input.value) update();
   }
 
+  function showPasswordButton(input) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "link-button show-password";
+    button.textContent = "Hiện mật khẩu";
+    button.setAttribute("aria-controls", input.id);
+    button.setAttribute("aria-pressed", "false");
+    button.addEventListener("click", function () {
+      var shown = input.type === "password";
+      input.type = shown ? "text" : "password";
+      button.textContent = shown ? "Ẩn mật khẩu" : "Hiện mật khẩu";
+      button.setAttribute("aria-pressed", shown ? "true" : "false");
+    });
+    input.insertAdjacentElement("afterend", button);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".field input[type=password]").forEach(showPasswordButton);
     document.querySelectorAll("button[data-wait-seconds]").forEach(countdown);
+    document.querySelectorAll("[data-expires-seconds]").forEach(expiry);
     document.querySelectorAll("[data-password-rules]").forEach(checklist);
     var summary = document.getElementById("error-summary");
     if (summary) summary.focus();

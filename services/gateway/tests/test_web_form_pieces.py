@@ -1,0 +1,84 @@
+"""The pages' small pure pieces (issue 17): the date of birth's three boxes, the code typed on
+an OTP screen, the masked phone as people write it, a device named from its user agent."""
+
+from __future__ import annotations
+
+from services.gateway.web.dates import read_date_boxes, with_date_errors
+from services.gateway.web.devices import device_name
+from services.gateway.web.otp_screen import typed_code
+from services.gateway.web.rendering import FormErrors, dn_organisation, vn_phone
+
+
+def boxes(day: str, month: str, year: str) -> dict[str, str]:
+    return {"birth_date_day": day, "birth_date_month": month, "birth_date_year": year}
+
+
+def test_three_boxes_make_the_iso_date_people_type_it_in() -> None:
+    assert read_date_boxes(boxes("17", "05", "1990"), "birth_date").iso == "1990-05-17"
+    assert read_date_boxes(boxes(" 7", "5 ", "1990"), "birth_date").iso == "1990-05-07"
+
+
+def test_each_box_says_its_own_mistake() -> None:
+    read = read_date_boxes(boxes("17", "13", "90"), "birth_date")
+    assert read.iso is None
+    assert set(read.errors) == {"birth_date_month", "birth_date_year"}
+    assert "1 đến 12" in read.errors["birth_date_month"] and "4 chữ số" in read.errors["birth_date_year"]
+    assert set(read_date_boxes(boxes("", "05", "1990"), "birth_date").errors) == {"birth_date_day"}
+
+
+def test_no_date_and_a_date_that_does_not_exist_are_about_the_date() -> None:
+    assert set(read_date_boxes(boxes("", "", ""), "birth_date").errors) == {"birth_date"}
+    missing = read_date_boxes(boxes("31", "02", "1990"), "birth_date")
+    assert "31/02/1990 không có thật" in missing.errors["birth_date"]
+
+
+def test_the_boxes_findings_replace_the_services_word_on_the_date_in_form_order() -> None:
+    refusal = FormErrors(fields={"id_number": ["a"], "birth_date": ["Vui lòng nhập ngày sinh."],
+                                 "phone": ["b"]})
+    read = read_date_boxes(boxes("17", "13", "1990"), "birth_date")
+    merged = with_date_errors(refusal, read, "birth_date", ("id_number", "birth_date", "phone"))
+    assert list(merged.fields) == ["id_number", "birth_date_month", "phone"]
+
+
+def test_a_code_of_the_wrong_length_is_counted_without_asking_the_service() -> None:
+    assert typed_code({"code": " 123 456 "}) == ("123456", None)
+    _, short = typed_code({"code": "12345"})
+    assert short is not None and "bạn đã nhập 5 chữ số" in short.fields["code"][0]
+    _, letters = typed_code({"code": "12a456"})
+    assert letters is not None and "chỉ gồm" in letters.fields["code"][0]
+    _, empty = typed_code({})
+    assert empty is not None and empty.fields["code"] == ["Vui lòng nhập mã OTP."]
+
+
+def test_a_masked_phone_reads_as_a_vietnamese_number() -> None:
+    assert vn_phone("+8495****882") == "095****882"
+    assert vn_phone("095****882") == "095****882"
+    assert vn_phone(None) == ""
+
+
+def test_a_device_is_named_by_browser_and_system() -> None:
+    chrome_windows = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+                      "(KHTML, like Gecko) Chrome/124.0 Safari/537.36")
+    assert device_name(chrome_windows) == "Chrome · Windows"
+    safari_iphone = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+                     "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1")
+    assert device_name(safari_iphone) == "Safari · iPhone"
+    edge = chrome_windows + " Edg/124.0"
+    assert device_name(edge) == "Edge · Windows"
+    assert device_name("curl/8.5") == "Thiết bị không xác định"
+    assert device_name(None) == "—"
+
+
+def test_a_certificate_issuer_is_named_by_its_organisation() -> None:
+    assert dn_organisation("CN=Sandbox CA 1,O=Sandbox CA,C=VN") == "Sandbox CA"
+    assert dn_organisation("CN=VNPT-CA") == "VNPT-CA"
+    assert dn_organisation("") == ""
+
+
+def test_a_headless_chrome_is_chrome() -> None:
+    assert device_name("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                       "HeadlessChrome/124.0 Safari/537.36") == "Chrome · Linux"
+
+
+def test_a_masked_phone_inside_a_label_reads_as_a_vietnamese_number() -> None:
+    assert vn_phone("SMS +8491****580") == "SMS 091****580"
