@@ -29,7 +29,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 
+# The bench's peer (a fastapi-users monolith) comes from the bench-only extra.
 bench: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.run
 
 clean:
