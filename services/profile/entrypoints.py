@@ -141,6 +141,7 @@ def wiring_for(profile: Profile, recovery: Recovery | None = None) -> Wiring:
             "login_lost_phone": recovery.login_lost_phone,
             "login_change_password": recovery.login_change_password,
             "reset_start": recovery.reset_start,
+            "reset_resend_otp": recovery.reset_resend_otp,
             "reset_submit_otp": recovery.reset_submit_otp,
             "reset_set_password": recovery.reset_set_password,
         }

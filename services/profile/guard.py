@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import Field
@@ -227,6 +227,41 @@ class LoginGuard:
         count = await self._store.counters.hit(self._key("reset-decoy", reset_id),
                                                self._clock(), window)
         return count.value
+
+    async def allow_decoy_resend(self, reset_id: str, started_at: datetime) -> None:
+        """A resend on a decoy reset, capped as ``allow_reset_sms`` caps a real one: the
+        start counted as the first SMS, the wait running from it."""
+        now = self._clock()
+        count = await self._store.counters.hit(self._key("reset-decoy-sms", reset_id), now,
+                                               self._policy.reset_window)
+        if count.value + 1 > self._policy.reset_sends:
+            raise RateLimited(retry_after=seconds_until(started_at + self._policy.reset_window,
+                                                        now))
+
+    async def reset_sms_not_sent(self, account_id: str | None, phone: str | None,
+                                 reset_id: str) -> None:
+        """A resend the otp rules refused (too soon, locked) sent no SMS: its count is given
+        back, for a real reset's account and phone or a decoy's own counter."""
+        now = self._clock()
+        if account_id is None or phone is None:
+            await self._store.counters.give_back(self._key("reset-decoy-sms", reset_id), now)
+            return
+        for key in (self._key("reset-account", account_id), self._key("reset-phone", phone)):
+            await self._store.counters.give_back(key, now)
+
+    async def decoy_codes_wrong(self, reset_id: str, window: timedelta) -> int:
+        """How many codes were entered on a decoy reset (read without counting one)."""
+        key = self._key("reset-decoy", reset_id)
+        count = await self._store.counters.hit(key, self._clock(), window)
+        await self._store.counters.give_back(key, self._clock())
+        return count.value - 1
+
+    async def decoy_sent(self, reset_id: str, wait: timedelta) -> datetime | None:
+        """A decoy's "send", one per ``wait`` (atomic: parallel resends get one): None if
+        it may go now, else when the wait after the last one ends."""
+        count = await self._store.counters.hit(self._key("reset-decoy-wait", reset_id),
+                                               self._clock(), wait)
+        return None if count.value == 1 else count.window_ends
 
     async def _limit(self, kind: str, value: str, limit: int, window: timedelta) -> None:
         count = await self._store.counters.hit(self._key(kind, value), self._clock(), window)

@@ -4,6 +4,7 @@ forgotten password ("Quên mật khẩu"), which ends every session of the accou
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -55,6 +56,8 @@ _ATTEMPTS_EXCEEDED_DETAIL = "Bạn đã nhập sai mã OTP quá 5 lần. Vui lò
 _MOBILE_PREFIXES = ("32", "33", "34", "35", "36", "37", "38", "39", "70", "76", "77", "78",
                     "79", "81", "82", "83", "84", "85", "86", "88", "89", "90", "91", "93",
                     "94", "96", "97", "98")
+# The otp service's refusals of a send that leave no SMS sent (and none counted).
+_NOT_SENT = frozenset({"otp_resend_too_soon", "otp_attempts_exceeded"})
 LOST_PHONE_REF = "lost-phone"
 PasswordHasher = Callable[[str], Awaitable[str]]
 
@@ -111,6 +114,14 @@ def _wrong_code(failures: int) -> OtpRejected:
     if remaining == 0:
         return OtpRejected("otp_invalid", _LAST_WRONG_DETAIL)
     return OtpRejected("otp_attempts_exceeded", _ATTEMPTS_EXCEEDED_DETAIL)
+
+
+def _too_soon(available: datetime, now: datetime) -> OtpRejected:
+    """The otp service's ``otp_resend_too_soon`` (services/otp/domain/errors.py)."""
+    wait = max(1, math.ceil((available - now).total_seconds()))
+    return OtpRejected("otp_resend_too_soon",
+                       f"Vui lòng đợi {wait} giây trước khi yêu cầu gửi lại mã OTP.",
+                       retry_after=wait)
 
 
 class Recovery:
@@ -225,6 +236,44 @@ class Recovery:
         return {"id": reset.reset_id, "flow_token": token, "status": reset.status,
                 "phone_masked": masked, "expires_at": _iso(reset.expires_at),
                 "resend_available_at": resend_at}
+
+    async def reset_resend_otp(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """"Gửi lại OTP": a new code to the reset's phone, under the same caps as a new
+        reset (per address, per account and per phone). A decoy answers by the same rules:
+        its SMS count, its 60 s wait and its lock after 5 wrong codes are kept by the guard's
+        counters, so its answers cannot be told from a real reset's."""
+        command = parse(FlowAction, payload)
+        await self._guard.allow_otp_send(command.ip)
+        reset = await self._reset(command)
+        reset.ensure("otp_sent", self._clock())
+        try:
+            if reset.is_decoy:
+                return await self._decoy_resend(reset)
+            assert reset.phone is not None and reset.account_id is not None
+            await self._guard.allow_reset_sms(reset.account_id, reset.phone)
+            sent = await self._otp.issue(reset.reset_id, RESET_PURPOSE, reset.phone)
+        except OtpRejected as exc:
+            if exc.code in _NOT_SENT:  # a refused resend is not an SMS of the cap
+                await self._guard.reset_sms_not_sent(reset.account_id, reset.phone,
+                                                     reset.reset_id)
+            raise
+        return {"status": "otp_sent", "resend_available_at": sent.get("resend_available_at")}
+
+    async def _decoy_resend(self, reset: PasswordReset) -> dict[str, Any]:
+        """The otp service's checks, in its order, for a reset that sends nothing."""
+        now = self._clock()
+        await self._guard.allow_decoy_resend(reset.reset_id, reset.created_at)
+        if await self._guard.decoy_codes_wrong(reset.reset_id,
+                                               self._policy.login_flow_ttl) >= _MAX_CODE_FAILURES:
+            raise OtpRejected("otp_attempts_exceeded", _ATTEMPTS_EXCEEDED_DETAIL)
+        first_wait = _storage_time(reset.created_at) + RESEND_AFTER
+        if now < first_wait:
+            raise _too_soon(first_wait, now)
+        sent_at = _storage_time(now)
+        wait_ends = await self._guard.decoy_sent(reset.reset_id, RESEND_AFTER)
+        if wait_ends is not None:
+            raise _too_soon(wait_ends, now)
+        return {"status": "otp_sent", "resend_available_at": _iso(sent_at + RESEND_AFTER)}
 
     async def reset_submit_otp(self, payload: dict[str, Any]) -> dict[str, Any]:
         command = parse(ResetOtp, payload)

@@ -17,6 +17,7 @@ from services.gateway.schemas import (
     NewPasswordReset,
     OtpPhoneChoice,
     OtpRedirected,
+    OtpResent,
     OtpSubmission,
     PasswordChoice,
     PasswordResetStarted,
@@ -85,6 +86,19 @@ async def submit_reset_otp(reset_id: str, body: OtpSubmission, token: FlowToken,
                            rpc: Rpc) -> Any:
     return await rpc.call(SERVICE, "reset_submit_otp",
                           {"id": reset_id, "flow_token": token, "code": body.code})
+
+
+@router.post("/password-resets/{reset_id}/otp/resend", response_model=OtpResent,
+             response_model_exclude_unset=True,
+             summary="Send the password-reset OTP again",
+             description="Allowed 60 s after the last code (`otp_resend_too_soon` before, "
+                         "with `retry_after`); counts as a reset SMS, so the account's and "
+                         "the phone's reset caps apply (`rate_limited`); refused once 5 wrong "
+                         "codes ended the reset (`otp_attempts_exceeded`). A name with no "
+                         "account answers exactly the same.")
+async def resend_reset_otp(reset_id: str, token: FlowToken, client: Client, rpc: Rpc) -> Any:
+    return await rpc.call(SERVICE, "reset_resend_otp",
+                          {"id": reset_id, "flow_token": token} | client.as_payload())
 
 
 @router.post("/password-resets/{reset_id}/password", response_model=StepDone,

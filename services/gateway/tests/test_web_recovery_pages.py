@@ -25,8 +25,8 @@ BHXH_PAGE = "/dang-ky/cong-dan/bao-hiem-xa-hoi"
 STARTED = {"id": "reg-1", "flow_token": "secret-flow-token", "status": "otp_sent",
            "phone_masked": "+8491****678", "resend_available_at": "2099-01-01T00:00:00Z"}
 LOGIN = {"username": "001090001234", "password": "Hoa-Sen#2026vn"}
-RECOVERY_ENDPOINTS = ("login_otp_phone", "login_lost_phone", "reset_start", "reset_submit_otp",
-                      "reset_set_password")
+RECOVERY_ENDPOINTS = ("login_otp_phone", "login_lost_phone", "reset_start", "reset_resend_otp",
+                      "reset_submit_otp", "reset_set_password")
 
 
 class RecoveryStub(StubService):
@@ -153,8 +153,14 @@ async def test_the_forgotten_password_steps_call_the_reset_endpoints(
     assert "httponly" in set_cookie_headers(response)[FLOW_COOKIES["reset"]]
     otp_page = await api.get("/quen-mat-khau/otp")
     assert "091****678" in otp_page.text and "secret-reset-token" not in otp_page.text
-    assert "Gửi lại OTP" not in otp_page.text  # no resend here: a new request instead
-    assert 'href="/quen-mat-khau">Gửi lại yêu cầu' in otp_page.text
+    assert "Gửi lại OTP" in otp_page.text  # the shared OTP screen's resend (issue 17)
+    recovery.answer("reset_resend_otp", {"status": "otp_sent",
+                                         "resend_available_at": "2099-01-01T00:00:00Z"})
+    resent = await post_form(api, "/quen-mat-khau/otp", "/quen-mat-khau/otp/gui-lai", {})
+    assert resent.status_code == 200 and "Mã OTP mới đã được gửi" in resent.text
+    assert recovery.payloads("reset_resend_otp")[0] == {
+        "id": "reset-1", "flow_token": "secret-reset-token", "ip": "203.0.113.7",
+        "user_agent": "gateway-tests/1.0"}
 
     response = await post_form(api, "/quen-mat-khau/otp", "/quen-mat-khau/otp", {"code": "123456"})
     assert response.headers["location"] == "/quen-mat-khau/mat-khau"

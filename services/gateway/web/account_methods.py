@@ -26,7 +26,7 @@ from services.gateway.web.guards import (
     step_up_redirect,
 )
 from services.gateway.web.new_password import new_password_errors, new_password_payload
-from services.gateway.web.otp_screen import OtpScreen, show_otp, show_refusal, typed_code
+from services.gateway.web.otp_screen import OtpEnd, OtpScreen, show_otp, show_refusal, typed_code
 from services.gateway.web.rendering import MAX_FIELD_LENGTH, FormErrors, redirect, render
 from services.gateway.web.security import WebFlow, forget_flow, remember_flow
 from shared.rpc import RemoteError, ServiceUnavailable
@@ -35,7 +35,11 @@ PAGE = "/tai-khoan/phuong-thuc-xac-thuc"
 router = APIRouter(prefix=PAGE, include_in_schema=False)
 TYPE_TITLES = {"password": "Mật khẩu", "sms": "SMS (OTP)", "usb": "USB ký số", "sim": "SIM ký số"}
 OTP_SCREEN = OtpScreen(heading="Xác nhận số điện thoại mới", action=f"{PAGE}/otp",
-                       resend_action=None, back=PAGE, back_text="Quay lại phương thức xác thực")
+                       resend_action=None, back=PAGE, back_text="Quay lại phương thức xác thực",
+                       ended=OtpEnd("Chưa thêm được số điện thoại",
+                                    "Mã OTP đã bị nhập sai quá 5 lần nên yêu cầu thêm số điện "
+                                    "thoại này đã dừng lại. Vui lòng thêm lại số từ đầu.",
+                                    PAGE, "Quay lại phương thức xác thực"))
 
 
 @router.get("", response_class=HTMLResponse)

@@ -27,7 +27,7 @@ from services.gateway.web.guards import (
     ReauthFlow,
     flow_gone,
 )
-from services.gateway.web.otp_screen import OtpScreen, show_otp, show_refusal, typed_code
+from services.gateway.web.otp_screen import OtpEnd, OtpScreen, show_otp, show_refusal, typed_code
 from services.gateway.web.rendering import MAX_FIELD_LENGTH, FormErrors, form_values, redirect, render
 from services.gateway.web.security import WebFlow, forget_flow, read_flow, remember_flow
 from services.gateway.web.signing import (
@@ -49,7 +49,11 @@ SIM_WAITING = f"{PAGE}/sim-ky-so"
 SIM_STATUS = f"{PAGE}/sim-ky-so/trang-thai"
 SIM_PHONE = "sim_phone"
 OTP_SCREEN = OtpScreen(heading="Xác thực lại: nhập mã OTP", action=OTP, resend_action=None,
-                       back=PAGE, back_text="Quay lại")
+                       back=PAGE, back_text="Quay lại",
+                       ended=OtpEnd("Chưa xác thực lại được",
+                                    "Mã OTP đã bị nhập sai quá 5 lần nên lần xác thực lại này "
+                                    "đã dừng lại. Vui lòng xác thực lại từ đầu.",
+                                    PAGE, "Xác thực lại"))
 
 
 def safe_back(raw: str | None) -> str:

@@ -28,6 +28,7 @@ FLOW_NAMES: dict[FlowKind, tuple[str, str]] = {
     "reset": ("lấy lại mật khẩu", "Lấy lại mật khẩu từ đầu"),
     "method": ("thêm phương thức xác thực", "Về trang phương thức xác thực"),
     "reauth": ("xác thực lại", "Xác thực lại từ đầu"),
+    "counter": ("đăng ký tại quầy", "Đăng ký lại cho công dân"),
 }
 # Service answers meaning "this flow no longer exists for you".
 FLOW_GONE_CODES = frozenset({"not_found", "flow_expired"})

@@ -1,7 +1,8 @@
 """The OTP screen shared by every flow that confirms a phone (registration, login, forgotten
-password, the account pages): one component (issue 17) with where the person is (the step),
-the code form, how long the code lives, "Gửi lại OTP" and the wait before a new code may be
-asked for, and the flow's own options below them (``OtpScreen.options``).
+password, the account pages, the post-office counter): one component (issue 17) with where
+the person is (the step), the code form, how long the code lives, "Gửi lại OTP" and the wait
+before a new code may be asked for, and the flow's own options below them
+(``OtpScreen.options``).
 
 A code of the wrong length is told as such here and costs no attempt. The service allows
 ``CODE_ATTEMPTS`` wrong codes per flow; the flow cookie counts the wrong codes this browser
@@ -52,6 +53,13 @@ class OtpScreen:
     options: str | None = None  # a template of the flow's options, shown under the forms
     step: str | None = None  # "Bước 2/3: Xác nhận số điện thoại", on multi-step flows
     ended: OtpEnd | None = None  # the page after the last wrong code (None: the form again)
+    # The words of a screen that is not the citizen's own phone (the post-office counter,
+    # where the agent types the code the citizen reads out) and its template (otp.html's).
+    template: str = "otp.html"
+    code_label: str = "Mã OTP"
+    code_autocomplete: str = "one-time-code"
+    submit_text: str = "Xác nhận"
+    resend_text: str = "Gửi lại OTP"
 
 
 RESENT_NOTICE = "Mã OTP mới đã được gửi. Mã cũ không còn dùng được."
@@ -93,7 +101,7 @@ def show_otp(request: Request, screen: OtpScreen, flow: WebFlow, *,
 
 
 def show_refusal(request: Request, screen: OtpScreen, flow: WebFlow,
-                 errors: FormErrors) -> HTMLResponse:
+                 errors: FormErrors, **options: Any) -> HTMLResponse:
     """A refused code: the screen again with the reason beside the code, or, after the last
     allowed wrong code, the page that ends the flow (``screen.ended``)."""
     if errors.code == "otp_invalid":
@@ -103,7 +111,7 @@ def show_refusal(request: Request, screen: OtpScreen, flow: WebFlow,
         end = screen.ended
         raise PageProblem(400, end.title, end.message, link=end.link, link_text=end.link_text,
                           forget=flow.kind)
-    response = show_otp(request, screen, flow, errors=errors)
+    response = show_otp(request, screen, flow, errors=errors, **options)
     remember_flow(request, response, flow)  # the count survives a reload
     return response
 
@@ -126,7 +134,7 @@ def _code_expiry(resend_available_at: str) -> str | None:
 
 def _render(request: Request, screen: OtpScreen, flow: WebFlow, errors: FormErrors | None,
             notice: str | None, options: dict[str, Any]) -> HTMLResponse:
-    return render(request, "otp.html", screen=screen, phone_masked=flow.phone_masked,
+    return render(request, screen.template, screen=screen, phone_masked=flow.phone_masked,
                   wait_seconds=seconds_until(flow.resend_available_at),
                   expires_seconds=seconds_until(flow.code_expires_at)
                   if flow.code_expires_at else None,

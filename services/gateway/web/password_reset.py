@@ -1,9 +1,9 @@
 """Quên mật khẩu: the login name, the OTP to the account's phone, the new password.
 
 The steps call the profile service as ``/api/v1/password-resets`` does (``reset_start``,
-``reset_submit_otp``, ``reset_set_password``). The service has no resend for this flow: a new
-code is a new request, so the OTP screen links back to the first step instead. A new password
-ends every session of the account; this browser's session cookies go with them.
+``reset_resend_otp``, ``reset_submit_otp``, ``reset_set_password``). "Gửi lại OTP" answers
+alike for a name with no account (the service's decoy). A new password ends every session of
+the account; this browser's session cookies go with them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,15 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.gateway.dependencies import CSRF_COOKIE, SESSION_COOKIE, Client, Rpc, Settings
 from services.gateway.web.guards import FLOW_GONE_CODES, CheckedForm, ResetFlow, flow_gone
-from services.gateway.web.otp_screen import OtpEnd, OtpScreen, show_otp, show_refusal, typed_code
+from services.gateway.web.otp_screen import (
+    RESENT_NOTICE,
+    OtpEnd,
+    OtpScreen,
+    new_code_sent,
+    show_otp,
+    show_refusal,
+    typed_code,
+)
 from services.gateway.web.rendering import MAX_FIELD_LENGTH, FormErrors, redirect, render
 from services.gateway.web.security import WebFlow, forget_flow, remember_flow
 from shared.rpc import RemoteError, ServiceUnavailable
@@ -26,7 +34,7 @@ USERNAME_MAX_LENGTH = 64
 router = APIRouter(prefix=START, include_in_schema=False)
 
 OTP_SCREEN = OtpScreen(heading="Xác nhận lấy lại mật khẩu", action=f"{START}/otp",
-                       resend_action=None, back=START, back_text="Nhập lại tên đăng nhập",
+                       resend_action=f"{START}/otp/gui-lai", back=START, back_text="Nhập lại tên đăng nhập",
                        step="Bước 2/3: Xác nhận số điện thoại",
                        ended=OtpEnd("Chưa lấy lại được mật khẩu",
                                     "Mã OTP đã bị nhập sai quá 5 lần nên yêu cầu lấy lại mật "
@@ -83,6 +91,23 @@ async def submit_reset_otp(request: Request, form: CheckedForm, flow: ResetFlow,
             raise flow_gone("reset") from exc
         return show_refusal(request, OTP_SCREEN, flow, errors)
     return redirect(f"{START}/mat-khau")
+
+
+@router.post("/otp/gui-lai", response_class=HTMLResponse)
+async def resend_reset_otp(request: Request, form: CheckedForm, flow: ResetFlow, client: Client,
+                           rpc: Rpc) -> Response:
+    try:
+        resent: dict[str, Any] = await rpc.call(SERVICE, "reset_resend_otp",
+                                                _flow_payload(flow) | client.as_payload())
+    except (RemoteError, ServiceUnavailable) as exc:
+        errors = FormErrors.of(exc, ("code",))
+        if errors.code in FLOW_GONE_CODES:
+            raise flow_gone("reset") from exc
+        return show_refusal(request, OTP_SCREEN, flow, errors)
+    flow = new_code_sent(flow, resent.get("resend_available_at"))
+    response = show_otp(request, OTP_SCREEN, flow, notice=RESENT_NOTICE)
+    remember_flow(request, response, flow)
+    return response
 
 
 @router.get("/mat-khau", response_class=HTMLResponse)

@@ -7,6 +7,7 @@ Any other session gets a 403 page."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -21,7 +22,16 @@ from services.gateway.web.guards import (
     page_problem_of,
     step_up_redirect,
 )
+from services.gateway.web.otp_screen import (
+    OtpEnd,
+    OtpScreen,
+    new_code_sent,
+    show_otp,
+    show_refusal,
+    typed_code,
+)
 from services.gateway.web.rendering import FormErrors, redirect, render
+from services.gateway.web.security import WebFlow, forget_flow, read_flow, remember_flow
 from shared.rpc import RemoteError, ServiceUnavailable
 
 PAGE = "/quay-buu-dien"
@@ -35,9 +45,15 @@ NOT_AN_AGENT = PageProblem(403, "Không có quyền truy cập",
 DISABLED = PageProblem(403, "Tài khoản đã bị vô hiệu hóa",
                        "Tài khoản nhân viên này đã bị vô hiệu hóa. Vui lòng liên hệ quản trị "
                        "viên.", link="/", link_text="Về trang chủ")
-FLOW_GONE = PageProblem(404, "Không tìm thấy yêu cầu đăng ký",
-                        "Yêu cầu đăng ký tại quầy này không còn hiệu lực. Vui lòng nhập lại "
-                        "thông tin công dân.", link=PAGE, link_text="Đăng ký lại")
+GONE = PageProblem(404, "Không tìm thấy yêu cầu đăng ký",
+                   "Yêu cầu đăng ký tại quầy này không còn hiệu lực. Vui lòng nhập lại "
+                   "thông tin công dân.", link=PAGE, link_text="Đăng ký lại", forget="counter")
+FLOW_GONE = frozenset({"not_found", "flow_expired", "flow_state"})
+COUNTER_ENDED = OtpEnd("Chưa đăng ký được tài khoản",
+                       "Mã xác nhận đã bị nhập sai quá 5 lần nên yêu cầu đăng ký này đã dừng "
+                       "lại. Vui lòng nhập lại thông tin để gửi mã mới cho công dân.",
+                       PAGE, "Đăng ký lại cho công dân")
+COUNTER_RESENT = "Đã gửi mã mới đến số điện thoại của công dân. Mã cũ không còn dùng được."
 
 
 class _NoSession(Exception):
@@ -88,51 +104,101 @@ async def start_at_counter(request: Request, form: CheckedForm, rpc: Rpc) -> Res
                                    (*FIELDS, CHECKED))
         return render(request, "post_office_counter.html", office=office, values=shown,
                       errors=refusal)
-    return redirect(f"{PAGE}/{quote(started['id'], safe='')}/ma-xac-nhan"
-                    f"?so={quote(str(started.get('phone_masked') or ''))}")
+    response = redirect(f"{PAGE}/{quote(started['id'], safe='')}/ma-xac-nhan"
+                        f"?so={quote(str(started.get('phone_masked') or ''))}")
+    remember_flow(request, response, WebFlow(
+        "counter", str(started["id"]), "-", phone_masked=started.get("phone_masked"),
+        resend_available_at=started.get("resend_available_at")))
+    return response
 
 
 @router.get("/{registration_id}/ma-xac-nhan", response_class=HTMLResponse)
 async def code_page(request: Request, registration_id: str, rpc: Rpc,
                     so: str = "") -> Response:
-    back = f"{PAGE}/{quote(registration_id, safe='')}/ma-xac-nhan"
+    screen = _code_screen(registration_id)
     try:
-        agent = await _agent(request, rpc, back)
+        agent = await _agent(request, rpc, screen.action)
     except _NoSession:
         return redirect("/dang-nhap?tab=buu-dien")
     except _StepUp as step_up:
         return step_up.response
-    return render(request, "post_office_counter_code.html", office=agent.get("office") or {},
-                  action=back, phone_masked=so[:20])
+    return show_otp(request, screen, _counter_flow(request, registration_id, so),
+                    office=agent.get("office") or {})
 
 
 @router.post("/{registration_id}/ma-xac-nhan", response_class=HTMLResponse)
 async def confirm_at_counter(request: Request, registration_id: str, form: CheckedForm,
                              rpc: Rpc, so: str = "") -> Response:
-    back = f"{PAGE}/{quote(registration_id, safe='')}/ma-xac-nhan"
+    screen = _code_screen(registration_id)
     try:
-        agent = await _agent(request, rpc, back)
+        agent = await _agent(request, rpc, screen.action)
     except _NoSession:
         return redirect("/dang-nhap?tab=buu-dien")
     except _StepUp as step_up:
         return step_up.response
     office = agent.get("office") or {}
-    endpoint, body = "agent_register_confirm", {"code": str(form.get("code") or "").strip()}
-    if form.get("resend") == "1":
-        endpoint, body = "agent_register_resend", {}
+    flow = _counter_flow(request, registration_id, so)
+    code, problem = typed_code(form)
+    if problem is not None:  # told at once, no attempt spent
+        return show_otp(request, screen, flow, errors=problem, office=office)
     try:
         answer: dict[str, Any] = await rpc.call(
-            "registration", endpoint, {"id": registration_id} | body | _ref(agent))
+            "registration", "agent_register_confirm",
+            {"id": registration_id, "code": code[:16]} | _ref(agent))
     except (RemoteError, ServiceUnavailable) as exc:
-        if isinstance(exc, RemoteError) and exc.code in ("not_found", "flow_expired",
-                                                          "flow_state"):
-            raise FLOW_GONE from exc
-        return render(request, "post_office_counter_code.html", office=office, action=back,
-                      phone_masked=so[:20], errors=FormErrors.of(exc, ("code",)))
-    if endpoint == "agent_register_resend":
-        return render(request, "post_office_counter_code.html", office=office, action=back,
-                      phone_masked=answer.get("phone_masked") or so[:20], resent=True)
-    return render(request, "post_office_done.html", created=answer, office=office)
+        if isinstance(exc, RemoteError) and exc.code in FLOW_GONE:
+            raise GONE from exc
+        return show_refusal(request, screen, flow, FormErrors.of(exc, ("code",)), office=office)
+    response = render(request, "post_office_done.html", created=answer, office=office)
+    forget_flow(request, response, "counter")
+    return response
+
+
+@router.post("/{registration_id}/ma-xac-nhan/gui-lai", response_class=HTMLResponse)
+async def resend_at_counter(request: Request, registration_id: str, form: CheckedForm,
+                            rpc: Rpc, so: str = "") -> Response:
+    screen = _code_screen(registration_id)
+    try:
+        agent = await _agent(request, rpc, screen.action)
+    except _NoSession:
+        return redirect("/dang-nhap?tab=buu-dien")
+    except _StepUp as step_up:
+        return step_up.response
+    office = agent.get("office") or {}
+    flow = _counter_flow(request, registration_id, so)
+    try:
+        answer: dict[str, Any] = await rpc.call(
+            "registration", "agent_register_resend", {"id": registration_id} | _ref(agent))
+    except (RemoteError, ServiceUnavailable) as exc:
+        if isinstance(exc, RemoteError) and exc.code in FLOW_GONE:
+            raise GONE from exc
+        return show_refusal(request, screen, flow, FormErrors.of(exc, ("code",)), office=office)
+    flow = new_code_sent(replace(flow, phone_masked=answer.get("phone_masked")
+                                 or flow.phone_masked), answer.get("resend_available_at"))
+    response = show_otp(request, screen, flow, notice=COUNTER_RESENT, office=office)
+    remember_flow(request, response, flow)
+    return response
+
+
+def _code_screen(registration_id: str) -> OtpScreen:
+    """The shared OTP screen in the counter's words (the agent types what the citizen reads)."""
+    action = f"{PAGE}/{quote(registration_id, safe='')}/ma-xac-nhan"
+    return OtpScreen(heading="Xác nhận số điện thoại của công dân", action=action,
+                     resend_action=f"{action}/gui-lai", back=PAGE,
+                     back_text="Hủy và đăng ký cho công dân khác",
+                     step="Bước 2/2: Xác nhận số điện thoại", ended=COUNTER_ENDED,
+                     template="post_office_counter_code.html", code_label="Mã xác nhận",
+                     code_autocomplete="off", submit_text="Xác nhận và tạo tài khoản",
+                     resend_text="Gửi lại mã")
+
+
+def _counter_flow(request: Request, registration_id: str, shown_phone: str) -> WebFlow:
+    """This browser's counter flow for that registration; without one (another browser, a
+    lost cookie) the page still works, with no countdown and the number from the link."""
+    flow = read_flow(request, "counter")
+    if flow is not None and flow.id == registration_id:
+        return flow
+    return WebFlow("counter", registration_id, "-", phone_masked=shown_phone[:20] or None)
 
 
 def _ref(agent: dict[str, Any]) -> dict[str, Any]:

@@ -29,12 +29,13 @@ from shared.crypto import keyed_hash, new_token, same
 CSRF_COOKIE = "dvcid_web_csrf"
 CSRF_FIELD = "csrf_token"
 FLOW_COOKIE_MAX_AGE_SECONDS = 30 * 60  # longer than any flow lives; the service decides
-FlowKind = Literal["registration", "login", "reset", "method", "reauth"]
+FlowKind = Literal["registration", "login", "reset", "method", "reauth", "counter"]
 FLOW_COOKIES: dict[FlowKind, str] = {"registration": "dvcid_web_registration",
                                      "login": "dvcid_web_login",
                                      "reset": "dvcid_web_reset",
                                      "method": "dvcid_web_method",  # account: a method added
-                                     "reauth": "dvcid_web_reauth"}  # account: a step-up
+                                     "reauth": "dvcid_web_reauth",  # account: a step-up
+                                     "counter": "dvcid_web_counter"}  # post-office counter
 
 
 @dataclass(frozen=True)

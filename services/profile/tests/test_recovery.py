@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from services.profile.domain.errors import (
     FlowState,
     InvalidPhone,
     NoPasswordMethod,
+    NotFound,
     OtpRejected,
     PasswordPolicy,
     RateLimited,
@@ -206,3 +208,54 @@ async def test_a_reset_never_gives_a_passwordless_account_a_password() -> None:
         await recovery.reset_set_password(ref(reset, password=NEW_PASSWORD,
                                               password_confirmation=NEW_PASSWORD))
     assert world.store.accounts.rows["acc-1"].password_hash is None
+
+
+async def test_a_reset_code_can_be_sent_again_within_the_reset_sms_cap() -> None:
+    world = make_world()
+    await with_account(world)
+    recovery = recovery_of(world)
+    reset = await recovery.reset_start({"username": ID_NUMBER, "ip": "203.0.113.1"})
+    world.otp.issue_error = OtpRejected("otp_resend_too_soon", retry_after=30)
+    with pytest.raises(OtpRejected):  # refused by the otp rules: no SMS, none counted
+        await recovery.reset_resend_otp(ref(reset, ip="203.0.113.1"))
+    world.otp.issue_error = None
+    world.clock.advance(seconds=61)
+    resent = await recovery.reset_resend_otp(ref(reset, ip="203.0.113.1"))
+    assert set(resent) == {"status", "resend_available_at"} and resent["status"] == "otp_sent"
+    assert [i["flow_id"] for i in world.otp.issued] == [reset["id"], reset["id"]]
+    world.clock.advance(seconds=61)
+    with pytest.raises(RateLimited):  # the start and one resend: the hour's two reset SMS
+        await recovery.reset_resend_otp(ref(reset, ip="203.0.113.1"))
+    assert len(world.otp.issued) == 2
+    with pytest.raises(NotFound):
+        await recovery.reset_resend_otp(ref(reset, flow_token="not-the-token"))
+
+
+async def test_a_decoy_reset_resends_by_the_otp_services_rules_and_sends_nothing() -> None:
+    world = make_world()
+    recovery = recovery_of(world)
+    decoy = await recovery.reset_start({"username": "079200000000", "ip": "203.0.113.1"})
+    with pytest.raises(OtpRejected) as early:
+        await recovery.reset_resend_otp(ref(decoy))
+    assert early.value.code == "otp_resend_too_soon" and early.value.retry_after == 60
+    world.clock.advance(seconds=61)
+    resent = await recovery.reset_resend_otp(ref(decoy))
+    assert set(resent) == {"status", "resend_available_at"}
+    assert resent["resend_available_at"] == (world.clock.now + timedelta(seconds=60)).isoformat()
+    world.clock.advance(seconds=61)
+    with pytest.raises(RateLimited):
+        await recovery.reset_resend_otp(ref(decoy))
+    assert world.otp.issued == []
+
+
+async def test_a_decoy_reset_refuses_a_resend_after_five_wrong_codes() -> None:
+    world = make_world()
+    recovery = recovery_of(world)
+    decoy = await recovery.reset_start({"username": "079200000000", "ip": "203.0.113.1"})
+    for _ in range(5):
+        with pytest.raises(OtpRejected):
+            await recovery.reset_submit_otp(ref(decoy, code="000000"))
+    world.clock.advance(seconds=61)
+    with pytest.raises(OtpRejected) as locked:
+        await recovery.reset_resend_otp(ref(decoy))
+    assert locked.value.code == "otp_attempts_exceeded"
