@@ -6,13 +6,13 @@ Each use case takes its ports (unit of work, telco registry, otp service) and th
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from services.registration.conflicts import retrying_conflicts
 from services.registration.domain import password_policy, throttle
 from services.registration.domain.errors import (
     AccountExists,
@@ -78,7 +78,6 @@ _USED_CODE = "otp_expired"
 AFTER_COMPLETE_FAILPOINT = "registration.after_complete_commit"
 # Two completions racing for one ID number conflict in the database; the loser retries and
 # then meets the winner's identity row (account_exists).
-_CONFLICT_RETRIES = 5
 
 
 def _no_failpoint(_name: str) -> None:
@@ -366,29 +365,27 @@ class RegistrationHandlers:
     async def _complete(self, registration: Registration, account_id: str,
                         credential_id: str) -> Registration:
         """One unit: the flow completes, the ID number is taken, the account is announced."""
-        for attempt in range(_CONFLICT_RETRIES):
+        async def unit() -> Registration | None:
             now = self.deps.clock()
-            try:
-                async with self.deps.uow() as uow:
-                    completed = await uow.registrations.transition(
-                        registration.id, from_status=Status.AWAITING_PASSWORD,
-                        to_status=Status.COMPLETED, now=now,
-                        changes={"account_id": account_id, "level": mobile.LEVEL,
-                                 "completed_at": now})
-                    if completed is None:
-                        break
-                    await uow.identities.add(IdentityRecord(
-                        key=completed.identity.key, account_id=account_id,
-                        subject_type=completed.subject_type, created_at=now,
-                        registration_id=completed.id))
-                    for event in _completion_events(completed, account_id, credential_id, now):
-                        uow.emit(event)
-                    await uow.commit()
-                    return completed
-            except TransactionConflict:
-                if attempt == _CONFLICT_RETRIES - 1:
-                    raise
-                await asyncio.sleep(0.02 * 2**attempt)
+            async with self.deps.uow() as uow:
+                completed = await uow.registrations.transition(
+                    registration.id, from_status=Status.AWAITING_PASSWORD,
+                    to_status=Status.COMPLETED, now=now,
+                    changes={"account_id": account_id, "level": mobile.LEVEL,
+                             "completed_at": now})
+                if completed is None:
+                    return None
+                await uow.identities.add(IdentityRecord(
+                    key=completed.identity.key, account_id=account_id,
+                    subject_type=completed.subject_type, created_at=now,
+                    registration_id=completed.id))
+                for event in _completion_events(completed, account_id, credential_id, now):
+                    uow.emit(event)
+                await uow.commit()
+                return completed
+
+        if (completed := await retrying_conflicts(unit)) is not None:
+            return completed
         # Not at awaiting_password any more (a parallel call completed it, or it expired).
         async with self.deps.uow() as uow:
             current = await uow.registrations.get(registration.id)

@@ -16,19 +16,18 @@ ended badly (rejected on the phone, timed out) fails the flow with pki's code.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from services.registration.conflicts import retrying_conflicts
 from services.registration.domain.errors import (
     AccountExists,
     FlowExpired,
     FlowNotFound,
     PkiRejected,
-    TransactionConflict,
     ValidationFailed,
 )
 from services.registration.domain.methods import choose_method, sim, usb
@@ -68,7 +67,6 @@ from shared.storage import AlreadyProcessed
 log = get_logger(__name__)
 
 CERTIFICATE_VALIDATED_CONSUMER = "registration-certificate-validated"
-_CONFLICT_RETRIES = 5
 _REFUSALS = (ValidationFailed, AccountExists)
 
 
@@ -259,49 +257,43 @@ class SignatureRegistrations:
         """None when the flow is not at awaiting_signature any more. The CertificateValidated
         consumer may write the same flow at this very moment (a write conflict): try again,
         and find it moved or move it."""
-        for attempt in range(_CONFLICT_RETRIES):
-            try:
-                async with self.deps.uow() as uow:
-                    moved = await uow.signature_registrations.transition(
-                        registration.id, from_status=SignatureStatus.AWAITING_SIGNATURE,
-                        to_status=SignatureStatus.AWAITING_CONFIRMATION, now=now,
-                        changes=proof_changes(proof))
-                    await uow.commit()
-                    return moved
-            except TransactionConflict:
-                if attempt == _CONFLICT_RETRIES - 1:
-                    raise
-                await asyncio.sleep(0.02 * 2**attempt)
-        return None
+        async def unit() -> SignatureRegistration | None:
+            async with self.deps.uow() as uow:
+                moved = await uow.signature_registrations.transition(
+                    registration.id, from_status=SignatureStatus.AWAITING_SIGNATURE,
+                    to_status=SignatureStatus.AWAITING_CONFIRMATION, now=now,
+                    changes=proof_changes(proof))
+                await uow.commit()
+                return moved
+
+        return await retrying_conflicts(unit)
 
     async def _complete(self, registration: SignatureRegistration, account_id: str,
                         email: str | None) -> SignatureRegistration:
         """One unit: the flow completes, the ID number / tax code is taken, the account is
         announced."""
-        for attempt in range(_CONFLICT_RETRIES):
+        async def unit() -> SignatureRegistration | None:
             now = self.deps.clock()
-            try:
-                async with self.deps.uow() as uow:
-                    completed = await uow.signature_registrations.transition(
-                        registration.id, from_status=SignatureStatus.AWAITING_CONFIRMATION,
-                        to_status=SignatureStatus.COMPLETED, now=now,
-                        changes={"account_id": account_id, "level": SIGNATURE_LEVEL,
-                                 "email": email, "completed_at": now})
-                    if completed is None:
-                        break
-                    assert completed.identity is not None
-                    await uow.identities.add(IdentityRecord(
-                        key=completed.identity.key, account_id=account_id,
-                        subject_type=completed.subject_type, created_at=now,
-                        registration_id=completed.id))
-                    for event in _completion_events(completed, account_id, now):
-                        uow.emit(event)
-                    await uow.commit()
-                    return completed
-            except TransactionConflict:
-                if attempt == _CONFLICT_RETRIES - 1:
-                    raise
-                await asyncio.sleep(0.02 * 2**attempt)
+            async with self.deps.uow() as uow:
+                completed = await uow.signature_registrations.transition(
+                    registration.id, from_status=SignatureStatus.AWAITING_CONFIRMATION,
+                    to_status=SignatureStatus.COMPLETED, now=now,
+                    changes={"account_id": account_id, "level": SIGNATURE_LEVEL,
+                             "email": email, "completed_at": now})
+                if completed is None:
+                    return None
+                assert completed.identity is not None
+                await uow.identities.add(IdentityRecord(
+                    key=completed.identity.key, account_id=account_id,
+                    subject_type=completed.subject_type, created_at=now,
+                    registration_id=completed.id))
+                for event in _completion_events(completed, account_id, now):
+                    uow.emit(event)
+                await uow.commit()
+                return completed
+
+        if (completed := await retrying_conflicts(unit)) is not None:
+            return completed
         current = await self._current(registration.id)
         if current.status == SignatureStatus.COMPLETED:
             return current  # a parallel try (a retry of this step) completed it: same answer
