@@ -35,6 +35,7 @@ from services.gateway.web.security import WebFlow, forget_flow, read_flow, remem
 from shared.rpc import RemoteError, ServiceUnavailable
 
 PAGE = "/quay-buu-dien"
+LOGIN = "/dang-nhap?tab=buu-dien"
 router = APIRouter(prefix=PAGE, include_in_schema=False)
 FIELDS = ("id_number", "full_name", "birth_date", "sex", "phone", "email")
 CHECKED = "id_document_checked"
@@ -56,36 +57,20 @@ COUNTER_ENDED = OtpEnd("Chưa đăng ký được tài khoản",
 COUNTER_RESENT = "Đã gửi mã mới đến số điện thoại của công dân. Mã cũ không còn dùng được."
 
 
-class _NoSession(Exception):
-    pass
-
-
-class _StepUp(Exception):
-    def __init__(self, response: Response) -> None:
-        super().__init__("step-up")
-        self.response = response
-
-
 @router.get("", response_class=HTMLResponse)
 async def counter_page(request: Request, rpc: Rpc) -> Response:
-    try:
-        agent = await _agent(request, rpc, PAGE)
-    except _NoSession:
-        return redirect("/dang-nhap?tab=buu-dien")
-    except _StepUp as step_up:
-        return step_up.response
+    agent = await _agent(request, rpc, PAGE)
+    if isinstance(agent, Response):
+        return agent
     return render(request, "post_office_counter.html", office=agent.get("office") or {},
                   values={})
 
 
 @router.post("", response_class=HTMLResponse)
 async def start_at_counter(request: Request, form: CheckedForm, rpc: Rpc) -> Response:
-    try:
-        agent = await _agent(request, rpc, PAGE)
-    except _NoSession:
-        return redirect("/dang-nhap?tab=buu-dien")
-    except _StepUp as step_up:
-        return step_up.response
+    agent = await _agent(request, rpc, PAGE)
+    if isinstance(agent, Response):
+        return agent
     office = agent.get("office") or {}
     values, shown, errors, born = form_with_date(form, FIELDS)
     checked = form.get(CHECKED) == "1"
@@ -116,12 +101,9 @@ async def start_at_counter(request: Request, form: CheckedForm, rpc: Rpc) -> Res
 async def code_page(request: Request, registration_id: str, rpc: Rpc,
                     so: str = "") -> Response:
     screen = _code_screen(registration_id)
-    try:
-        agent = await _agent(request, rpc, screen.action)
-    except _NoSession:
-        return redirect("/dang-nhap?tab=buu-dien")
-    except _StepUp as step_up:
-        return step_up.response
+    agent = await _agent(request, rpc, screen.action)
+    if isinstance(agent, Response):
+        return agent
     return show_otp(request, screen, _counter_flow(request, registration_id, so),
                     office=agent.get("office") or {})
 
@@ -130,12 +112,9 @@ async def code_page(request: Request, registration_id: str, rpc: Rpc,
 async def confirm_at_counter(request: Request, registration_id: str, form: CheckedForm,
                              rpc: Rpc, so: str = "") -> Response:
     screen = _code_screen(registration_id)
-    try:
-        agent = await _agent(request, rpc, screen.action)
-    except _NoSession:
-        return redirect("/dang-nhap?tab=buu-dien")
-    except _StepUp as step_up:
-        return step_up.response
+    agent = await _agent(request, rpc, screen.action)
+    if isinstance(agent, Response):
+        return agent
     office = agent.get("office") or {}
     flow = _counter_flow(request, registration_id, so)
     code, problem = typed_code(form)
@@ -158,12 +137,9 @@ async def confirm_at_counter(request: Request, registration_id: str, form: Check
 async def resend_at_counter(request: Request, registration_id: str, form: CheckedForm,
                             rpc: Rpc, so: str = "") -> Response:
     screen = _code_screen(registration_id)
-    try:
-        agent = await _agent(request, rpc, screen.action)
-    except _NoSession:
-        return redirect("/dang-nhap?tab=buu-dien")
-    except _StepUp as step_up:
-        return step_up.response
+    agent = await _agent(request, rpc, screen.action)
+    if isinstance(agent, Response):
+        return agent
     office = agent.get("office") or {}
     flow = _counter_flow(request, registration_id, so)
     try:
@@ -205,22 +181,24 @@ def _ref(agent: dict[str, Any]) -> dict[str, Any]:
     return {"agent_account_id": agent["account_id"], "office": agent.get("office") or {}}
 
 
-async def _agent(request: Request, rpc: Rpc, back: str) -> dict[str, Any]:
+async def _agent(request: Request, rpc: Rpc, back: str) -> dict[str, Any] | Response:
+    """The agent behind the session, or where to send whoever is not one yet: the login page
+    (no session), the step-up page (a stale session, back to ``back``)."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
-        raise _NoSession
+        return redirect(LOGIN)
     try:
         agent: dict[str, Any] = await rpc.call("profile", "agent_session", {"session_token": token})
     except RemoteError as exc:
         if exc.code == "unauthenticated":
-            raise _NoSession from exc
+            return redirect(LOGIN)
         if exc.code == "forbidden":
             raise NOT_AN_AGENT from exc
         if exc.code == "account_disabled":
             raise DISABLED from exc
         step_up = step_up_redirect(exc, back)
         if step_up is not None:
-            raise _StepUp(step_up) from exc
+            return step_up
         raise page_problem_of(exc) from exc
     except ServiceUnavailable as exc:
         raise page_problem_of(exc) from exc
