@@ -20,8 +20,10 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.micro.request import Request
 from nats.micro.service import Service
+from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure, PyMongoError
 
+from shared.contracts.base import AnswerT, ContractViolation, RequestT, Rpc
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -120,6 +122,25 @@ class RpcServer:
         self._slots.release()
 
 
+def serving(rpc: Rpc[RequestT, AnswerT],
+            handler: Callable[[RequestT], Awaitable[AnswerT]]) -> Endpoint:
+    """The endpoint that serves ``rpc`` with a typed handler: the request is read into its
+    model (a misfit is answered ``validation_error`` naming the fields) and the handler's answer
+    model is sent as its JSON (``Contract.wire``)."""
+
+    async def endpoint(payload: dict[str, Any]) -> Any:
+        try:
+            request = rpc.request.model_validate(payload)
+        except ValidationError as exc:
+            fields = sorted({".".join(str(part) for part in error["loc"]) or "body"
+                             for error in exc.errors()})
+            raise ContractViolation(rpc, fields) from None
+        answer = await handler(request)
+        return answer.wire()
+
+    return endpoint
+
+
 class RpcClient:
     def __init__(self, nc: NATS, timeout: float = 10.0) -> None:
         self._nc = nc
@@ -137,6 +158,13 @@ class RpcClient:
         if body.get("ok"):
             return body.get("data")
         raise RemoteError(body.get("error") or {"code": "internal"})
+
+    async def ask(self, rpc: Rpc[RequestT, AnswerT], request: RequestT,
+                  timeout: float | None = None) -> AnswerT:
+        """Call ``rpc`` with its request model; the answer comes back as its answer model
+        (fields the owner did not send stay unset). Errors as ``call``."""
+        data = await self.call(rpc.service, rpc.endpoint, request.wire(), timeout=timeout)
+        return rpc.answer.model_validate(data if data is not None else {})
 
 
 def _transient(exc: BaseException) -> bool:

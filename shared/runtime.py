@@ -14,12 +14,13 @@ from pymongo import AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.bus import Consumer, ConsumerRunner, connect_nats, ensure_streams
+from shared.contracts.base import AnswerT, RequestT, Rpc
 from shared.failpoints import Failpoints
 from shared.liveness import Heartbeat, heartbeat_path
 from shared.logging import configure_logging, get_logger
 from shared.nats_tls import nats_tls_options
 from shared.outbox import OutboxRelay
-from shared.rpc import Endpoint, RpcServer
+from shared.rpc import Endpoint, RpcServer, serving
 from shared.settings import CommonSettings
 from shared.storage import connect_mongo, ensure_indexes
 
@@ -48,6 +49,11 @@ class Wiring:
     indexes: dict[str, list[IndexModel]] = field(default_factory=dict)
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
     on_stop: Sequence[Callable[[], Awaitable[None]]] = ()
+
+    def serve(self, rpc: Rpc[RequestT, AnswerT],
+              handler: Callable[[RequestT], Awaitable[AnswerT]]) -> None:
+        """Add the typed endpoint of ``rpc`` (a contract in ``shared/contracts``)."""
+        self.endpoints[rpc.endpoint] = serving(rpc, handler)
 
 
 async def connect_infrastructure(settings: CommonSettings, service: str) -> Infrastructure:
