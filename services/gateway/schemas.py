@@ -5,42 +5,25 @@ models document the answers and let services add fields freely (``extra="allow"`
 
 from __future__ import annotations
 
-import re
-from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.gateway.problems import UNION_TAGS
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _iso_date_string(value: Any) -> Any:
-    # Only "YYYY-MM-DD": pydantic alone would also take 19900517 as a Unix timestamp.
-    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.match(value)):
-        return value
-    raise ValueError("iso_date")
-
-
-def _blank_is_absent(value: Any) -> Any:
-    return None if value == "" else value
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date_string)]
-IdNumber = Annotated[StrictStr, StringConstraints(min_length=1, max_length=20)]
-FullName = Annotated[StrictStr, StringConstraints(min_length=1, max_length=200)]
-Phone = Annotated[StrictStr, StringConstraints(min_length=1, max_length=32)]
-ShortText = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
-Email = Annotated[
-    Annotated[StrictStr, StringConstraints(min_length=1, max_length=254)] | None,
-    BeforeValidator(_blank_is_absent),
-]
-OtpCode = Annotated[StrictStr, StringConstraints(min_length=1, max_length=16)]
-# Long enough for any passphrase, short enough that hashing it is no denial of service.
-Password = Annotated[StrictStr, StringConstraints(min_length=1, max_length=256)]
-Sex = Literal["male", "female"]
-SubjectType = Literal["citizen", "enterprise"]
+from shared.contracts.fields import (
+    Email,
+    FullName,
+    IdNumber,
+    IsoDate,
+    OtpCode,
+    Password,
+    Pem,
+    Phone,
+    Sex,
+    ShortText,
+    SignatureValue,
+    SubjectType,
+)
 
 
 class RequestBody(BaseModel):
@@ -98,10 +81,6 @@ class PasswordChoice(RequestBody):
     password: Password
     password_confirmation: Password
 
-
-# Digital signature (USB token): what the token returned. PEM text; its meaning is pki's.
-Pem = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64_000)]
-SignatureValue = Annotated[StrictStr, StringConstraints(min_length=1, max_length=4_000)]
 
 
 class SignatureSubmission(RequestBody):

@@ -1,0 +1,66 @@
+"""Field types every contract and the gateway's HTTP models share, so a limit is written once.
+
+Strict strings (a number where a string belongs is refused, not converted) with the bounds that
+keep one request cheap. What a value means (a real CCCD, a Vietnamese mobile number, a strong
+password) is the owning service's to judge, in its ``domain/``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, StrictStr, StringConstraints
+
+from shared.contracts.base import Contract
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date_string(value: Any) -> Any:
+    # Only "YYYY-MM-DD": pydantic alone would also take 19900517 as a Unix timestamp.
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise ValueError("iso_date")
+
+
+def _blank_is_absent(value: Any) -> Any:
+    return None if value == "" else value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_string)]
+IdNumber = Annotated[StrictStr, StringConstraints(min_length=1, max_length=20)]
+FullName = Annotated[StrictStr, StringConstraints(min_length=1, max_length=200)]
+Phone = Annotated[StrictStr, StringConstraints(min_length=1, max_length=32)]
+ShortText = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
+Email = Annotated[
+    Annotated[StrictStr, StringConstraints(min_length=1, max_length=254)] | None,
+    BeforeValidator(_blank_is_absent),
+]
+OtpCode = Annotated[StrictStr, StringConstraints(min_length=1, max_length=16)]
+# Long enough for any passphrase, short enough that hashing it is no denial of service.
+Password = Annotated[StrictStr, StringConstraints(min_length=1, max_length=256)]
+# What a USB token returned: PEM text and a base64 signature; their meaning is pki's.
+Pem = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64_000)]
+PemChain = Annotated[list[Pem], Field(max_length=8)]
+SignatureValue = Annotated[StrictStr, StringConstraints(min_length=1, max_length=4_000)]
+# Ids and tokens the services mint (uuid4, urlsafe tokens).
+Identifier = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
+Token = Annotated[StrictStr, StringConstraints(min_length=1, max_length=200)]
+Sex = Literal["male", "female"]
+SubjectType = Literal["citizen", "enterprise"]
+
+
+class FlowRef(Contract):
+    """A self-service flow named by its id and proven by its token (the X-Flow-Token)."""
+
+    id: Identifier
+    flow_token: Token
+
+
+class ClientFields(Contract):
+    """Where a request came from, as the gateway saw it (login history, per-address limits)."""
+
+    ip: Annotated[StrictStr, StringConstraints(max_length=64)] | None = None
+    user_agent: Annotated[StrictStr, StringConstraints(max_length=512)] | None = None
