@@ -54,12 +54,15 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while True:
+            # Cleared before the pass, not after it: a commit notified while the pass runs
+            # (its event after the pass's query) starts the next pass at once; cleared after,
+            # that wake-up was lost and the event waited for the poll.
+            self._wake.clear()
             try:
                 await self.publish_pending()
                 self._last_pass = time.monotonic()
             except Exception:
                 log.exception("outbox relay failed; retrying")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll)
 

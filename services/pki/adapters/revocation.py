@@ -9,7 +9,9 @@ signed by the certificate's issuer and the OCSP response by the issuer or by a r
 certificate the issuer delegated (id-kp-OCSPSigning).
 
 Parsing and signature checks are CPU work of microseconds to a millisecond; the fetches are
-awaited, never blocking the event loop.
+awaited, never blocking the event loop. A cached answer is the hot path (every validation asks
+for the leaf and each CA below the anchor), so what is read from a certificate to look it up
+(its OCSP and CRL addresses, its issuer's fingerprint) is remembered per certificate too.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TypeVar
 
 import httpx
@@ -38,6 +41,8 @@ T = TypeVar("T")
 
 MAX_CRL_BYTES = 20 * 1024 * 1024
 MAX_OCSP_BYTES = 64 * 1024
+# Certificates whose revocation addresses and fingerprint are remembered.
+CACHED_CERTIFICATES = 4096
 # Clocks of CAs and ours disagree by a little; an answer "from the future" by less is fine.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -115,7 +120,7 @@ class HttpRevocationChecker:
     # --- OCSP ----------------------------------------------------------------------------------
     async def _ocsp_status(self, url: str, certificate: x509.Certificate,
                            issuer: x509.Certificate, now: datetime) -> RevocationStatus:
-        key = (issuer.fingerprint(hashes.SHA256()), certificate.serial_number)
+        key = (_fingerprint(issuer), certificate.serial_number)
         cached = self._ocsp.get(key)
         if cached is not None and now < cached.fresh_until:
             assert isinstance(cached.value, RevocationStatus)
@@ -202,25 +207,32 @@ class HttpRevocationChecker:
             del self._inflight[key]
 
 
-def _ocsp_urls(certificate: x509.Certificate) -> list[str]:
+@lru_cache(maxsize=CACHED_CERTIFICATES)
+def _fingerprint(certificate: x509.Certificate) -> bytes:
+    return certificate.fingerprint(hashes.SHA256())
+
+
+@lru_cache(maxsize=CACHED_CERTIFICATES)
+def _ocsp_urls(certificate: x509.Certificate) -> tuple[str, ...]:
     try:
         aia = certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess)
     except (x509.ExtensionNotFound, ValueError):
-        return []
-    return [d.access_location.value for d in aia.value
-            if d.access_method == AuthorityInformationAccessOID.OCSP
-            and isinstance(d.access_location, x509.UniformResourceIdentifier)
-            and d.access_location.value.startswith(("http://", "https://"))]
+        return ()
+    return tuple(d.access_location.value for d in aia.value
+                 if d.access_method == AuthorityInformationAccessOID.OCSP
+                 and isinstance(d.access_location, x509.UniformResourceIdentifier)
+                 and d.access_location.value.startswith(("http://", "https://")))
 
 
-def _crl_urls(certificate: x509.Certificate) -> list[str]:
+@lru_cache(maxsize=CACHED_CERTIFICATES)
+def _crl_urls(certificate: x509.Certificate) -> tuple[str, ...]:
     try:
         points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints)
     except (x509.ExtensionNotFound, ValueError):
-        return []
-    return [name.value for point in points.value for name in (point.full_name or [])
-            if isinstance(name, x509.UniformResourceIdentifier)
-            and name.value.startswith(("http://", "https://"))]
+        return ()
+    return tuple(name.value for point in points.value for name in (point.full_name or [])
+                 if isinstance(name, x509.UniformResourceIdentifier)
+                 and name.value.startswith(("http://", "https://")))
 
 
 def _matching_single(response: ocsp.OCSPResponse, certificate: x509.Certificate,

@@ -7,6 +7,15 @@ Vietnamese signing certificates often carry no extendedKeyUsage clientAuth and n
 subjectAltName, which the web-PKI client profile would require; CA certificates keep the
 web-PKI CA profile (basicConstraints, keyUsage keyCertSign, path length). What the relaxed
 end-entity policy no longer checks, this module checks itself: the key usage allows signing.
+
+Validations are CPU-bound (a few hundred microseconds each, most of it the CA signatures of the
+path), and the same certificates come back again and again (every login with the same USB
+token). What is a pure function of the certificates is therefore remembered, bounded and
+keyed by the exact certificates (their DER: ``x509.Certificate`` hashes and compares its
+encoding): the verified path of a leaf and the chain it came with (reused only while every
+certificate on it is within its validity period, the verifier's only time-dependent check),
+and a certificate's key usage verdict and facts. A refusal is never remembered: a refused path
+or certificate is checked afresh every time.
 """
 
 from __future__ import annotations
@@ -14,9 +23,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -36,6 +47,10 @@ MAX_CERTIFICATE_BYTES = 16 * 1024
 MAX_CHAIN_LENGTH = 8
 MAX_SIGNATURE_BYTES = 2048
 MAX_CHAIN_DEPTH = 6
+# Verified paths (leaf + the chain sent with it) and certificates whose key usage and facts are
+# remembered: about 5-7 KB each (DER and parsed names), so at most a few tens of MB in all.
+CACHED_PATHS = 4096
+CACHED_CERTIFICATES = 4096
 _PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 
 
@@ -94,6 +109,7 @@ class CertificateFacts:
     not_after: datetime
 
 
+@lru_cache(maxsize=CACHED_CERTIFICATES)
 def facts_of(certificate: x509.Certificate) -> CertificateFacts:
     return CertificateFacts(
         fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex(),
@@ -113,9 +129,11 @@ def check_validity_window(certificate: x509.Certificate, now: datetime) -> None:
         raise CertificateExpired()
 
 
+@lru_cache(maxsize=CACHED_CERTIFICATES)
 def check_key_usage(certificate: x509.Certificate) -> None:
     """Signing needs digitalSignature or nonRepudiation (contentCommitment); a certificate
-    without the extension states no purpose and is refused (every Vietnamese CA sets it)."""
+    without the extension states no purpose and is refused (every Vietnamese CA sets it).
+    Only a pass is remembered (``lru_cache`` keeps no exception): a refusal is checked anew."""
     try:
         usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound as exc:
@@ -126,14 +144,47 @@ def check_key_usage(certificate: x509.Certificate) -> None:
         raise CertificateNotForSigning()
 
 
+@dataclass(frozen=True)
+class _VerifiedPath:
+    """A path the verifier accepted, and the span in which every certificate on it is valid.
+
+    Validity periods are the only time-dependent part of path validation, so within the span
+    the same leaf and chain give a valid path again: this one (with a wider search the verifier
+    might prefer another valid path, which is as good; its revocation is checked either way).
+    """
+
+    certificates: tuple[x509.Certificate, ...]
+    valid_from: datetime
+    valid_until: datetime
+
+    @classmethod
+    def of(cls, certificates: Sequence[x509.Certificate]) -> _VerifiedPath:
+        return cls(tuple(certificates), max(c.not_valid_before_utc for c in certificates),
+                   min(c.not_valid_after_utc for c in certificates))
+
+    def valid_at(self, now: datetime) -> bool:
+        return self.valid_from <= now <= self.valid_until
+
+
 class TrustStore:
     """The configured trust anchors (self-signed roots) and intermediates (CA certificates
-    the administrator also trusts to complete chains clients send without them)."""
+    the administrator also trusts to complete chains clients send without them).
 
-    def __init__(self, certificates: Sequence[x509.Certificate]) -> None:
+    The anchors are parsed once (at start) and held in one ``Store``; verified paths are
+    remembered per (leaf, chain) as the module docstring says, up to ``cached_paths``.
+    """
+
+    def __init__(self, certificates: Sequence[x509.Certificate],
+                 cached_paths: int = CACHED_PATHS) -> None:
         self.anchors = [c for c in certificates if c.subject == c.issuer]
         self.intermediates = [c for c in certificates if c.subject != c.issuer]
-        self._store = Store(self.anchors) if self.anchors else None
+        self._policy = (
+            PolicyBuilder().store(Store(self.anchors)).max_chain_depth(MAX_CHAIN_DEPTH)
+            .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(),
+                                ee_policy=ExtensionPolicy.permit_all())
+        ) if self.anchors else None
+        self._cached_paths = cached_paths
+        self._paths: OrderedDict[tuple[x509.Certificate, ...], _VerifiedPath] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self.anchors) + len(self.intermediates)
@@ -141,19 +192,34 @@ class TrustStore:
     def build_path(self, leaf: x509.Certificate, chain: Sequence[x509.Certificate],
                    now: datetime) -> list[x509.Certificate]:
         """The validated path leaf → … → anchor, or CertificateUntrusted."""
-        if self._store is None:
+        key = (leaf, *chain)
+        known = self._paths.get(key)
+        if known is not None and known.valid_at(now):
+            return list(known.certificates)
+        path = self._verify(leaf, chain, now)
+        self._remember(key, _VerifiedPath.of(path))
+        return path
+
+    def _verify(self, leaf: x509.Certificate, chain: Sequence[x509.Certificate],
+                now: datetime) -> list[x509.Certificate]:
+        if self._policy is None:
             raise CertificateUntrusted()
-        verifier = (
-            PolicyBuilder().store(self._store).time(now).max_chain_depth(MAX_CHAIN_DEPTH)
-            .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(),
-                                ee_policy=ExtensionPolicy.permit_all())
-            .build_client_verifier()
-        )
+        verifier = self._policy.time(now).build_client_verifier()
         try:
             verified = verifier.verify(leaf, [*chain, *self.intermediates])
         except Exception as exc:  # VerificationError, or anything odd inside a hostile chain
             raise CertificateUntrusted() from exc
         return list(verified.chain)
+
+    def _remember(self, key: tuple[x509.Certificate, ...], path: _VerifiedPath) -> None:
+        # Oldest first out, not least recently used: a hit costs no reordering (hashing the
+        # key again), and a busy certificate pushed out is verified once more, no harm done.
+        if self._cached_paths <= 0:
+            return
+        self._paths.pop(key, None)
+        self._paths[key] = path
+        while len(self._paths) > self._cached_paths:
+            self._paths.popitem(last=False)
 
 
 def verify_signature(certificate: x509.Certificate, signature: bytes, message: bytes, *,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from cryptography import x509
@@ -59,7 +60,11 @@ class CertificateIdentity:
         return data
 
 
+@lru_cache(maxsize=4096)
 def identity_of(certificate: x509.Certificate) -> CertificateIdentity:
+    """The certificate's holder, or CertificateUntrusted. A pure function of the certificate
+    (keyed by its DER), so a found identity is remembered: a certificate comes back at every
+    login; a refusal is not remembered (``lru_cache`` keeps no exception)."""
     subject = certificate.subject
     full_name = _first(subject, NameOID.COMMON_NAME) or _first(subject, NameOID.ORGANIZATION_NAME)
     personal: tuple[str, str] | None = None
