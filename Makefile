@@ -25,9 +25,12 @@ test: install
 unit: install
 	$(BIN)/pytest -q -m "not integration and not e2e"
 
+# lint-imports: services never import each other, shared/ imports no service, and no import
+# cycle anywhere, imports inside functions included (pyproject.toml, [tool.importlinter]).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 # The bench's peer (a fastapi-users monolith) comes from the bench-only extra.
 bench: install
@@ -35,4 +38,4 @@ bench: install
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf .dev test-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .dev test-output .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -29,9 +29,11 @@ from pathlib import Path
 
 import httpx
 
-from bench.run import bounded, cpu_seconds, pct
+from bench.figures import cpu_seconds, pct
+from bench.run import bounded
 from dvcid.devstack import DevStack, Ports
 from shared.bus import connect_nats
+from shared.contracts import otp as OTP
 from shared.rpc import RpcClient
 
 CODE = re.compile(r"\b(\d{6})\b")
@@ -62,14 +64,14 @@ async def pair(rpc: RpcClient, sandbox: httpx.AsyncClient, timings: Timings) -> 
     phone = f"+8494{random.randrange(10**7):07d}"
     try:
         started = time.perf_counter()
-        await rpc.call("otp", "issue", {"flow_id": flow_id, "purpose": "login", "phone": phone})
+        await rpc.ask(OTP.ISSUE, OTP.IssueOtp(flow_id=flow_id, purpose="login", phone=phone))
         timings.issue.append(time.perf_counter() - started)
         code = await read_code(sandbox, phone)
         started = time.perf_counter()
-        verified = await rpc.call("otp", "verify", {"flow_id": flow_id, "purpose": "login",
-                                                    "code": code})
+        verified = await rpc.ask(OTP.VERIFY, OTP.VerifyOtp(flow_id=flow_id, purpose="login",
+                                                          code=code, phone=phone))
         timings.verify.append(time.perf_counter() - started)
-        assert verified["verified"] is True
+        assert verified.verified is True
     except Exception as exc:  # counted and reported, the run goes on
         timings.failures += 1
         if timings.failures <= 3:

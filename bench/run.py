@@ -8,8 +8,12 @@
 - session checks (``GET /api/v1/me`` with a real session) at concurrency 32: requests per
   CPU-second of dvcid's own processes (the database stand-in's CPU reported apart) and p99;
 - the same two hot paths on a peer, a fastapi-users monolith (``bench/peer.py``, SQLite, one
-  uvicorn worker, same argon2 parameters), started in the same run, and the ratios dvcid/peer.
-  Absolute figures are noisy on a shared machine; the ratios are the result.
+  uvicorn worker, same argon2 parameters), started in the same run, and the ratios dvcid/peer;
+- certificate validations per CPU-second with revocation cached (``bench/pki.py``) and the
+  event hop, publish → durable consumer handled, p50/p99 on a real nats-server
+  (``bench/events.py``), against issue 13's targets.
+Absolute figures are noisy on a shared machine (the machine's state is printed at the start and
+the end); the ratios and the CPU-time figures are the result.
 """
 
 from __future__ import annotations
@@ -32,24 +36,14 @@ from typing import Any
 
 import httpx
 
+from bench import events, pki
+from bench.figures import cpu_seconds, machine_state, pct
 from dvcid import servers
 from dvcid.devstack import DevStack, Ports
 from shared import crypto
 
 API = "/api/v1"
 PASSWORD = "Hoa-Sen#2026vn"
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-    return total
 
 
 def argon2_ceiling(seconds: float) -> tuple[float, float]:
@@ -196,11 +190,6 @@ async def bounded(concurrency: int, jobs: list) -> list:
     return await asyncio.gather(*(one(j) for j in jobs))
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def per_process(stack: DevStack) -> dict[str, float]:
     return {name: cpu_seconds([m.proc.pid]) for name, m in stack.processes.items() if m.proc}
 
@@ -340,7 +329,14 @@ def main() -> None:
     parser.add_argument("--argon2-seconds", type=float, default=5.0)
     parser.add_argument("--check-seconds", type=float, default=5.0)
     parser.add_argument("--check-concurrency", type=int, default=32)
+    parser.add_argument("--pki-seconds", type=float, default=3.0,
+                        help="CPU seconds per certificate validation figure")
+    parser.add_argument("--events", type=int, default=300, help="events per event-hop load")
     args = parser.parse_args()
+    print(machine_state())
+    # The two figures without the stack first, while nothing else of this run uses the CPU.
+    validations = pki.run(args.pki_seconds)
+    hop_p99s = events.run(args.events)
     per_second, per_cpu = argon2_ceiling(args.argon2_seconds)
     print(f"argon2id ceiling (verify, {os.cpu_count()} threads): {per_second:.1f}/s, "
           f"{per_cpu:.2f} per CPU-second")
@@ -369,6 +365,13 @@ def main() -> None:
         finally:
             peer.stop()
     ratios(ours, theirs, per_cpu)
+    print(f"  certificate validations per CPU-second, revocation cached: "
+          f"{min(validations['rsa again'], validations['ec again']):.0f} "
+          f"(target >= {pki.TARGET:.0f}); the path verified every time: "
+          f"{min(validations['rsa path verified'], validations['ec path verified']):.0f}")
+    print("  event hop p99 (target < 5 ms; a burst measures queueing, not the hop): "
+          + ", ".join(f"{load} {p99 * 1000:.1f} ms" for load, p99 in hop_p99s.items()))
+    print(machine_state())
 
 
 if __name__ == "__main__":

@@ -29,10 +29,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import nats
+from pydantic import ValidationError
 
 from dvcid import audit, dlq, operator
 from dvcid.operator import connect_operator
 from shared import crypto
+from shared.contracts.base import RequestT, Rpc
+from shared.contracts.profile import (
+    ADMIN_CREATE_AGENCY,
+    ADMIN_CREATE_AGENT,
+    ADMIN_DISABLE_AGENT,
+    ADMIN_ENABLE_AGENT,
+    AgentRef,
+    AgentState,
+    CreateAgency,
+    CreateAgent,
+    CreatedStaffAccount,
+)
 from shared.rpc import RemoteError, RpcClient, ServiceUnavailable
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
@@ -64,48 +77,47 @@ def initial_password() -> str:
 async def create_agent(nats_url: str, *, id_number: str, full_name: str, phone: str,
                        office: str, office_code: str | None = None,
                        seed_file: str | None = None) -> CreatedAccount:
-    request: dict[str, Any] = {"id_number": id_number, "full_name": full_name, "phone": phone,
-                               "office": office}
-    if office_code:
-        request["office_code"] = office_code
-    return await _create(nats_url, "admin_create_agent", request, seed_file)
+    password = initial_password()
+    request = CreateAgent(id_number=id_number, full_name=full_name, phone=phone, office=office,
+                          password_hash=await crypto.hash_password(password),
+                          **({"office_code": office_code} if office_code else {}))
+    return await _create(nats_url, ADMIN_CREATE_AGENT, request, password, seed_file)
 
 
 async def create_agency(nats_url: str, *, code: str, name: str, phone: str,
                         email: str | None = None, user_id_number: str | None = None,
                         user_full_name: str | None = None,
                         seed_file: str | None = None) -> CreatedAccount:
-    request: dict[str, Any] = {"code": code, "name": name, "phone": phone}
+    password = initial_password()
     optional = {"email": email, "user_id_number": user_id_number,
                 "user_full_name": user_full_name}
-    request |= {k: v for k, v in optional.items() if v}
-    return await _create(nats_url, "admin_create_agency", request, seed_file)
+    request = CreateAgency(code=code, name=name, phone=phone,
+                           password_hash=await crypto.hash_password(password),
+                           **{k: v for k, v in optional.items() if v})
+    return await _create(nats_url, ADMIN_CREATE_AGENCY, request, password, seed_file)
 
 
 async def set_agent_disabled(nats_url: str, username: str, disabled: bool,
-                             seed_file: str | None = None) -> dict[str, Any]:
+                             seed_file: str | None = None) -> AgentState:
     """Disables (or enables again) a post-office agent's account."""
-    endpoint = "admin_disable_agent" if disabled else "admin_enable_agent"
+    endpoint = ADMIN_DISABLE_AGENT if disabled else ADMIN_ENABLE_AGENT
     nc = await connect_operator(nats_url, seed_file)
     try:
-        answer: dict[str, Any] = await RpcClient(nc, timeout=15).call(
-            "profile", endpoint, {"username": username})
+        return await RpcClient(nc, timeout=15).ask(endpoint, AgentRef(username=username))
     finally:
         await nc.drain()
-    return answer
 
 
-async def _create(nats_url: str, endpoint: str, request: dict[str, Any],
+async def _create(nats_url: str, endpoint: Rpc[RequestT, CreatedStaffAccount],
+                  request: RequestT, password: str,
                   seed_file: str | None = None) -> CreatedAccount:
-    password = initial_password()
-    request = request | {"password_hash": await crypto.hash_password(password)}
     nc = await connect_operator(nats_url, seed_file)
     try:
-        data = await RpcClient(nc, timeout=15).call("profile", endpoint, request)
+        created = await RpcClient(nc, timeout=15).ask(endpoint, request)
     finally:
         await nc.drain()
-    return CreatedAccount(account_id=str(data["account_id"]), username=str(data["username"]),
-                          initial_password=password, details=data)
+    return CreatedAccount(account_id=created.account_id, username=created.username,
+                          initial_password=password, details=created.wire())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -166,6 +178,11 @@ def run_admin(args: argparse.Namespace) -> int:
         print(f"refused ({exc.error.get('code')}): {exc.error.get('detail')}"
               + (f" [{fields}]" if fields else ""), file=sys.stderr)
         return 1
+    except ValidationError as exc:
+        # Too long or empty to be sent at all (the contract's bounds, shared/contracts).
+        names = ", ".join(sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()}))
+        print(f"refused (validation_error): [{names}]", file=sys.stderr)
+        return 1
     except (ServiceUnavailable, OSError, nats.errors.Error) as exc:
         print(f"the profile service is not reachable on {nats_url}: {exc!r}", file=sys.stderr)
         return 3
@@ -186,9 +203,9 @@ def _run_agent_state(username: str, disabled: bool, nats_url: str) -> int:
     except (ServiceUnavailable, OSError, nats.errors.Error) as exc:
         print(f"the profile service is not reachable on {nats_url}: {exc!r}", file=sys.stderr)
         return 3
-    print(f"account_id: {answer.get('account_id')}")
-    print(f"username: {answer.get('username')}")
-    print(f"disabled: {str(answer.get('disabled')).lower()}")
+    print(f"account_id: {answer.account_id}")
+    print(f"username: {answer.username}")
+    print(f"disabled: {str(answer.disabled).lower()}")
     if disabled:
-        print(f"sessions_ended: {answer.get('sessions_ended', 0)}")
+        print(f"sessions_ended: {answer.sessions_ended or 0}")
     return 0

@@ -22,6 +22,14 @@ import nats
 from nats.aio.client import Client as NATS
 
 from dvcid.operator import connect_operator
+from shared.contracts.profile import (
+    ADMIN_EXPORT_AUDIT,
+    ADMIN_VERIFY_AUDIT,
+    AuditVerification,
+    BrokenChain,
+    ExportAudit,
+    VerifyAudit,
+)
 from shared.rpc import RemoteError, RpcClient, ServiceUnavailable
 
 COMMANDS = ("verify-audit", "export-audit")
@@ -56,13 +64,13 @@ async def _connect(nats_url: str) -> NATS:
 
 async def _verify(nats_url: str, account_id: str | None) -> int:
     accounts = entries = 0
-    broken: list[dict[str, Any]] = []
+    broken: list[BrokenChain] = []
     async for page in _verify_pages(nats_url, account_id):
-        accounts += int(page["accounts"])
-        entries += int(page["entries"])
-        broken += page["broken"]
+        accounts += page.accounts
+        entries += page.entries
+        broken += page.broken
     for found in broken:
-        print(f"BROKEN account {found['account_id']} at seq {found['seq']}: {found['reason']}")
+        print(f"BROKEN account {found.account_id} at seq {found.seq}: {found.reason}")
     if broken:
         print(f"{len(broken)} of {accounts} accounts have a rewritten history", file=sys.stderr)
         return 1
@@ -71,17 +79,17 @@ async def _verify(nats_url: str, account_id: str | None) -> int:
 
 
 async def _verify_pages(nats_url: str, account_id: str | None
-                        ) -> AsyncIterator[dict[str, Any]]:
+                        ) -> AsyncIterator[AuditVerification]:
     nc = await _connect(nats_url)
     try:
         rpc = RpcClient(nc, timeout=_TIMEOUT)
-        request: dict[str, Any] = {"account_id": account_id} if account_id else {}
+        request = VerifyAudit(account_id=account_id) if account_id else VerifyAudit()
         while True:
-            page = await rpc.call("profile", "admin_verify_audit", request)
+            page = await rpc.ask(ADMIN_VERIFY_AUDIT, request)
             yield page
-            if not page.get("next_after"):
+            if not page.next_after:
                 return
-            request = {"after": page["next_after"]}
+            request = VerifyAudit(after=page.next_after)
     finally:
         await nc.drain()
 
@@ -92,12 +100,12 @@ async def _export(nats_url: str, account_id: str) -> int:
         rpc = RpcClient(nc, timeout=_TIMEOUT)
         after = 0
         while True:
-            page = await rpc.call("profile", "admin_export_audit",
-                                  {"account_id": account_id, "after_seq": after})
-            for item in page["items"]:
-                print(json.dumps(item, ensure_ascii=False, sort_keys=True))
-            if not page.get("next_after"):
+            page = await rpc.ask(ADMIN_EXPORT_AUDIT,
+                                 ExportAudit(account_id=account_id, after_seq=after))
+            for item in page.items:
+                print(json.dumps(item.wire(), ensure_ascii=False, sort_keys=True))
+            if not page.next_after:
                 return 0
-            after = int(page["next_after"])
+            after = page.next_after
     finally:
         await nc.drain()

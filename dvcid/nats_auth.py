@@ -17,7 +17,9 @@ What the map says (docs/messaging.md has the contract):
 - the gateway requests only the public endpoints of registration and profile, never the
   operator's (``admin_*``) nor the services' internal ones;
 - the operator (``dvcid admin``, ``nats micro ls|stats``) alone calls the operator endpoints
-  and reads the dead-letter stream.
+  and reads the dead-letter stream;
+- the session mirror (issue 13, bucket ``DVCID_SESSIONS``): profile, its owner, alone writes
+  it (and creates it); the gateway alone reads and watches it; nobody else touches it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import nkeys
 
+from shared.contracts.session_mirror import SESSIONS_BUCKET
 from shared.events import DLQ_STREAM, DLQ_SUBJECT_PREFIX, EVENTS_STREAM, EVENTS_SUBJECT_PREFIX
 from shared.events.subjects import IDEMPOTENCY_BUCKET
 
@@ -82,6 +85,8 @@ GATEWAY_CALLS = ("registration", "profile")
 BUS_SERVICES = ("otp", "registration", "pki", "profile")
 OPERATOR = "operator"
 GATEWAY = "gateway"
+# The one writer of the session mirror (and its one reader, the gateway).
+SESSION_MIRROR_OWNER = "profile"
 # Integration tests only (conftest.py's servers, never dev, the e2e stack or production):
 # everything, for shared/'s tests (the messaging foundation is no one service's) and for
 # tests whose one connection plays several services (a service and its stand-ins).
@@ -158,6 +163,8 @@ def service_permissions(service: str) -> Permissions:
     # A callee called wholesale still keeps its operator endpoints to the operator.
     deny = [f"dvcid.{callee}.{name}" for callee, endpoints in CALLS[service].items()
             if endpoints == ("*",) for name in OPERATOR_ENDPOINTS.get(callee, ())]
+    if service == SESSION_MIRROR_OWNER:
+        publish += _session_mirror_writes()
     subscribe = [f"dvcid.{service}.>", "$SRV.*", f"$SRV.*.{service}", f"$SRV.*.{service}.>",
                  f"{inbox(service)}.>"]
     return Permissions(tuple(publish), tuple(subscribe), tuple(deny), allow_responses=True)
@@ -171,9 +178,32 @@ def _idempotency_records() -> list[str]:
             f"{_JS}.STREAM.CREATE.{stream}", f"{_JS}.STREAM.MSG.GET.{stream}"]
 
 
+_SESSIONS_STREAM = f"KV_{SESSIONS_BUCKET}"
+
+
+def _session_mirror_writes() -> list[str]:
+    # Profile writes every key of the session mirror (shared/contracts/session_mirror.py),
+    # creates the bucket if missing and reads a key (compare-and-set of a live entry).
+    return [f"$KV.{SESSIONS_BUCKET}.>", f"{_JS}.STREAM.INFO.{_SESSIONS_STREAM}",
+            f"{_JS}.STREAM.CREATE.{_SESSIONS_STREAM}", f"{_JS}.STREAM.MSG.GET.{_SESSIONS_STREAM}"]
+
+
+def _session_mirror_watch() -> list[str]:
+    # The gateway watches the session mirror (an ordered push consumer delivered to its own
+    # inbox, with flow control) and reads the stream's last sequence (read-your-writes); it
+    # never writes a key.
+    return [f"{_JS}.STREAM.INFO.{_SESSIONS_STREAM}",
+            f"{_JS}.CONSUMER.CREATE.{_SESSIONS_STREAM}",
+            f"{_JS}.CONSUMER.CREATE.{_SESSIONS_STREAM}.>",
+            f"{_JS}.CONSUMER.INFO.{_SESSIONS_STREAM}.>",
+            f"{_JS}.CONSUMER.DELETE.{_SESSIONS_STREAM}.>",
+            f"$JS.FC.{_SESSIONS_STREAM}.>"]
+
+
 def gateway_permissions() -> Permissions:
     publish = [f"dvcid.{callee}.>" for callee in GATEWAY_CALLS]
     publish += _idempotency_records()
+    publish += _session_mirror_watch()
     publish += [f"$SRV.PING.{service}" for service in BUS_SERVICES]
     deny = [subject for callee in GATEWAY_CALLS for subject in _not_public(callee)]
     return Permissions(tuple(publish), (f"{inbox(GATEWAY)}.>",), tuple(deny))

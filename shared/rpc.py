@@ -132,9 +132,7 @@ def serving(rpc: Rpc[RequestT, AnswerT],
         try:
             request = rpc.request.model_validate(payload)
         except ValidationError as exc:
-            fields = sorted({".".join(str(part) for part in error["loc"]) or "body"
-                             for error in exc.errors()})
-            raise ContractViolation(rpc, fields) from None
+            raise ContractViolation(rpc, [dict(error) for error in exc.errors(include_input=False)]) from None
         answer = await handler(request)
         return answer.wire()
 

@@ -12,6 +12,8 @@ import pytest
 
 from dvcid import nats_auth
 from dvcid.nats_auth import Keyring, permissions_of, render_authorization
+from shared.contracts import profile as profile_contracts
+from shared.contracts.session_mirror import SESSIONS_BUCKET
 from shared.events.schemas import EVENT_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +27,7 @@ def _sources(service: str) -> str:
 @pytest.mark.parametrize("service", nats_auth.BUS_SERVICES)
 def test_each_service_publishes_exactly_the_events_its_code_makes(service: str) -> None:
     made = {name for name in EVENT_TYPES
-            if re.search(rf"\b{name}\(", _sources(service))}
+            if re.search(rf"\b{name}(\.model_validate)?\(", _sources(service))}
     assert set(nats_auth.PUBLISHES[service]) == made
 
 
@@ -41,8 +43,15 @@ def test_each_service_declares_exactly_its_durable_consumers(service: str) -> No
     assert all(name.startswith(f"{service}-") for name in declared)
 
 
+def _served_by_profile() -> set[str]:
+    """The endpoints profile's entrypoints serve (``serve(P.NAME, ...)``), by subject name."""
+    constants = re.findall(r"serve\(P\.([A-Z_]+),", (ROOT / "services" / "profile"
+                                                     / "entrypoints.py").read_text())
+    return {getattr(profile_contracts, name).endpoint for name in constants}
+
+
 def test_every_operator_endpoint_is_kept_to_the_operator() -> None:
-    served = set(re.findall(r'"(admin_[a-z_]+)":', _sources("profile")))
+    served = {name for name in _served_by_profile() if name.startswith("admin_")}
     assert served and served == set(nats_auth.OPERATOR_ENDPOINTS["profile"])
     for identity in (*nats_auth.BUS_SERVICES, nats_auth.GATEWAY):
         permissions = permissions_of(identity)
@@ -100,3 +109,16 @@ def test_only_registration_sends_its_account_ready_wake_ups() -> None:
     assert subject in permissions_of(nats_auth.GATEWAY).publish_deny
     for service in ("otp", "pki", "profile"):
         assert subject not in permissions_of(service).publish_allow
+
+
+def test_only_profile_writes_the_session_mirror_and_only_the_gateway_watches_it() -> None:
+    writes, stream = f"$KV.{SESSIONS_BUCKET}.>", f"KV_{SESSIONS_BUCKET}"
+    for identity in (*nats_auth.BUS_SERVICES, nats_auth.GATEWAY, nats_auth.OPERATOR):
+        allowed = permissions_of(identity).publish_allow
+        assert (writes in allowed) == (identity == nats_auth.SESSION_MIRROR_OWNER), identity
+        watches = f"$JS.API.CONSUMER.CREATE.{stream}" in allowed
+        assert watches == (identity == nats_auth.GATEWAY), identity
+        if identity not in (nats_auth.SESSION_MIRROR_OWNER, nats_auth.GATEWAY):
+            assert not any(stream in s or SESSIONS_BUCKET in s for s in allowed), identity
+    # The writer's code and the watcher's code name the bucket through the one constant.
+    assert "SESSIONS_BUCKET" in _sources("profile") and "SESSIONS_BUCKET" in _sources("gateway")

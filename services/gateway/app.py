@@ -18,6 +18,7 @@ from services.gateway.routers import account as account_management
 from services.gateway.routers import activity as account_activity
 from services.gateway.routers import agent as agent_counter
 from services.gateway.routers import dev, health, logins, me, recovery, registrations
+from services.gateway.session_mirror import MirrorBarrier, SessionMirror
 from services.gateway.web import install_web
 from shared.bus import connect_nats
 from shared.http import retrying_transport
@@ -49,6 +50,8 @@ def create_app(settings: GatewaySettings | None = None, *,
         app.state.nc = nc
         app.state.rpc = RpcClient(nc, timeout=settings.rpc_timeout)
         app.state.idempotency = Records(nc, settings)
+        app.state.session_mirror = SessionMirror(app.state.rpc)
+        app.state.session_mirror.start(nc)
         app.state.sandbox = (
             # A forwarded call survives the sandbox closing a pooled connection.
             httpx.AsyncClient(base_url=settings.sandbox_url,
@@ -59,6 +62,7 @@ def create_app(settings: GatewaySettings | None = None, *,
         try:
             yield
         finally:
+            await app.state.session_mirror.stop()
             if app.state.sandbox is not None:
                 await app.state.sandbox.aclose()
             await nc.drain()
@@ -67,6 +71,7 @@ def create_app(settings: GatewaySettings | None = None, *,
     app.state.settings = settings
     app.state.metrics = GatewayMetrics()
     # Inside the metrics, so a replayed answer is counted like any other.
+    app.add_middleware(MirrorBarrier)
     app.add_middleware(IdempotencyMiddleware, settings=settings)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_problem_handlers(app)

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Annotated, Any
+from datetime import UTC
+from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import TypeAdapter, ValidationError
 
 from services.gateway.config import GatewaySettings
 from services.gateway.problems import Problem
+from services.gateway.session_mirror import Mirror
+from shared.contracts import profile as PROFILE
+from shared.contracts.fields import Identifier, Token
 from shared.rpc import RpcClient
 
 SESSION_COOKIE = "dvcid_session"
@@ -87,13 +92,21 @@ class AuthenticatedSession:
     expires_at: str | None
 
 
-async def current_session(credentials: SessionToken, rpc: Rpc) -> AuthenticatedSession:
-    """The caller's live session, checked by profile (for routes that need the account id)."""
-    data: dict[str, Any] = await rpc.call("profile", "authenticate",
-                                          {"session_token": credentials.token})
-    return AuthenticatedSession(token=credentials.token, account_id=str(data["account_id"]),
-                                session_id=str(data["session_id"]), level=int(data["level"]),
-                                expires_at=data.get("expires_at"))
+async def current_session(credentials: SessionToken, rpc: Rpc,
+                          mirror: Mirror) -> AuthenticatedSession:
+    """The caller's live session (for routes that need the account id): from the session
+    mirror when it knows the token (services/gateway/session_mirror.py), else checked by
+    profile."""
+    mirrored = mirror.check(credentials.token)
+    if mirrored is not None:
+        return AuthenticatedSession(token=credentials.token, account_id=mirrored.account_id,
+                                    session_id=mirrored.session_id, level=mirrored.level,
+                                    expires_at=mirrored.expires_at.astimezone(UTC).isoformat())
+    session = await rpc.ask(PROFILE.AUTHENTICATE,
+                            PROFILE.SessionRef(session_token=credentials.token))
+    return AuthenticatedSession(token=credentials.token, account_id=session.account_id,
+                                session_id=session.session_id, level=session.level,
+                                expires_at=session.expires_at)
 
 
 CurrentSession = Annotated[AuthenticatedSession, Depends(current_session)]
@@ -103,13 +116,38 @@ async def flow_token(
     x_flow_token: Annotated[str | None, Header(alias=FLOW_TOKEN_HEADER,
                                                description="flow_token of the flow")] = None,
 ) -> str:
-    """Without its token a flow does not exist for the caller: 404, as for a wrong token."""
-    if not x_flow_token:
+    """Without its token a flow does not exist for the caller: 404, as for a wrong token
+    (or one that cannot be a token at all)."""
+    if not x_flow_token or not _is_token(x_flow_token):
         raise Problem("not_found")
     return x_flow_token
 
 
 FlowToken = Annotated[str, Depends(flow_token)]
+
+
+def path_id(value: str) -> str:
+    """An id from the path (a flow, a session, a method): the services mint them as
+    ``Identifier``s, so any other string names nothing there: 404, as an unknown id."""
+    if not _fits(_IDENTIFIER, value):
+        raise Problem("not_found")
+    return value
+
+
+_TOKEN: TypeAdapter[str] = TypeAdapter(Token)
+_IDENTIFIER: TypeAdapter[str] = TypeAdapter(Identifier)
+
+
+def _is_token(value: str) -> bool:
+    return _fits(_TOKEN, value)
+
+
+def _fits(field: TypeAdapter[str], value: str) -> bool:
+    try:
+        field.validate_python(value)
+    except ValidationError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -124,7 +162,8 @@ class ClientInfo:
 async def client_info(request: Request) -> ClientInfo:
     # request.client is the peer, or the X-Forwarded-For client when uvicorn trusts the proxy
     # (DVCID_FORWARDED_ALLOW_IPS); a client cannot choose its recorded IP.
-    ip = request.client.host if request.client else None
+    # Both cut to what profile records (shared.contracts.fields.ClientFields).
+    ip = request.client.host[:64] if request.client else None
     user_agent = request.headers.get("user-agent")
     return ClientInfo(ip=ip, user_agent=user_agent[:512] if user_agent else None)
 

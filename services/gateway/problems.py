@@ -37,7 +37,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.logging import get_logger
@@ -348,7 +348,8 @@ def install_problem_handlers(app: FastAPI) -> None:
                        headers=dict(exc.headers or {})).response(request.url.path)
 
     async def on_bad_answer(request: Request, exc: Exception) -> JSONResponse:
-        # A service answered outside its contract: our fault, not the client's.
+        # A service answered outside its contract (the answer model of ``rpc.ask``, or the
+        # route's response model): our fault, not the client's.
         log.error("service answer does not match the response model", path=request.url.path,
                   error=repr(exc))
         return Problem("internal").response(request.url.path)
@@ -363,4 +364,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(ResponseValidationError, on_bad_answer)
+    app.add_exception_handler(ValidationError, on_bad_answer)
     app.add_exception_handler(Exception, on_unexpected)

@@ -13,6 +13,7 @@ from services.gateway.problems import UNION_TAGS
 from shared.contracts.fields import (
     Email,
     FullName,
+    Identifier,
     IdNumber,
     IsoDate,
     OtpCode,
@@ -34,7 +35,7 @@ class ResponseBody(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-# Registration
+# Registration (its answers are the contract's: shared/contracts/registration.py)
 class MobileRegistration(RequestBody):
     method: Literal["mobile"]
     subject_type: SubjectType
@@ -93,33 +94,6 @@ class SignatureConfirmation(RequestBody):
     email: Email = None
 
 
-class SignatureAccepted(ResponseBody):
-    status: str
-    identity: dict[str, Any]
-
-
-class RegistrationStarted(ResponseBody):
-    id: str
-    flow_token: str
-    status: str
-    expires_at: str | None = None
-    phone_masked: str | None = None
-    resend_available_at: str | None = None
-    verification_code: str | None = None
-    challenge: str | None = None
-
-
-class RegistrationView(ResponseBody):
-    id: str
-    status: str
-    method: str
-    subject_type: str
-    identity: dict[str, Any] | None = None
-    account_id: str | None = None
-    level: int | None = None
-    code: str | None = None
-
-
 class StepDone(ResponseBody):
     status: str
 
@@ -127,12 +101,6 @@ class StepDone(ResponseBody):
 class OtpResent(ResponseBody):
     status: str
     resend_available_at: str | None = None
-
-
-class RegistrationCompleted(ResponseBody):
-    status: str
-    account_id: str
-    level: int
 
 
 # Login
@@ -217,26 +185,6 @@ class AgentRegistration(RequestBody):
     id_document_checked: bool | None = Field(default=None, strict=True)
 
 
-class AgentRegistrationStarted(ResponseBody):
-    """Step 1 at the counter: nothing is created yet; a code went to the citizen's phone."""
-
-    id: str
-    status: str  # otp_sent
-    phone_masked: str | None = None
-    expires_at: str | None = None
-    otp_expires_at: str | None = None
-    resend_available_at: str | None = None
-
-
-class AgentRegistrationCreated(ResponseBody):
-    account_id: str
-    username: str
-    status: str | None = None
-    level: int | None = None
-    phone_masked: str | None = None
-    initial_password_sent: bool | None = None
-
-
 # Login options, captcha and forgotten password (issue 5)
 class Captcha(ResponseBody):
     captcha_id: str
@@ -245,7 +193,7 @@ class Captcha(ResponseBody):
 
 
 class OtpPhoneChoice(RequestBody):
-    phone_id: ShortText
+    phone_id: Identifier
 
 
 class LostPhoneReport(RequestBody):

@@ -1,19 +1,17 @@
-"""Wiring of the otp service: RPC endpoints ``dvcid.otp.issue`` / ``dvcid.otp.verify``, the
+"""Wiring of the otp service: its RPC endpoints (``shared/contracts/otp.py``), the
 RegistrationRequested consumer and the indexes."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from services.otp.adapters.email import SmtpEmailSender
 from services.otp.adapters.mongo import INDEXES, MongoChallenges, MongoTransactions
 from services.otp.adapters.sms import TwilioSmsSender
 from services.otp.config import OtpSettings
-from services.otp.domain.commands import IssueOtp, VerifyOtp
 from services.otp.handlers import REGISTRATION_CONSUMER, OtpService
 from services.otp.notices import Notices
 from shared.bus import Consumer
 from shared.clock import system_clock
+from shared.contracts import otp as OTP
 from shared.runtime import Infrastructure, Wiring
 
 
@@ -37,24 +35,21 @@ async def wire(infra: Infrastructure) -> Wiring:
         failpoints=infra.failpoints,
     )
 
-    async def issue(payload: dict[str, Any]) -> dict[str, str]:
-        return await service.issue(IssueOtp.parse(payload))
-
-    async def verify(payload: dict[str, Any]) -> dict[str, object]:
-        return await service.verify(VerifyOtp.parse(payload))
-
     email = (SmtpEmailSender(settings.smtp_host, settings.smtp_port, settings.mail_from,
                              username=settings.smtp_username, password=settings.smtp_password,
                              starttls=settings.smtp_starttls)
              if settings.smtp_host else None)
     notices = Notices(sms, system_clock, email)
-    return Wiring(
-        endpoints={"issue": issue, "verify": verify,
-                   # Post office: the initial password; profile: notices of account changes.
-                   "send_notice": notices.send_notice,
-                   "send_email_notice": notices.send_email_notice},
+    wiring = Wiring(
         consumers=[Consumer(REGISTRATION_CONSUMER, ["RegistrationRequested"],
                             service.on_registration_requested)],
         indexes=INDEXES,
         on_stop=[sms.close],
     )
+    wiring.serve(OTP.ISSUE, service.issue)
+    wiring.serve(OTP.VERIFY, service.verify)
+    wiring.serve(OTP.POLICY, service.policy)
+    # Post office: the initial password; profile: notices of account changes.
+    wiring.serve(OTP.SEND_NOTICE, notices.send_notice)
+    wiring.serve(OTP.SEND_EMAIL_NOTICE, notices.send_email_notice)
+    return wiring

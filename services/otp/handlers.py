@@ -24,9 +24,12 @@ import contextlib
 import uuid
 from datetime import datetime
 
-from services.otp.domain.commands import IssueOtp, VerifyOtp
+from pydantic import ValidationError
+
+from services.otp.domain.commands import checked_code
 from services.otp.domain.errors import (
     ChallengeNotFound,
+    InvalidInput,
     OtpError,
     OtpInvalid,
     OtpResendTooSoon,
@@ -34,7 +37,9 @@ from services.otp.domain.errors import (
     SmsFailed,
 )
 from services.otp.domain.model import (
+    CODE_DIGITS,
     CODE_TTL,
+    MAX_FAILURES,
     RESEND_INTERVAL,
     Challenge,
     ensure_can_send,
@@ -53,6 +58,8 @@ from services.otp.domain.ports import (
     Transactions,
 )
 from shared.clock import Clock
+from shared.contracts.base import Empty
+from shared.contracts.otp import IssuedOtp, IssueOtp, OtpPolicy, VerifiedOtp, VerifyOtp
 from shared.events import (
     Envelope,
     OtpFailed,
@@ -93,7 +100,7 @@ class OtpService:
     # --- issue ---------------------------------------------------------------------------
 
     async def issue(self, command: IssueOtp, cause: Envelope | None = None,
-                    consumer: str | None = None) -> dict[str, str]:
+                    consumer: str | None = None) -> IssuedOtp:
         """Stores a new code for ``(purpose, flow_id)``, then sends it by SMS.
 
         With ``cause`` and ``consumer`` the consumed event is recorded in the same
@@ -107,7 +114,7 @@ class OtpService:
                 await uow.mark_processed(consumer, cause.id)
             challenge = await self._store_code(uow, command, code, now)
             uow.emit(new_event(
-                OtpSent(flow_id=command.flow_id, purpose=command.purpose,  # type: ignore[arg-type]
+                OtpSent(flow_id=command.flow_id, purpose=command.purpose,
                         challenge_id=challenge.id,
                         expires_at=challenge.expires_at.isoformat()),
                 correlation_id=command.flow_id, causation_id=_id_of(cause), occurred_at=now))
@@ -122,12 +129,9 @@ class OtpService:
             raise SmsFailed() from exc
         log.info("otp sent", challenge_id=challenge.id, purpose=command.purpose,
                  flow_id=command.flow_id)
-        return {
-            "challenge_id": challenge.id,
-            "phone_masked": mask_phone(command.phone),
-            "expires_at": challenge.expires_at.isoformat(),
-            "resend_available_at": challenge.resend_available_at.isoformat(),
-        }
+        return IssuedOtp(challenge_id=challenge.id, phone_masked=mask_phone(command.phone),
+                         expires_at=challenge.expires_at.isoformat(),
+                         resend_available_at=challenge.resend_available_at.isoformat())
 
     async def _store_code(self, uow: OtpUnitOfWork, command: IssueOtp, code: str,
                           now: datetime) -> Challenge:
@@ -177,14 +181,15 @@ class OtpService:
 
     # --- verify --------------------------------------------------------------------------
 
-    async def verify(self, command: VerifyOtp) -> dict[str, object]:
+    async def verify(self, command: VerifyOtp) -> VerifiedOtp:
+        code = checked_code(command.code)
         challenge = await self._challenges.find(command.purpose, command.flow_id)
         if challenge is None:
             raise ChallengeNotFound()
         now = storage_time(self._clock())
         # A code sent to another number than the one named here never matches: it counts as
         # a wrong entry (the lost-phone code swap).
-        code_hash = hash_code(self._secret, challenge.id, command.phone, command.code)
+        code_hash = hash_code(self._secret, challenge.id, command.phone, code)
 
         async def consume(uow: OtpUnitOfWork) -> Challenge | None:
             # Success and OtpVerified commit together; two parallel right entries conflict
@@ -200,7 +205,7 @@ class OtpService:
         used = await self._transactions.run(consume)
         if used is not None:
             log.info("otp verified", challenge_id=used.id, purpose=used.purpose)
-            return {"verified": True, "phone": used.phone, "challenge_id": used.id}
+            return VerifiedOtp(verified=True, phone=used.phone, challenge_id=used.id)
 
         counted = await self._challenges.count_failure(challenge.id, code_hash, now)
         if counted is not None:
@@ -222,14 +227,23 @@ class OtpService:
 
         await self._transactions.run(report)
 
+    # --- policy --------------------------------------------------------------------------
+
+    async def policy(self, _request: Empty) -> OtpPolicy:
+        """The timing rules above, for the callers that show them (the OTP screen) or imitate
+        them without sending (profile's decoy resets): written once, here."""
+        return OtpPolicy(code_digits=CODE_DIGITS,
+                         code_lifetime_seconds=int(CODE_TTL.total_seconds()),
+                         resend_interval_seconds=int(RESEND_INTERVAL.total_seconds()),
+                         max_attempts=MAX_FAILURES)
+
     # --- consumer ------------------------------------------------------------------------
 
     async def on_registration_requested(self, event: Envelope) -> None:
         """RegistrationRequested → a code for ``flow_id = registration_id``, once."""
         requested: RegistrationRequested = event.parse(RegistrationRequested)
         try:
-            command = IssueOtp.parse({"flow_id": requested.registration_id,
-                                      "purpose": "registration", "phone": requested.phone})
+            command = _registration_code(requested)
             await self.issue(command, cause=event, consumer=REGISTRATION_CONSUMER)
         except AlreadyProcessed:
             log.info("redelivered event ignored", event_id=event.id)
@@ -258,6 +272,18 @@ class OtpService:
             # No phone: nobody consuming OtpFailed needs it (shared/events PERSONAL_FIELDS).
             OtpFailed(flow_id=flow_id, purpose=purpose, reason=reason),  # type: ignore[arg-type]
             correlation_id=flow_id, causation_id=_id_of(cause), occurred_at=self._clock())
+
+
+def _registration_code(requested: RegistrationRequested) -> IssueOtp:
+    """The code a RegistrationRequested asks for; an event otp cannot serve (a malformed
+    phone) is refused like a request, so the refusal is recorded instead of redelivered."""
+    try:
+        return IssueOtp(flow_id=requested.registration_id, purpose="registration",
+                        phone=requested.phone)
+    except ValidationError as exc:
+        fields = sorted({str(error["loc"][0]) for error in exc.errors() if error["loc"]})
+        raise InvalidInput(fields=[{"name": name, "detail": "Giá trị không hợp lệ."}
+                                   for name in fields]) from None
 
 
 def _id_of(event: Envelope | None) -> str | None:

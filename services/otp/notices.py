@@ -8,13 +8,12 @@ line names the kind and the masked phone only.
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.otp.domain.errors import EmailFailed, SmsFailed
 from services.otp.domain.model import storage_time
-from services.otp.domain.notices import SendEmailNotice, SendNotice
+from services.otp.domain.notices import EmailNotice, SmsNotice
 from services.otp.domain.ports import EmailDeliveryError, EmailSender, SmsDeliveryError, SmsSender
 from shared.clock import Clock
+from shared.contracts.otp import EmailNoticeSent, NoticeSent, SendEmailNotice, SendNotice
 from shared.logging import get_logger
 from shared.phones import mask_phone
 
@@ -27,11 +26,11 @@ class Notices:
         self._clock = clock
         self._email = email
 
-    async def send_email_notice(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def send_email_notice(self, request: SendEmailNotice) -> EmailNoticeSent:
         """``{sent: false}`` when no mail relay is configured (the caller goes on without)."""
-        notice = SendEmailNotice.parse(payload)
+        notice = EmailNotice.of(request)
         if self._email is None:
-            return {"sent": False}
+            return EmailNoticeSent(sent=False)
         subject, body = notice.subject_and_body()
         try:
             await self._email.send(notice.email, subject, body)
@@ -39,10 +38,10 @@ class Notices:
             log.warning("notice e-mail failed", body_kind=notice.body_kind, reason=str(exc))
             raise EmailFailed() from exc
         log.info("notice e-mail sent", body_kind=notice.body_kind)
-        return {"sent": True, "sent_at": storage_time(self._clock()).isoformat()}
+        return EmailNoticeSent(sent=True, sent_at=storage_time(self._clock()).isoformat())
 
-    async def send_notice(self, payload: dict[str, Any]) -> dict[str, str]:
-        notice = SendNotice.parse(payload)
+    async def send_notice(self, request: SendNotice) -> NoticeSent:
+        notice = SmsNotice.of(request)
         try:
             await self._sms.send(notice.phone, notice.body())
         except SmsDeliveryError as exc:
@@ -52,5 +51,5 @@ class Notices:
                             "lại số điện thoại hoặc thử lại sau ít phút.") from exc
         log.info("notice sent", body_kind=notice.body_kind, purpose=notice.purpose,
                  phone=mask_phone(notice.phone))
-        return {"phone_masked": mask_phone(notice.phone),
-                "sent_at": storage_time(self._clock()).isoformat()}
+        return NoticeSent(phone_masked=mask_phone(notice.phone),
+                          sent_at=storage_time(self._clock()).isoformat())

@@ -1,17 +1,15 @@
-"""Wiring of the pki service: RPC endpoints (docs/messaging.md), adapters, indexes."""
+"""Wiring of the pki service: RPC endpoints (``shared/contracts/pki.py``), adapters, indexes."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from services.pki.adapters import mobile_signature, revocation
 from services.pki.adapters.mongo import INDEXES, MongoTransactions
 from services.pki.adapters.trust_store import load_trust_anchors
 from services.pki.config import PkiSettings
 from services.pki.domain.certificates import TrustStore
-from services.pki.domain.commands import FlowRef, SimStatus, StartSim, VerifySignature
 from services.pki.handlers import PkiService
 from shared.clock import system_clock
+from shared.contracts import pki as PKI
 from shared.logging import get_logger
 from shared.runtime import Infrastructure, Wiring
 
@@ -49,29 +47,14 @@ async def wire(infra: Infrastructure) -> Wiring:
         portal_origin=settings.portal_origin,
     )
 
-    async def status(_payload: dict[str, Any]) -> dict[str, Any]:
-        return await service.status()
-
-    async def challenge(payload: dict[str, Any]) -> dict[str, str]:
-        return await service.challenge(FlowRef.parse(payload))
-
-    async def verify_signature(payload: dict[str, Any]) -> dict[str, Any]:
-        return await service.verify_signature(VerifySignature.parse(payload))
-
-    async def sim_start(payload: dict[str, Any]) -> dict[str, str]:
-        return await service.sim_start(StartSim.parse(payload))
-
-    async def sim_status(payload: dict[str, Any]) -> dict[str, Any]:
-        return await service.sim_status(SimStatus.parse(payload))
-
     async def close_clients() -> None:
         for client in clients:
             await client.aclose()
 
-    return Wiring(
-        endpoints={"status": status, "challenge": challenge,
-                   "verify_signature": verify_signature, "sim_start": sim_start,
-                   "sim_status": sim_status},
-        indexes=INDEXES,
-        on_stop=[close_clients],
-    )
+    wiring = Wiring(indexes=INDEXES, on_stop=[close_clients])
+    wiring.serve(PKI.STATUS, service.status)
+    wiring.serve(PKI.CHALLENGE, service.challenge)
+    wiring.serve(PKI.VERIFY_SIGNATURE, service.verify_signature)
+    wiring.serve(PKI.SIM_START, service.sim_start)
+    wiring.serve(PKI.SIM_STATUS, service.sim_status)
+    return wiring

@@ -38,7 +38,7 @@ from services.pki.domain.challenge import (
     verification_code,
 )
 from services.pki.domain.challenge import message as challenge_message
-from services.pki.domain.commands import FlowRef, SimStatus, StartSim, VerifySignature
+from services.pki.domain.commands import FlowRef, SignedChallenge, wait_seconds
 from services.pki.domain.errors import (
     CertificateExpired,
     CertificateNotForSigning,
@@ -66,6 +66,19 @@ from services.pki.domain.ports import (
 )
 from services.pki.domain.sim_prompts import SIM_PROMPT_LIMITS, PromptLimits, display_text
 from shared.clock import Clock
+from shared.contracts.base import Empty
+from shared.contracts.pki import (
+    CertifiedIdentity,
+    PkiStatus,
+    SignatureChallenge,
+    SignatureFlow,
+    SimStarted,
+    SimState,
+    SimStatus,
+    StartSim,
+    ValidatedCertificate,
+    VerifySignature,
+)
 from shared.events import CertificateRejected, CertificateValidated, new_event
 from shared.logging import get_logger
 
@@ -91,14 +104,14 @@ class PkiService:
         self._clock = clock
         self._fail_open = revocation_fail_open
 
-    async def status(self) -> dict[str, Any]:
-        return {"trust_anchors": len(self._trust.anchors),
-                "intermediates": len(self._trust.intermediates)}
+    async def status(self, _request: Empty) -> PkiStatus:
+        return PkiStatus(trust_anchors=len(self._trust.anchors),
+                         intermediates=len(self._trust.intermediates))
 
     # --- USB token: challenge, then certificate + signature --------------------------------
 
-    async def challenge(self, flow: FlowRef) -> dict[str, str]:
-        challenge = new_challenge(flow.purpose, flow.flow_id, self._clock())
+    async def challenge(self, request: SignatureFlow) -> SignatureChallenge:
+        challenge = new_challenge(request.purpose, request.flow_id, self._clock())
 
         async def store(uow: PkiUnitOfWork) -> None:
             await uow.challenges.put(challenge)
@@ -106,10 +119,11 @@ class PkiService:
         await self._transactions.run(store)
         # The domain-separated message, not the bare nonce (domain/challenge.py).
         signed = challenge_message(self._portal_origin, challenge.nonce)
-        return {"challenge": base64.b64encode(signed).decode(),
-                "expires_at": _rfc3339(challenge.expires_at)}
+        return SignatureChallenge(challenge=base64.b64encode(signed).decode(),
+                                  expires_at=_rfc3339(challenge.expires_at))
 
-    async def verify_signature(self, command: VerifySignature) -> dict[str, Any]:
+    async def verify_signature(self, request: VerifySignature) -> ValidatedCertificate:
+        command = SignedChallenge.of(request)
         flow = command.flow
         try:
             challenge = await self._live_challenge(flow)
@@ -122,7 +136,7 @@ class PkiService:
 
     async def validate(self, certificate: x509.Certificate, chain: Sequence[x509.Certificate],
                        signature: bytes, message: bytes, *,
-                       prehashed: bool = False) -> dict[str, Any]:
+                       prehashed: bool = False) -> ValidatedCertificate:
         """Every check of a certificate and a signature; the result an accepting flow returns."""
         now = self._clock()
         check_validity_window(certificate, now)
@@ -132,9 +146,11 @@ class PkiService:
         verify_signature(certificate, signature, message, prehashed=prehashed)
         await self._check_revocation(path, now)
         facts = facts_of(certificate)
-        return {"identity": identity.as_dict(), "subject_type": identity.subject_type,
-                "fingerprint_sha256": facts.fingerprint_sha256, "serial": facts.serial,
-                "issuer": facts.issuer, "not_after": _rfc3339(facts.not_after), "level": LEVEL}
+        return ValidatedCertificate(
+            identity=CertifiedIdentity.model_validate(identity.as_dict()),
+            subject_type=identity.subject_type, fingerprint_sha256=facts.fingerprint_sha256,
+            serial=facts.serial, issuer=facts.issuer, not_after=_rfc3339(facts.not_after),
+            level=LEVEL)
 
     async def _live_challenge(self, flow: FlowRef) -> Challenge:
         async def read(uow: PkiUnitOfWork) -> Challenge | None:
@@ -162,7 +178,8 @@ class PkiService:
                 if not self._fail_open:
                     raise RevocationUnavailable()
 
-    async def _accept(self, flow: FlowRef, result: dict[str, Any], nonce: bytes) -> dict[str, Any]:
+    async def _accept(self, flow: FlowRef, result: ValidatedCertificate,
+                      nonce: bytes) -> ValidatedCertificate:
         now = self._clock()
 
         async def consume(uow: PkiUnitOfWork) -> bool:
@@ -175,16 +192,17 @@ class PkiService:
         if not await self._transactions.run(consume):
             raise ChallengeExpired()  # consumed by a parallel verification, or just expired
         log.info("certificate validated", flow_id=flow.flow_id, purpose=flow.purpose,
-                 serial=result["serial"], subject_type=result["subject_type"])
+                 serial=result.serial, subject_type=result.subject_type)
         return result
 
-    def _validated(self, flow: FlowRef, result: dict[str, Any], now: datetime) -> Any:
+    def _validated(self, flow: FlowRef, result: ValidatedCertificate, now: datetime) -> Any:
         return new_event(
             CertificateValidated(flow_id=flow.flow_id, purpose=flow.purpose,  # type: ignore[arg-type]
-                                 subject_type=result["subject_type"], identity=result["identity"],
-                                 fingerprint_sha256=result["fingerprint_sha256"],
-                                 serial=result["serial"], issuer=result["issuer"], level=LEVEL,
-                                 not_after=result["not_after"]),
+                                 subject_type=result.subject_type,
+                                 identity=result.identity.wire(),
+                                 fingerprint_sha256=result.fingerprint_sha256,
+                                 serial=result.serial, issuer=result.issuer, level=LEVEL,
+                                 not_after=result.not_after),
             correlation_id=flow.flow_id, occurred_at=now)
 
     async def _reject(self, flow: FlowRef, refused: CertificateRefused) -> None:
@@ -202,9 +220,9 @@ class PkiService:
 
     # --- SIM signature ---------------------------------------------------------------------
 
-    async def sim_start(self, command: StartSim) -> dict[str, str]:
+    async def sim_start(self, command: StartSim) -> SimStarted:
         provider = self._provider()
-        flow = command.flow
+        flow = FlowRef.of(command)
         challenge = new_challenge(flow.purpose, flow.flow_id, self._clock())
         digest = sim_digest(challenge.nonce)
         code = verification_code(digest)
@@ -223,8 +241,8 @@ class PkiService:
             await uow.sim_sessions.put(sim)
 
         await self._transactions.run(store)
-        return {"verification_code": code,
-                "expires_at": _rfc3339(sim.expires_at), "status": "pending"}
+        return SimStarted(verification_code=code, expires_at=_rfc3339(sim.expires_at),
+                          status="pending")
 
     async def _claim_prompt(self, phone: str, flow: FlowRef, now: datetime,
                             pending_until: datetime) -> None:
@@ -245,8 +263,8 @@ class PkiService:
 
         await self._transactions.run(release)
 
-    async def sim_status(self, command: SimStatus) -> dict[str, Any]:
-        flow = command.flow
+    async def sim_status(self, command: SimStatus) -> SimState:
+        flow = FlowRef.of(command)
 
         async def read(uow: PkiUnitOfWork) -> SimSession | None:
             return await uow.sim_sessions.find(flow.purpose, flow.flow_id)
@@ -260,11 +278,11 @@ class PkiService:
         if now >= sim.expires_at:
             return await self._finish_refused(sim, SimTimeout())
         try:
-            answer = await self._provider().status(sim.provider_session, command.wait_seconds)
+            answer = await self._provider().status(sim.provider_session, wait_seconds(command))
         except MobileSignatureError as exc:
             raise SimUnavailable() from exc
         if answer.state != "COMPLETE":
-            return {"status": "pending"}
+            return SimState(status="pending")
         try:
             result = await self._sim_result(sim, answer.result, answer.signature,
                                             answer.certificate_der)
@@ -273,7 +291,7 @@ class PkiService:
         return await self._finish_completed(sim, result)
 
     async def _sim_result(self, sim: SimSession, outcome: str | None, signature: bytes | None,
-                          certificate_der: bytes | None) -> dict[str, Any]:
+                          certificate_der: bytes | None) -> ValidatedCertificate:
         if outcome in _SIM_TIMEOUTS:
             raise SimTimeout()
         if outcome == "NOT_CLIENT":
@@ -290,13 +308,14 @@ class PkiService:
         return await self.validate(certificate, [], signature, sim_digest(sim.nonce),
                                    prehashed=True)
 
-    async def _finish_completed(self, sim: SimSession, result: dict[str, Any]) -> dict[str, Any]:
+    async def _finish_completed(self, sim: SimSession,
+                                result: ValidatedCertificate) -> SimState:
         now = self._clock()
         flow = FlowRef(sim.flow_id, sim.purpose)
 
         async def finish(uow: PkiUnitOfWork) -> SimSession | None:
             done = await uow.sim_sessions.finish(sim.purpose, sim.flow_id, sim.provider_session,
-                                                 "completed", None, result)
+                                                 "completed", None, result.wire())
             if done is not None:
                 await uow.sim_prompts.release(sim.phone, _flow_key(flow))
                 uow.emit(self._validated(flow, result, now))
@@ -305,7 +324,7 @@ class PkiService:
         done = await self._transactions.run(finish)
         return _finished(done) if done is not None else await self._current(sim)
 
-    async def _finish_refused(self, sim: SimSession, refused: CertificateRefused) -> dict[str, Any]:
+    async def _finish_refused(self, sim: SimSession, refused: CertificateRefused) -> SimState:
         flow = FlowRef(sim.flow_id, sim.purpose)
         now = self._clock()
 
@@ -324,7 +343,7 @@ class PkiService:
         log.info("sim signature refused", flow_id=sim.flow_id, reason=refused.code)
         raise refused
 
-    async def _current(self, sim: SimSession) -> dict[str, Any]:
+    async def _current(self, sim: SimSession) -> SimState:
         async def read(uow: PkiUnitOfWork) -> SimSession | None:
             return await uow.sim_sessions.find(sim.purpose, sim.flow_id)
 
@@ -346,10 +365,10 @@ _REFUSAL_BY_CODE: dict[str, type[CertificateRefused]] = {
 }
 
 
-def _finished(sim: SimSession) -> dict[str, Any]:
+def _finished(sim: SimSession) -> SimState:
     """A finished SIM session answers the same on every poll: its result, or its refusal."""
     if sim.state == "completed" and sim.result is not None:
-        return {"status": "completed", **sim.result}
+        return SimState.model_validate({"status": "completed", **sim.result})
     raise _REFUSAL_BY_CODE.get(sim.code or "", SimRejected)()
 
 

@@ -13,7 +13,8 @@ from shared.runtime import serve
 
 def main() -> None:
     exit_if_check(SERVICE)  # `--check`: the probes ask this instance's heartbeat
-    asyncio.run(serve(SERVICE, VERSION, DESCRIPTION, ProfileSettings(), wire))
+    asyncio.run(serve(service=SERVICE, version=VERSION, description=DESCRIPTION,
+                      settings=ProfileSettings(), wire=wire))
 
 
 if __name__ == "__main__":

@@ -1,162 +1,102 @@
-"""How the profile service plugs into the runtime: endpoints, the AccountCreated consumer,
-indexes (shared.runtime.serve calls ``wire`` once at start-up)."""
+"""How the profile service plugs into the runtime: one flat table of its endpoints (each
+served typed through its contract, ``shared/contracts/profile.py``) and consumers, and its
+indexes (shared.runtime.serve calls ``wire`` once at start-up). The use cases are built in
+``bootstrap.py``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
-
-from services.profile.adapters.captcha_audio import AudioCaptchaRenderer
-from services.profile.adapters.captcha_image import ImageCaptchaRenderer
-from services.profile.adapters.guards import GUARD_INDEXES, MongoGuardStore
-from services.profile.adapters.mongo import INDEXES, MongoStore, ProfileUnitOfWork
-from services.profile.adapters.otp import RpcOtpService
-from services.profile.adapters.telco import HttpSubscriberRegistry
-from services.profile.adapters.telco import create_client as create_telco_client
+from services.profile.adapters.activity_mongo import ACTIVITY_INDEXES
+from services.profile.adapters.guards import GUARD_INDEXES
+from services.profile.adapters.identity_key_migration import migrate_identity_keys
+from services.profile.adapters.mongo import merge_indexes
+from services.profile.adapters.unit_of_work import PROFILE_INDEXES
+from services.profile.bootstrap import Profile, bootstrap, ports_from
 from services.profile.config import ProfileSettings
-from services.profile.credentials import CredentialStaging
-from services.profile.domain.guards import GuardPolicy
-from services.profile.domain.models import SessionPolicy
-from services.profile.domain.ports import OtpService, SubscriberRegistry
-from services.profile.guard import LoginGuard
-from services.profile.handlers import ACCOUNT_CREATED_CONSUMER, Profile, ProfilePolicy
-from services.profile.recovery import Recovery
+from services.profile.domain.activity import ACTIVITY_EVENT_TYPES
+from services.profile.handlers.accounts import ACCOUNT_CREATED_CONSUMER
+from services.profile.handlers.activity.log import ACTIVITY_CONSUMER
+from services.profile.handlers.credentials import password_policy_view
+from services.profile.handlers.settings.notices import SECURITY_NOTICE_CONSUMER
 from shared.bus import Consumer
-from shared.clock import Clock, system_clock
-from shared.rpc import RpcClient
-from shared.runtime import Endpoint, Infrastructure, Wiring
-
-
-def policy_from(settings: ProfileSettings) -> ProfilePolicy:
-    return ProfilePolicy(
-        session_secret=settings.session_secret,
-        flow_secret=settings.flow_secret,
-        session=SessionPolicy(idle=timedelta(minutes=settings.session_idle_minutes),
-                              absolute=timedelta(hours=settings.session_absolute_hours)),
-        login_flow_ttl=timedelta(minutes=settings.login_flow_minutes),
-    )
-
-
-def guard_policy_from(settings: ProfileSettings) -> GuardPolicy:
-    return GuardPolicy(
-        window=timedelta(minutes=settings.login_window_minutes),
-        captcha_after=settings.login_captcha_after,
-        lock_after=settings.login_lock_after,
-        lock_for=timedelta(minutes=settings.login_lock_minutes),
-        ip_captcha_after=settings.login_ip_captcha_after,
-        ip_attempts=settings.login_ip_attempts,
-        ip_otp_sends=settings.login_ip_otp_sends,
-        reset_sends=settings.password_reset_sends_per_hour,
-    )
-
-
-def build_guard(infra: Infrastructure, settings: ProfileSettings,
-                clock: Clock = system_clock) -> LoginGuard:
-    fixed = settings.captcha_test_text
-    return LoginGuard(store=MongoGuardStore(infra.db), images=ImageCaptchaRenderer(),
-                      sounds=AudioCaptchaRenderer(),
-                      clock=clock, policy=guard_policy_from(settings),
-                      secret=settings.guard_secret,
-                      **({"new_text": lambda: fixed} if fixed else {}))
-
-
-def build_profile(infra: Infrastructure, settings: ProfileSettings,
-                  otp: OtpService | None = None, clock: Clock = system_clock,
-                  subscribers: SubscriberRegistry | None = None) -> Profile:
-    return Profile(
-        uow=_unit_of_work(infra),
-        store=MongoStore(infra.db),
-        otp=otp or RpcOtpService(RpcClient(infra.nc), timeout=settings.otp_timeout_seconds),
-        clock=clock,
-        policy=policy_from(settings),
-        failpoints=infra.failpoints,
-        guard=build_guard(infra, settings, clock),
-        subscribers=subscribers,
-    )
-
-
-def build_recovery(infra: Infrastructure, settings: ProfileSettings, profile: Profile,
-                   otp: OtpService | None = None, clock: Clock = system_clock) -> Recovery:
-    return Recovery(
-        uow=_unit_of_work(infra), store=MongoStore(infra.db),
-        otp=otp or RpcOtpService(RpcClient(infra.nc), timeout=settings.otp_timeout_seconds),
-        clock=clock, policy=policy_from(settings), guard=profile.guard,
-    )
-
-
-def build_credential_staging(infra: Infrastructure, settings: ProfileSettings,
-                             clock: Clock = system_clock) -> CredentialStaging:
-    # As long as the stream keeps the AccountCreated that may claim it.
-    return CredentialStaging(credentials=MongoStore(infra.db).credentials, clock=clock,
-                             lifetime=timedelta(days=settings.events_max_age_days))
-
-
-def _unit_of_work(infra: Infrastructure) -> Callable[[], ProfileUnitOfWork]:
-    def unit_of_work() -> ProfileUnitOfWork:
-        # After each commit the relay is woken, so events leave at once.
-        return ProfileUnitOfWork(infra.mongo, infra.db, on_commit=infra.relay.notify)
-
-    return unit_of_work
+from shared.contracts import profile as P
+from shared.contracts.session_mirror import SESSIONS_TOUCH
+from shared.runtime import Infrastructure, Wiring
 
 
 async def wire(infra: Infrastructure) -> Wiring:
     settings = (infra.settings if isinstance(infra.settings, ProfileSettings)
                 else ProfileSettings())
-    telco = HttpSubscriberRegistry(create_telco_client(
-        settings.telco_url, settings.telco_api_key, settings.telco_timeout_seconds))
-    profile = build_profile(infra, settings, subscribers=telco)
-    wiring = wiring_for(profile, build_recovery(infra, settings, profile))
-    # USB token and SIM signature logins (certificate_login.py); imported here, not at the
-    # top: that module builds on this one's policy_from.
-    from services.profile.certificate_wiring import add_certificate_logins, build_certificate_logins
-    add_certificate_logins(wiring, build_certificate_logins(infra, settings))
-    # Operator-made accounts (dvcid admin) and the post-office agent's session (staff.py).
-    from services.profile.staff_wiring import add_staff_endpoints, build_staff_accounts
-    add_staff_endpoints(wiring, build_staff_accounts(infra, profile))
-    # Account management: the /me routes (account_management.py).
-    from services.profile.account_wiring import add_account_endpoints, build_account_management
-    add_account_endpoints(wiring, build_account_management(infra, settings, profile))
-    # Step-up of a session and the notices of sensitive changes (step_up.py,
-    # security_notices.py).
-    from services.profile.account_wiring import add_step_up, build_security_notices, build_step_ups
-    add_step_up(wiring, build_step_ups(infra, settings, profile),
-                build_security_notices(infra, settings))
-    # The account activity log: its consumer of security events, /me/activity, the audit.
-    from services.profile.activity_wiring import add_activity_log, build_activity_log
-    add_activity_log(wiring, build_activity_log(infra, settings, profile))
-    # The password of a new account, handed over by registration (credentials.py, issue 11).
-    wiring.endpoints["stage_credential"] = build_credential_staging(infra, settings).stage_credential
+    ports, telco = ports_from(infra, settings)
+    wiring = wiring_for(bootstrap(settings, ports))
     # Accounts older than typed identity keys get their type before anything is looked up.
-    from services.profile.adapters.identity_key_migration import migrate_identity_keys
     await migrate_identity_keys(infra.db)
     wiring.on_stop = [telco.close]
     return wiring
 
 
-def wiring_for(profile: Profile, recovery: Recovery | None = None) -> Wiring:
-    extra: dict[str, Endpoint] = {}
-    if recovery is not None:
-        extra = {
-            "login_otp_phone": recovery.login_otp_phone,
-            "login_lost_phone": recovery.login_lost_phone,
-            "login_change_password": recovery.login_change_password,
-            "reset_start": recovery.reset_start,
-            "reset_resend_otp": recovery.reset_resend_otp,
-            "reset_submit_otp": recovery.reset_submit_otp,
-            "reset_set_password": recovery.reset_set_password,
-        }
-    return Wiring(
-        endpoints={
-            "login_start": profile.login_start,
-            "login_get": profile.login_get,
-            "login_submit_otp": profile.login_submit_otp,
-            "login_resend_otp": profile.login_resend_otp,
-            "authenticate": profile.authenticate,
-            "me": profile.me,
-            "logout": profile.logout,
-            "captcha_new": profile.guard.new_captcha,
-        } | extra,
-        consumers=[Consumer(ACCOUNT_CREATED_CONSUMER, ["AccountCreated"],
-                            profile.on_account_created)],
-        indexes=INDEXES | GUARD_INDEXES,
+def wiring_for(profile: Profile) -> Wiring:
+    """Every endpoint served typed (``shared/contracts/profile.py``), every consumer."""
+    login, recovery, sessions = profile.login, profile.recovery, profile.sessions
+    settings, step_ups, staff = profile.settings, profile.step_ups, profile.staff
+    activity, managed = profile.activity, profile.session_management
+    wiring = Wiring(
+        consumers=[
+            Consumer(ACCOUNT_CREATED_CONSUMER, ["AccountCreated"],
+                     profile.accounts.on_account_created),
+            Consumer(SECURITY_NOTICE_CONSUMER, ["SecurityNoticeRequested"],
+                     profile.notices.on_notice_requested),
+            Consumer(ACTIVITY_CONSUMER, ACTIVITY_EVENT_TYPES, activity.on_event),
+        ],
+        indexes=merge_indexes(PROFILE_INDEXES, GUARD_INDEXES, ACTIVITY_INDEXES),
     )
+    serve = wiring.serve
+    # Login (handlers/login): one flow, a strategy per method.
+    serve(P.LOGIN_START, login.start)
+    serve(P.LOGIN_GET, login.get)
+    serve(P.LOGIN_SUBMIT_OTP, login.submit_otp)
+    serve(P.LOGIN_RESEND_OTP, login.resend_otp)
+    serve(P.LOGIN_SUBMIT_SIGNATURE, login.submit_signature)
+    serve(P.LOGIN_CHANGE_PASSWORD, profile.first_login.login_change_password)
+    serve(P.CAPTCHA_NEW, profile.guard.new_captcha)
+    # Recovery (handlers/recovery).
+    serve(P.LOGIN_OTP_PHONE, recovery.login_otp_phone)
+    serve(P.LOGIN_LOST_PHONE, recovery.login_lost_phone)
+    serve(P.RESET_START, recovery.reset_start)
+    serve(P.RESET_RESEND_OTP, recovery.reset_resend_otp)
+    serve(P.RESET_SUBMIT_OTP, recovery.reset_submit_otp)
+    serve(P.RESET_SET_PASSWORD, recovery.reset_set_password)
+    # Sessions (handlers/sessions).
+    serve(P.AUTHENTICATE, sessions.authenticate)
+    serve(P.ME, sessions.me)
+    serve(P.LOGOUT, sessions.logout)
+    serve(SESSIONS_TOUCH, sessions.touch_many)
+    serve(P.AGENT_SESSION, staff.agent_session)
+    serve(P.ME_LOGINS, managed.me_logins)
+    serve(P.ME_SESSIONS, managed.me_sessions)
+    serve(P.ME_END_SESSION, managed.me_end_session)
+    # Settings (handlers/settings).
+    serve(P.ME_UPDATE, settings.me_update)
+    serve(P.ME_AUTH_METHODS, settings.me_auth_methods)
+    serve(P.ME_CHANGE_PASSWORD, settings.me_change_password)
+    serve(P.ME_ADD_METHOD, settings.me_add_method)
+    serve(P.ME_METHOD_GET, settings.me_method_get)
+    serve(P.ME_METHOD_OTP, settings.me_method_otp)
+    serve(P.ME_METHOD_SIGNATURE, settings.me_method_signature)
+    serve(P.ME_REMOVE_METHOD, settings.me_remove_method)
+    serve(P.ME_REAUTH_START, step_ups.start)
+    serve(P.ME_REAUTH_GET, step_ups.get)
+    serve(P.ME_REAUTH_OTP, step_ups.submit_otp)
+    serve(P.ME_REAUTH_SIGNATURE, step_ups.submit_signature)
+    # Activity (handlers/activity).
+    serve(P.ME_ACTIVITY, activity.me_activity)
+    serve(P.ADMIN_VERIFY_AUDIT, activity.admin_verify_audit)
+    serve(P.ADMIN_EXPORT_AUDIT, activity.admin_export_audit)
+    # Staff (handlers/staff): the operator's tool and the agent's session.
+    serve(P.ADMIN_CREATE_AGENT, staff.admin_create_agent)
+    serve(P.ADMIN_CREATE_AGENCY, staff.admin_create_agency)
+    serve(P.ADMIN_DISABLE_AGENT, staff.admin_disable_agent)
+    serve(P.ADMIN_ENABLE_AGENT, staff.admin_enable_agent)
+    # Credentials (handlers/credentials.py): the password rule's owner.
+    serve(P.STAGE_CREDENTIAL, profile.credentials.stage_credential)
+    serve(P.PASSWORD_POLICY, password_policy_view)
+    return wiring

@@ -1,7 +1,8 @@
-"""Registration: the flows (sagas) that turn a person into an account.
+"""Registration: the flow (a saga) that turns a person into an account.
 
-This milestone serves the mobile-subscriber method; the other methods (BHXH, SIM, USB token)
-plug into ``domain/methods/`` as strategies of their own.
+One ``RegistrationFlow`` (``domain/flow.py``) whatever the method; each method (mobile, BHXH,
+SIM, USB token, post office) is a strategy of it: ``methods/<name>.py`` for its use case,
+``domain/methods/<name>.py`` for its pure rules (issue 16).
 """
 
 __version__ = "0.1.0"

@@ -12,10 +12,12 @@ the step) until it says ``completed``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final
+from collections.abc import Awaitable, Callable
+from typing import Final, Protocol, TypeVar
 
 from services.registration.domain.ports import AccountActivations
+from shared.contracts.base import Contract
+from shared.contracts.registration import ReadRegistration
 from shared.events import AccountActivated, Envelope
 from shared.logging import get_logger
 
@@ -26,7 +28,16 @@ COMPLETED: Final = "completed"
 # The answer while profile has not yet committed the account (202 at the gateway).
 CREATING_ACCOUNT: Final = "creating_account"
 
-Step = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]
+
+class FlowNamed(Protocol):
+    """A step's request: it names its flow (the registration id)."""
+
+    @property
+    def id(self) -> str: ...
+
+
+RequestT = TypeVar("RequestT", bound=FlowNamed)
+AnswerT = TypeVar("AnswerT", bound=Contract)
 
 
 class ReadYourWrites:
@@ -40,27 +51,26 @@ class ReadYourWrites:
         log.info("account activated", registration_id=activated.registration_id,
                  account_id=activated.account_id)
 
-    def completing(self, step: Step) -> Step:
+    def completing(self, step: Callable[[RequestT], Awaitable[AnswerT]]
+                   ) -> Callable[[RequestT], Awaitable[AnswerT]]:
         """A step that may complete a flow: its ``completed`` waits for the account."""
-        async def run(payload: Mapping[str, Any]) -> dict[str, Any]:
-            answer = await step(payload)
-            return await self._settle(payload, answer, self._wait)
+        async def run(request: RequestT) -> AnswerT:
+            answer = await step(request)
+            return await self._settle(request.id, answer, self._wait)
         return run
 
-    def reading(self, step: Step) -> Step:
+    def reading(self, step: Callable[[ReadRegistration], Awaitable[AnswerT]]
+                ) -> Callable[[ReadRegistration], Awaitable[AnswerT]]:
         """``get``: says ``creating_account`` rather than ``completed`` until the account is
         usable; it waits (the same bounded time as a completing step) only when the caller
         asks with ``wait: true``, as the registration's success page does."""
-        async def run(payload: Mapping[str, Any]) -> dict[str, Any]:
-            answer = await step(payload)
-            wait = self._wait if payload.get("wait") is True else 0.0
-            return await self._settle(payload, answer, wait)
+        async def run(request: ReadRegistration) -> AnswerT:
+            answer = await step(request)
+            return await self._settle(request.id, answer, self._wait if request.wait else 0.0)
         return run
 
-    async def _settle(self, payload: Mapping[str, Any], answer: dict[str, Any],
-                      wait: float) -> dict[str, Any]:
-        registration_id = payload.get("id")
-        if answer.get("status") != COMPLETED or not isinstance(registration_id, str):
+    async def _settle(self, registration_id: str, answer: AnswerT, wait: float) -> AnswerT:
+        if getattr(answer, "status", None) != COMPLETED:
             return answer
         if wait > 0:
             usable = await self._activations.wait(registration_id, wait)
@@ -69,4 +79,4 @@ class ReadYourWrites:
         if usable:
             return answer
         log.info("account not yet usable", registration_id=registration_id)
-        return answer | {"status": CREATING_ACCOUNT}
+        return answer.model_copy(update={"status": CREATING_ACCOUNT})

@@ -18,11 +18,14 @@ ATTEMPTS = 5
 T = TypeVar("T")
 
 
-async def retrying_conflicts(unit: Callable[[], Awaitable[T]],
-                             attempts: int = ATTEMPTS) -> T:
+async def retrying_conflicts(unit: Callable[[], Awaitable[T]], attempts: int = ATTEMPTS,
+                             retry_on: tuple[type[Exception], ...] = ()) -> T:
+    """``retry_on``: further internal signals that a fresh try may succeed (a username drawn
+    twice at the counter)."""
+    retryable: tuple[type[Exception], ...] = (TransactionConflict, *retry_on)
     for attempt in range(attempts - 1):
         try:
             return await unit()
-        except TransactionConflict:
+        except retryable:
             await asyncio.sleep(0.02 * 2**attempt)
     return await unit()  # the last try: a conflict now is the caller's

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.registration.activation import ACCOUNT_ACTIVATED_CONSUMER, ReadYourWrites
 from services.registration.adapters import bhxh
 from services.registration.adapters.activations import (
@@ -11,41 +9,29 @@ from services.registration.adapters.activations import (
     ACTIVATIONS,
     MongoNatsActivations,
 )
+from services.registration.adapters.flow_migration import migrate_flows
 from services.registration.adapters.identity_key_migration import migrate_identity_keys
 from services.registration.adapters.mongo import INDEXES, MongoUnitOfWork
+from services.registration.adapters.notices import RpcNoticeGateway
 from services.registration.adapters.otp import RpcOtpGateway
 from services.registration.adapters.pki import RpcPkiGateway
-from services.registration.adapters.post_office_mongo import COUNTER_INDEXES
+from services.registration.adapters.post_office_mongo import COUNTER_INDEXES, MongoAgentDays
 from services.registration.adapters.profile import RpcCredentialOwner
-from services.registration.adapters.signature_mongo import (
-    SIGNATURE_INDEXES,
-    MongoSignatureUnitOfWork,
-)
 from services.registration.adapters.telco import HttpSubscriberRegistry, create_client
 from services.registration.adapters.throttle_mongo import (
     START_ATTEMPTS,
     THROTTLE_INDEXES,
     MongoAttemptCounter,
 )
+from services.registration.bootstrap import build
 from services.registration.config import RegistrationSettings
-from services.registration.expiry import ExpirySweeper
-from services.registration.handlers import (
-    ACCOUNT_CREATED_CONSUMER,
-    OTP_FAILED_CONSUMER,
-    OTP_VERIFIED_CONSUMER,
-    Dependencies,
-    RegistrationHandlers,
-)
-from services.registration.post_office_wiring import build_post_office, post_office_endpoints
-from services.registration.signature_handlers import (
-    CERTIFICATE_VALIDATED_CONSUMER,
-    RegistrationEndpoints,
-    SignatureDependencies,
-    SignatureExpirySweeper,
-    SignatureRegistrations,
-)
+from services.registration.flows import Dependencies
+from services.registration.handlers import ACCOUNT_CREATED_CONSUMER
+from services.registration.methods.phone_otp import OTP_FAILED_CONSUMER, OTP_VERIFIED_CONSUMER
+from services.registration.methods.signature import CERTIFICATE_VALIDATED_CONSUMER
 from shared.bus import Consumer
 from shared.clock import system_clock
+from shared.contracts import registration as REG
 from shared.rpc import RpcClient
 from shared.runtime import Infrastructure, Wiring
 
@@ -67,17 +53,23 @@ async def wire(infra: Infrastructure) -> Wiring:
     def uow() -> MongoUnitOfWork:
         return MongoUnitOfWork(infra.mongo, infra.db, on_commit=infra.relay.notify)
 
-    handlers = RegistrationHandlers(Dependencies(
+    rpc = RpcClient(infra.nc)
+    registration = build(Dependencies(
         uow=uow,
         subscribers=HttpSubscriberRegistry(telco_client),
         insurance=bhxh.HttpInsuranceRegistry(bhxh_client),
-        otp=RpcOtpGateway(RpcClient(infra.nc)),
+        otp=RpcOtpGateway(rpc),
+        pki=RpcPkiGateway(rpc),
+        notices=RpcNoticeGateway(rpc),
+        agent_days=MongoAgentDays(infra.db),
         clock=system_clock,
         flow_secret=settings.flow_secret,
         start_attempts=MongoAttemptCounter(infra.db[START_ATTEMPTS]),
-        credentials=RpcCredentialOwner(RpcClient(infra.nc)),
+        credentials=RpcCredentialOwner(rpc),
         failpoint=infra.failpoints.hit,
+        counter_daily_limit=settings.counter_daily_limit,
     ))
+    handlers = registration.handlers
 
     async def close_telco_client() -> None:
         await telco_client.aclose()
@@ -85,56 +77,39 @@ async def wire(infra: Infrastructure) -> Wiring:
     async def close_bhxh_client() -> None:
         await bhxh_client.aclose()
 
-    sweeper = ExpirySweeper(uow, system_clock)
-
     async def sweep_expired_flows() -> None:
-        await sweeper.run(settings.expiry_sweep_interval_seconds)
-
-    # USB token and SIM signature flows (signature_handlers.py): start and get dispatch.
-    def signature_uow() -> MongoSignatureUnitOfWork:
-        return MongoSignatureUnitOfWork(infra.mongo, infra.db, on_commit=infra.relay.notify)
-
-    signatures = SignatureRegistrations(SignatureDependencies(
-        uow=signature_uow, pki=RpcPkiGateway(RpcClient(infra.nc)), clock=system_clock,
-        flow_secret=settings.flow_secret))
-    dispatch = RegistrationEndpoints(handlers, signatures)
-    signature_sweeper = SignatureExpirySweeper(signature_uow, system_clock)
-
-    async def sweep_expired_signature_flows() -> None:
-        await signature_sweeper.run(settings.expiry_sweep_interval_seconds)
-
-    # Registration at a post office counter (post_office.py): start, then the code read back.
-    counter = build_post_office(infra, daily_limit=settings.counter_daily_limit)
+        await registration.sweeper.run(settings.expiry_sweep_interval_seconds)
 
     # "completed" only once the account can be used (activation.py, issue 12).
     usable = ReadYourWrites(MongoNatsActivations(infra.db[ACTIVATIONS], infra.nc),
                             settings.account_ready_wait_seconds)
-    endpoints: dict[str, Any] = {
-        "start": dispatch.start,
-        "submit_signature": signatures.submit_signature,
-        "submit_otp": handlers.submit_otp,
-        "resend_otp": handlers.resend_otp,
-    } | post_office_endpoints(counter) | {
-        "get": usable.reading(dispatch.get),
-        "confirm": usable.completing(signatures.confirm),
-        "set_password": usable.completing(handlers.set_password),
-        "agent_register_confirm": usable.completing(counter.agent_register_confirm),
-    }
-    # Rows older than typed identity keys get their type before anything is checked.
-    await migrate_identity_keys(infra.db)
-    return Wiring(
-        endpoints=endpoints,
+    wiring = Wiring(
         consumers=[
-            Consumer(OTP_VERIFIED_CONSUMER, ["OtpVerified"], handlers.on_otp_verified),
+            Consumer(OTP_VERIFIED_CONSUMER, ["OtpVerified"],
+                     registration.otp_events.on_otp_verified),
             Consumer(ACCOUNT_CREATED_CONSUMER, ["AccountCreated"], handlers.on_account_created),
-            Consumer(OTP_FAILED_CONSUMER, ["OtpFailed"], handlers.on_otp_failed),
+            Consumer(OTP_FAILED_CONSUMER, ["OtpFailed"], registration.otp_events.on_otp_failed),
             Consumer(CERTIFICATE_VALIDATED_CONSUMER, ["CertificateValidated"],
-                     signatures.on_certificate_validated),
+                     registration.certificate_events.on_certificate_validated),
             Consumer(ACCOUNT_ACTIVATED_CONSUMER, ["AccountActivated"],
                      usable.on_account_activated),
         ],
-        indexes=(INDEXES | SIGNATURE_INDEXES | COUNTER_INDEXES | THROTTLE_INDEXES
-                 | ACTIVATION_INDEXES),
-        background=[sweep_expired_flows, sweep_expired_signature_flows],
+        indexes=INDEXES | COUNTER_INDEXES | THROTTLE_INDEXES | ACTIVATION_INDEXES,
+        background=[sweep_expired_flows],
         on_stop=[close_telco_client, close_bhxh_client],
     )
+    wiring.serve(REG.START, handlers.start)
+    wiring.serve(REG.GET, usable.reading(handlers.get))
+    wiring.serve(REG.SUBMIT_OTP, handlers.submit_otp)
+    wiring.serve(REG.RESEND_OTP, handlers.resend_otp)
+    wiring.serve(REG.SET_PASSWORD, usable.completing(handlers.set_password))
+    wiring.serve(REG.SUBMIT_SIGNATURE, handlers.submit_signature)
+    wiring.serve(REG.CONFIRM, usable.completing(handlers.confirm))
+    wiring.serve(REG.AGENT_REGISTER_START, handlers.agent_register_start)
+    wiring.serve(REG.AGENT_REGISTER_RESEND, handlers.agent_register_resend)
+    wiring.serve(REG.AGENT_REGISTER_CONFIRM, usable.completing(handlers.agent_register_confirm))
+    # Rows older than typed identity keys get their type before anything is checked, and
+    # flows of the former signature and counter collections move into the one collection.
+    await migrate_identity_keys(infra.db)
+    await migrate_flows(infra.db)
+    return wiring

@@ -7,18 +7,20 @@ task of every instance fails the lapsed flows one by one: each step is ONE atomi
 ``flow_expired``) and the RegistrationFailed event in the same unit of work (outbox). Several
 instances sweeping at once cannot fail or announce a flow twice: the filter lets exactly one
 claim it, and a transaction that loses a write conflict is simply left to the winner.
-The TTL index still purges the documents later.
+The TTL index still purges the documents later. One sweeper for the flows of every method
+that announces its expiry (a counter flow lapses silently: nothing was announced for it).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from services.registration.domain.errors import TransactionConflict
+from services.registration.domain.flow import FLOW_EXPIRED_CODE
 from services.registration.domain.ports import UnitOfWork
+from services.registration.flows import failed_event
 from shared.clock import Clock
-from shared.events import RegistrationFailed, new_event
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -29,9 +31,11 @@ MAX_PER_SWEEP = 500
 
 
 class ExpirySweeper:
-    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock) -> None:
+    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock,
+                 methods: Collection[str]) -> None:
         self._uow = uow
         self._clock = clock
+        self._methods = methods
 
     async def sweep(self, limit: int = MAX_PER_SWEEP) -> int:
         """Fails every lapsed unfinished flow (up to ``limit``); how many this call failed."""
@@ -52,13 +56,10 @@ class ExpirySweeper:
     async def _fail_one(self) -> bool:
         now = self._clock()
         async with self._uow() as uow:
-            registration = await uow.registrations.fail_one_expired(now)
+            registration = await uow.registrations.fail_one_expired(now, self._methods)
             if registration is None:
                 return False
-            uow.emit(new_event(
-                RegistrationFailed(registration_id=registration.id, method=registration.method,
-                                   code=registration.code or "flow_expired"),
-                correlation_id=registration.id, occurred_at=now))
+            uow.emit(failed_event(registration, registration.code or FLOW_EXPIRED_CODE, now))
             await uow.commit()
         log.info("registration expired", registration_id=registration.id,
                  method=registration.method)

@@ -47,17 +47,49 @@ class Rpc(Generic[RequestT, AnswerT]):
         return f"dvcid.{self.service}.{self.endpoint}"
 
 
+# What a caller reads beside a refused field; the value itself is never repeated.
+_FIELD_DETAIL = {
+    "missing": "Thiếu trường bắt buộc.",
+    "extra_forbidden": "Trường này không được chấp nhận.",
+    "string_too_short": "Không được để trống.",
+    "string_too_long": "Quá dài (tối đa {max_length} ký tự).",
+    "too_long": "Quá nhiều mục (tối đa {max_length}).",
+    "string_type": "Phải là một chuỗi ký tự.",
+}
+_DEFAULT_DETAIL = "Giá trị không hợp lệ."
+
+
 class ContractViolation(Exception):
     """A request that does not fit its contract reached a service (the gateway validates
     first, so this means a caller is out of date or sent what its own form let through).
-    Answered as the gateway's ``validation_error`` (422); the fields are named, never their
-    values."""
+    Answered as the gateway's ``validation_error`` (422) with the fields named in the error
+    shape every service uses (``{name, detail}``), never their values."""
 
     code = "validation_error"
 
-    def __init__(self, rpc: Rpc[Any, Any], fields: list[str]) -> None:
-        super().__init__(f"{rpc.subject}: {', '.join(fields)}")
-        self.fields = fields
+    def __init__(self, rpc: Rpc[Any, Any], errors: list[dict[str, Any]]) -> None:
+        problems: dict[str, str] = {}
+        for error in errors:
+            name = ".".join(str(part) for part in error.get("loc", ())) or "body"
+            problems.setdefault(name, _detail(error))
+        self.problems = dict(sorted(problems.items()))
+        super().__init__(f"{rpc.subject}: {', '.join(self.problems)}")
+
+    @property
+    def fields(self) -> list[str]:
+        return list(self.problems)
 
     def to_error(self) -> dict[str, Any]:
-        return {"code": self.code, "fields": self.fields}
+        return {"code": self.code,
+                "detail": f"Dữ liệu gửi lên không hợp lệ, vui lòng kiểm tra: "
+                          f"{', '.join(self.problems)}.",
+                "fields": [{"name": name, "detail": detail}
+                           for name, detail in self.problems.items()]}
+
+
+def _detail(error: dict[str, Any]) -> str:
+    template = _FIELD_DETAIL.get(str(error.get("type", "")), _DEFAULT_DETAIL)
+    try:
+        return template.format(**(error.get("ctx") or {}))
+    except (KeyError, IndexError):
+        return _DEFAULT_DETAIL

@@ -11,7 +11,7 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, StrictStr, StringConstraints
+from pydantic import BeforeValidator, Field, StrictStr, StringConstraints, TypeAdapter
 
 from shared.contracts.base import Contract
 
@@ -33,6 +33,10 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date_string)]
 IdNumber = Annotated[StrictStr, StringConstraints(min_length=1, max_length=20)]
 FullName = Annotated[StrictStr, StringConstraints(min_length=1, max_length=200)]
 Phone = Annotated[StrictStr, StringConstraints(min_length=1, max_length=32)]
+# A number as the services pass it to one another (E.164, already normalised by its owner).
+E164Phone = Annotated[StrictStr, StringConstraints(pattern=r"^\+[1-9]\d{7,14}$")]
+# The id of the caller's flow a code or a signature challenge is bound to.
+FlowId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=128)]
 ShortText = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
 Email = Annotated[
     Annotated[StrictStr, StringConstraints(min_length=1, max_length=254)] | None,
@@ -52,6 +56,16 @@ Sex = Literal["male", "female"]
 SubjectType = Literal["citizen", "enterprise"]
 
 
+def max_length(field_type: Any) -> int:
+    """The longest string a field type above takes: what a page's form allows (its
+    ``maxlength``, its own check before it builds a request), so the limit is this one."""
+    schema = TypeAdapter(field_type).json_schema()
+    for candidate in (schema, *schema.get("anyOf", ())):
+        if "maxLength" in candidate:
+            return int(candidate["maxLength"])
+    raise ValueError(f"{field_type!r} has no maximum length")
+
+
 class FlowRef(Contract):
     """A self-service flow named by its id and proven by its token (the X-Flow-Token)."""
 
@@ -64,3 +78,20 @@ class ClientFields(Contract):
 
     ip: Annotated[StrictStr, StringConstraints(max_length=64)] | None = None
     user_agent: Annotated[StrictStr, StringConstraints(max_length=512)] | None = None
+
+
+class SignatureProof(Contract):
+    """What a USB token returned over a challenge: its certificate (and chain) and signature;
+    their meaning is pki's."""
+
+    certificate: Pem
+    chain: PemChain | Pem | None = None
+    signature: SignatureValue
+
+
+class Office(Contract):
+    """The post office an agent works at: profile keeps it on the agent's account (and says it
+    in ``agent_session``), registration records it on every counter registration."""
+
+    name: Annotated[StrictStr, StringConstraints(min_length=1, max_length=200)]
+    code: Annotated[StrictStr, StringConstraints(min_length=1, max_length=32)] | None = None

@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import ConfigDict, Field, StrictBool
+from pydantic import ConfigDict, StrictBool
 
-from services.gateway.dependencies import Client, FlowToken, Rpc, SessionToken
+from services.gateway.dependencies import Client, FlowToken, Rpc, SessionToken, path_id
 from services.gateway.problems import problem_responses
 from services.gateway.routers import API_PREFIX
 from services.gateway.schemas import (
@@ -31,8 +31,8 @@ from services.gateway.schemas import (
     ResponseBody,
     SignatureSubmission,
 )
+from shared.contracts import profile as PROFILE
 
-SERVICE = "profile"
 NEXT_PAGE_HEADER = "X-Next-Before"
 
 router = APIRouter(prefix=f"{API_PREFIX}/me", tags=["account"],
@@ -46,7 +46,7 @@ class ContactsUpdate(RequestBody):
     model_config = ConfigDict(extra="allow")
 
     email: Email = None
-    address: Annotated[str, Field(max_length=500)] | None = None
+    address: PROFILE.ContactAddress | None = None
 
 
 class PasswordChange(RequestBody):
@@ -138,42 +138,44 @@ def _auth(credentials: SessionToken) -> dict[str, str]:
               summary="Edit contact fields (a new email needs a step-up)")
 async def update_me(body: ContactsUpdate, credentials: SessionToken, rpc: Rpc) -> Any:
     # exclude_unset: a field sent as null clears it, a field not sent is left alone.
-    return await rpc.call(SERVICE, "me_update",
-                          body.model_dump(mode="json", exclude_unset=True) | _auth(credentials))
+    update = PROFILE.UpdateContacts(**body.model_dump(mode="json", exclude_unset=True),
+                                    **_auth(credentials))
+    return (await rpc.ask(PROFILE.ME_UPDATE, update)).wire()
 
 
 @router.get("/logins", response_model=list[LoginEntry], summary="Access history, newest first")
 async def list_logins(credentials: SessionToken, rpc: Rpc, response: Response,
-                      limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                      limit: Annotated[PROFILE.PageSize, Query()] = 20,
                       before: Annotated[datetime | None, Query(
                           description=f"older than this time (the {NEXT_PAGE_HEADER} header "
                                       "of the previous page)")] = None) -> Any:
-    payload: dict[str, Any] = _auth(credentials) | {"limit": limit}
-    if before is not None:
-        payload["before"] = before.isoformat()
-    page: dict[str, Any] = await rpc.call(SERVICE, "me_logins", payload)
-    if page.get("next_before"):
-        response.headers[NEXT_PAGE_HEADER] = str(page["next_before"])
-    return page["items"]
+    page = await rpc.ask(PROFILE.ME_LOGINS, PROFILE.LoginHistoryPage.model_validate(
+        _auth(credentials) | {"limit": limit} | ({"before": before} if before else {})))
+    if page.next_before:
+        response.headers[NEXT_PAGE_HEADER] = page.next_before
+    return [entry.wire() for entry in page.items]
 
 
 @router.get("/sessions", response_model=list[SessionEntry],
             summary="Active sessions, the current one marked")
 async def list_sessions(credentials: SessionToken, rpc: Rpc) -> Any:
-    return (await rpc.call(SERVICE, "me_sessions", _auth(credentials)))["items"]
+    sessions = await rpc.ask(PROFILE.ME_SESSIONS, PROFILE.SessionRef(**_auth(credentials)))
+    return [entry.wire() for entry in sessions.items]
 
 
 @router.delete("/sessions/{session_id}", status_code=204, response_class=Response,
                summary="End a session (at once)")
 async def end_session(session_id: str, credentials: SessionToken, rpc: Rpc) -> Response:
-    await rpc.call(SERVICE, "me_end_session", _auth(credentials) | {"session_id": session_id})
+    await rpc.ask(PROFILE.ME_END_SESSION,
+                  PROFILE.SessionTarget(**_auth(credentials), session_id=path_id(session_id)))
     return Response(status_code=204)
 
 
 @router.get("/auth-methods", response_model=list[AuthMethodEntry],
             summary="Authentication methods")
 async def list_auth_methods(credentials: SessionToken, rpc: Rpc) -> Any:
-    return (await rpc.call(SERVICE, "me_auth_methods", _auth(credentials)))["items"]
+    methods = await rpc.ask(PROFILE.ME_AUTH_METHODS, PROFILE.SessionRef(**_auth(credentials)))
+    return [method.wire() for method in methods.items]
 
 
 @router.post("/auth-methods", status_code=201, response_model=MethodFlowView,
@@ -181,9 +183,9 @@ async def list_auth_methods(credentials: SessionToken, rpc: Rpc) -> Any:
              summary="Add a method (step-up): sms (OTP to the phone), usb (challenge), sim")
 async def add_auth_method(body: NewMethod, credentials: SessionToken, client: Client,
                           rpc: Rpc) -> Any:
-    return await rpc.call(SERVICE, "me_add_method",
-                          body.model_dump(mode="json", exclude_none=True) | _auth(credentials)
-                          | client.as_payload())
+    return (await rpc.ask(PROFILE.ME_ADD_METHOD, PROFILE.NewMethod.model_validate(
+        body.model_dump(mode="json", exclude_none=True) | _auth(credentials)
+        | client.as_payload()))).wire()
 
 
 @router.get("/auth-methods/flows/{flow_id}", response_model=MethodFlowView,
@@ -191,8 +193,8 @@ async def add_auth_method(body: NewMethod, credentials: SessionToken, client: Cl
             summary="Read an add-method flow (a SIM flow asks the SIM's answer)")
 async def get_method_flow(flow_id: str, token: FlowToken, credentials: SessionToken,
                           rpc: Rpc) -> Any:
-    return await rpc.call(SERVICE, "me_method_get",
-                          _auth(credentials) | {"id": flow_id, "flow_token": token})
+    return (await rpc.ask(PROFILE.ME_METHOD_GET, PROFILE.MethodFlowRef(
+        **_auth(credentials), id=path_id(flow_id), flow_token=token))).wire()
 
 
 @router.post("/auth-methods/flows/{flow_id}/otp", status_code=201,
@@ -200,24 +202,27 @@ async def get_method_flow(flow_id: str, token: FlowToken, credentials: SessionTo
              summary="Confirm the OTP sent to the new phone: the new method")
 async def confirm_method_otp(flow_id: str, body: MethodOtp, token: FlowToken,
                              credentials: SessionToken, rpc: Rpc) -> Any:
-    return await rpc.call(SERVICE, "me_method_otp", _auth(credentials)
-                          | {"id": flow_id, "flow_token": token, "code": body.code})
+    return (await rpc.ask(PROFILE.ME_METHOD_OTP, PROFILE.MethodOtp(
+        **_auth(credentials), id=path_id(flow_id), flow_token=token, code=body.code))).wire()
 
 
 @router.post("/auth-methods/flows/{flow_id}/signature", status_code=201,
              response_model=AuthMethodEntry, response_model_exclude_unset=True,
              summary="USB token: certificate + signature over the challenge: the new method")
-async def confirm_method_signature(flow_id: str, body: SignatureSubmission, token: FlowToken,
-                                   credentials: SessionToken, rpc: Rpc) -> Any:
-    return await rpc.call(SERVICE, "me_method_signature", _auth(credentials)
-                          | {"id": flow_id, "flow_token": token}
-                          | body.model_dump(mode="json", exclude_none=True))
+async def confirm_method_signature(flow_id: str, body: SignatureSubmission,
+                                   token: FlowToken, credentials: SessionToken,
+                                   rpc: Rpc) -> Any:
+    return (await rpc.ask(PROFILE.ME_METHOD_SIGNATURE, PROFILE.MethodSignature(
+        **_auth(credentials), id=path_id(flow_id), flow_token=token,
+        **body.model_dump(mode="json", exclude_none=True)))).wire()
 
 
 @router.delete("/auth-methods/{method_id}", status_code=204, response_class=Response,
                summary="Remove a method (never the last way to log in: last_auth_method)")
-async def remove_auth_method(method_id: str, credentials: SessionToken, rpc: Rpc) -> Response:
-    await rpc.call(SERVICE, "me_remove_method", _auth(credentials) | {"method_id": method_id})
+async def remove_auth_method(method_id: str, credentials: SessionToken,
+                             rpc: Rpc) -> Response:
+    await rpc.ask(PROFILE.ME_REMOVE_METHOD,
+                  PROFILE.MethodTarget(**_auth(credentials), method_id=path_id(method_id)))
     return Response(status_code=204)
 
 
@@ -225,8 +230,8 @@ async def remove_auth_method(method_id: str, credentials: SessionToken, rpc: Rpc
             summary="Change the password (step-up), optionally ending the other sessions")
 async def change_password(body: PasswordChange, credentials: SessionToken, client: Client,
                           rpc: Rpc) -> Response:
-    await rpc.call(SERVICE, "me_change_password", body.model_dump(mode="json")
-                   | _auth(credentials) | client.as_payload())
+    await rpc.ask(PROFILE.ME_CHANGE_PASSWORD, PROFILE.PasswordChange.model_validate(
+        body.model_dump(mode="json") | _auth(credentials) | client.as_payload()))
     return Response(status_code=204)
 
 
@@ -235,16 +240,17 @@ async def change_password(body: PasswordChange, credentials: SessionToken, clien
              summary="Step-up: prove a factor again (password + OTP, USB or SIM signature)")
 async def start_step_up(body: StepUpStart, credentials: SessionToken, client: Client,
                         rpc: Rpc) -> Any:
-    return await rpc.call(SERVICE, "me_reauth_start",
-                          body.model_dump(mode="json", exclude_none=True) | _auth(credentials)
-                          | client.as_payload())
+    return (await rpc.ask(PROFILE.ME_REAUTH_START, PROFILE.StepUpStart.model_validate(
+        body.model_dump(mode="json", exclude_none=True) | _auth(credentials)
+        | client.as_payload()))).wire()
 
 
 @router.get("/reauthentication/{step_up_id}", response_model=StepUpView,
             response_model_exclude_none=True,
             summary="Read a step-up (a SIM one asks the SIM's answer)")
 async def get_step_up(step_up_id: str, credentials: SessionToken, rpc: Rpc) -> Any:
-    return await rpc.call(SERVICE, "me_reauth_get", _auth(credentials) | {"id": step_up_id})
+    return (await rpc.ask(PROFILE.ME_REAUTH_GET,
+                          PROFILE.StepUpRef(**_auth(credentials), id=path_id(step_up_id)))).wire()
 
 
 @router.post("/reauthentication/{step_up_id}/otp", response_model=StepUpView,
@@ -252,8 +258,8 @@ async def get_step_up(step_up_id: str, credentials: SessionToken, rpc: Rpc) -> A
              summary="The OTP of a password step-up: the session is stepped up (level 2)")
 async def step_up_otp(step_up_id: str, body: MethodOtp, credentials: SessionToken,
                       rpc: Rpc) -> Any:
-    return await rpc.call(SERVICE, "me_reauth_otp",
-                          _auth(credentials) | {"id": step_up_id, "code": body.code})
+    return (await rpc.ask(PROFILE.ME_REAUTH_OTP, PROFILE.StepUpOtp(
+        **_auth(credentials), id=path_id(step_up_id), code=body.code))).wire()
 
 
 @router.post("/reauthentication/{step_up_id}/signature", response_model=StepUpView,
@@ -261,5 +267,6 @@ async def step_up_otp(step_up_id: str, body: MethodOtp, credentials: SessionToke
              summary="USB step-up: a bound certificate's signature over the challenge (level 3)")
 async def step_up_signature(step_up_id: str, body: SignatureSubmission,
                             credentials: SessionToken, rpc: Rpc) -> Any:
-    return await rpc.call(SERVICE, "me_reauth_signature", _auth(credentials)
-                          | {"id": step_up_id} | body.model_dump(mode="json", exclude_none=True))
+    return (await rpc.ask(PROFILE.ME_REAUTH_SIGNATURE, PROFILE.StepUpSignature(
+        **_auth(credentials), id=path_id(step_up_id),
+        **body.model_dump(mode="json", exclude_none=True)))).wire()

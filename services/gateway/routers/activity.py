@@ -13,11 +13,9 @@ from services.gateway.dependencies import Rpc, SessionToken
 from services.gateway.problems import problem_responses
 from services.gateway.routers import API_PREFIX
 from services.gateway.schemas import ResponseBody
+from shared.contracts import profile as PROFILE
 
 NEXT_PAGE_HEADER = "X-Next-Before"
-
-# A seq is a 64-bit integer in the database: a larger cursor is no entry, not a crash.
-MAX_SEQ = 2**63 - 1
 
 router = APIRouter(prefix=f"{API_PREFIX}/me", tags=["account"],
                    responses=problem_responses(401, 422, 500, 503))
@@ -40,14 +38,13 @@ class ActivityEntry(ResponseBody):
 @router.get("/activity", response_model=list[ActivityEntry],
             summary="Account activity log, newest first (cursor: before = a seq)")
 async def list_activity(credentials: SessionToken, rpc: Rpc, response: Response,
-                        limit: Annotated[int, Query(ge=1, le=100)] = 20,
-                        before: Annotated[int | None, Query(
-                            ge=1, le=MAX_SEQ, description=f"older than this seq (the {NEXT_PAGE_HEADER} "
-                                              "header of the previous page)")] = None) -> Any:
-    payload: dict[str, Any] = {"session_token": credentials.token, "limit": limit}
-    if before is not None:
-        payload["before"] = before
-    page: dict[str, Any] = await rpc.call("profile", "me_activity", payload)
-    if page.get("next_before"):
-        response.headers[NEXT_PAGE_HEADER] = str(page["next_before"])
-    return page["items"]
+                        limit: Annotated[PROFILE.PageSize, Query()] = 20,
+                        before: Annotated[PROFILE.ActivitySeq | None, Query(
+                            description=f"older than this seq (the {NEXT_PAGE_HEADER} "
+                                        "header of the previous page)")] = None) -> Any:
+    page = await rpc.ask(PROFILE.ME_ACTIVITY, PROFILE.ActivityPage(
+        session_token=credentials.token, limit=limit,
+        **({"before": before} if before is not None else {})))
+    if page.next_before:
+        response.headers[NEXT_PAGE_HEADER] = str(page.next_before)
+    return [entry.wire() for entry in page.items]

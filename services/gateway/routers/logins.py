@@ -20,6 +20,7 @@ from services.gateway.dependencies import (
     Rpc,
     SessionToken,
     Settings,
+    path_id,
 )
 from services.gateway.problems import problem_responses
 from services.gateway.routers import API_PREFIX
@@ -32,9 +33,9 @@ from services.gateway.schemas import (
     OtpSubmission,
     SignatureSubmission,
 )
+from shared.contracts import profile as PROFILE
 from shared.rpc import RemoteError
 
-SERVICE = "profile"
 SESSION_MAX_AGE_SECONDS = 12 * 3600  # the absolute lifetime of a session (FLOWS.md)
 
 router = APIRouter(prefix=API_PREFIX, tags=["logins"],
@@ -45,37 +46,34 @@ router = APIRouter(prefix=API_PREFIX, tags=["logins"],
              response_model_exclude_unset=True, summary="Start a login")
 async def start_login(body: NewLogin, client: Client, rpc: Rpc) -> Any:
     # password → OTP; usb → a challenge for the token; sim → a signing request to the phone.
-    payload = body.model_dump(mode="json", exclude_none=True) | client.as_payload()
-    return await rpc.call(SERVICE, "login_start", payload)
+    start = PROFILE.LoginStart.model_validate(
+        body.model_dump(mode="json", exclude_none=True) | client.as_payload())
+    return (await rpc.ask(PROFILE.LOGIN_START, start)).wire()
 
 
 @router.get("/logins/{login_id}", response_model=LoginView,
              response_model_exclude_unset=True, summary="Read a login flow")
 async def get_login(login_id: str, token: FlowToken, rpc: Rpc, settings: Settings,
                     response: Response) -> Any:
-    result: dict[str, Any] = await rpc.call(SERVICE, "login_get",
-                                            {"id": login_id, "flow_token": token})
+    login = await rpc.ask(PROFILE.LOGIN_GET,
+                          PROFILE.LoginFlowRef(id=path_id(login_id), flow_token=token))
     # A SIM login completes on the poll that sees the approval: that answer opens the session.
-    session_token = result.get("session_token")
-    if session_token:
-        _set_session_cookies(response, str(session_token), settings.secure_cookies)
-    return result
+    if login.session_token:
+        _set_session_cookies(response, login.session_token, settings.secure_cookies)
+    return login.wire()
 
 
 @router.post("/logins/{login_id}/signature", response_model=LoginCompleted,
              response_model_exclude_unset=True,
              summary="USB token: certificate + signature over the challenge; opens the session")
-async def submit_login_signature(login_id: str, body: SignatureSubmission, token: FlowToken,
-                                 client: Client, rpc: Rpc, settings: Settings,
-                                 response: Response) -> Any:
-    result: dict[str, Any] = await rpc.call(
-        SERVICE, "login_submit_signature",
-        {"id": login_id, "flow_token": token} | body.model_dump(mode="json", exclude_none=True)
-        | client.as_payload())
-    session_token = result.get("session_token")
-    if session_token:
-        _set_session_cookies(response, str(session_token), settings.secure_cookies)
-    return result
+async def submit_login_signature(login_id: str, body: SignatureSubmission,
+                                 token: FlowToken, client: Client, rpc: Rpc,
+                                 settings: Settings, response: Response) -> Any:
+    done = await rpc.ask(PROFILE.LOGIN_SUBMIT_SIGNATURE, PROFILE.LoginSignature(
+        id=path_id(login_id), flow_token=token,
+        **body.model_dump(mode="json", exclude_none=True), **client.as_payload()))
+    _set_session_cookies(response, done.session_token, settings.secure_cookies)
+    return done.wire()
 
 
 @router.post("/logins/{login_id}/otp", response_model=LoginCompleted,
@@ -84,28 +82,26 @@ async def submit_login_signature(login_id: str, body: SignatureSubmission, token
 async def submit_login_otp(login_id: str, body: OtpSubmission, token: FlowToken,
                            client: Client, rpc: Rpc, settings: Settings,
                            response: Response) -> Any:
-    result: dict[str, Any] = await rpc.call(
-        SERVICE, "login_submit_otp",
-        {"id": login_id, "flow_token": token, "code": body.code} | client.as_payload())
-    session_token = result.get("session_token")
-    if session_token:
-        _set_session_cookies(response, str(session_token), settings.secure_cookies)
-    return result
+    done = await rpc.ask(PROFILE.LOGIN_SUBMIT_OTP, PROFILE.LoginOtp(
+        id=path_id(login_id), flow_token=token, code=body.code, **client.as_payload()))
+    _set_session_cookies(response, done.session_token, settings.secure_cookies)
+    return done.wire()
 
 
 @router.post("/logins/{login_id}/otp/resend", response_model=OtpResent,
              response_model_exclude_unset=True,
              summary="Send the login OTP again")
-async def resend_login_otp(login_id: str, token: FlowToken, client: Client, rpc: Rpc) -> Any:
-    return await rpc.call(SERVICE, "login_resend_otp",
-                          {"id": login_id, "flow_token": token} | client.as_payload())
+async def resend_login_otp(login_id: str, token: FlowToken, client: Client,
+                           rpc: Rpc) -> Any:
+    return (await rpc.ask(PROFILE.LOGIN_RESEND_OTP, PROFILE.LoginStep(
+        id=path_id(login_id), flow_token=token, **client.as_payload()))).wire()
 
 
 @router.post("/logout", status_code=204, response_class=Response,
              summary="End the current session")
 async def logout(credentials: SessionToken, rpc: Rpc, settings: Settings) -> Response:
     try:
-        await rpc.call(SERVICE, "logout", {"session_token": credentials.token})
+        await rpc.ask(PROFILE.LOGOUT, PROFILE.SessionRef(session_token=credentials.token))
     except RemoteError as exc:
         # Already ended or expired: logging out again is done, not an error.
         if exc.code != "unauthenticated":

@@ -27,7 +27,8 @@ ENDPOINTS = {
     "profile": ["login_start", "login_get", "login_submit_otp", "login_resend_otp",
                 "authenticate", "me", "logout", "login_submit_signature", "agent_session",
                 "login_change_password", "me_auth_methods", "me_add_method",
-                "me_activity", "me_remove_method", "me_reauth_start", "me_reauth_otp"],
+                "me_activity", "me_remove_method", "me_reauth_start", "me_reauth_otp",
+                "password_policy"],
     "otp": ["issue", "verify"],
     "pki": ["status"],
 }

@@ -16,12 +16,14 @@ API = "/api/v1"
 FLOW = {"X-Flow-Token": "tok-9"}
 LOGIN = {"method": "password", "username": "001090001234", "password": "Hoa-Sen#2026vn"}
 STARTED = {"id": "login-9", "flow_token": "tok-9", "status": "otp_sent",
-           "phone_masked": "+8491****678", "alternatives": []}
+           "phone_masked": "+8491****678", "alternatives": [],
+           "expires_at": "2026-01-01T00:10:00+00:00"}
 COMPLETED = {"status": "completed", "session_token": "sess-secret", "session_id": "s-1",
              "expires_at": "2026-01-01T12:00:00Z", "level": 2}
 ME = {"account_id": "acc-1", "subject_type": "citizen", "level": 2,
       "identity": {"id_number": "001090001234", "full_name": "Nguyễn Văn An"},
-      "contacts": {"phone_masked": "+8491****678"}}
+      "contacts": {"phones": [{"phone_id": "p-1", "phone_masked": "+8491****678", "otp": True}],
+                   "email": None, "address": None}}
 
 
 def use_cookies(api: httpx.AsyncClient, **cookies: str) -> None:
@@ -53,7 +55,7 @@ async def test_a_password_login_passes_the_client_ip_and_user_agent(
 async def test_a_post_office_account_must_change_its_password(api: httpx.AsyncClient,
                                                               profile: StubService) -> None:
     profile.answer("login_start", {"status": "password_change_required", "id": "l",
-                                   "flow_token": "t"})
+                                   "flow_token": "t", "expires_at": "2026-01-01T00:10:00Z"})
     response = await api.post(f"{API}/logins", json=LOGIN)
     assert response.status_code == 201
     assert response.json()["status"] == "password_change_required"
@@ -66,8 +68,8 @@ async def test_a_post_office_account_must_change_its_password(api: httpx.AsyncCl
 async def test_sim_and_usb_logins_go_to_profile(api: httpx.AsyncClient, profile: StubService,
                                                 body: dict[str, Any],
                                                 answer: dict[str, Any]) -> None:
-    profile.answer("login_start", {"id": "l", "flow_token": "t",
-                                   "status": "awaiting_signature"} | answer)
+    profile.answer("login_start", {"id": "l", "flow_token": "t", "status": "awaiting_signature",
+                                   "expires_at": "2026-01-01T00:10:00Z"} | answer)
     response = await api.post(f"{API}/logins", json=body)
     assert response.status_code == 201, response.text
     assert response.json() | answer == response.json()
@@ -78,7 +80,8 @@ async def test_sim_and_usb_logins_go_to_profile(api: httpx.AsyncClient, profile:
 async def test_a_usb_signature_opens_the_session_with_cookies(api: httpx.AsyncClient,
                                                               profile: StubService) -> None:
     profile.answer("login_submit_signature", {"status": "completed", "session_token": "s",
-                                              "expires_at": "2026-01-01T00:00:00Z", "level": 3})
+                                              "session_id": "s-2", "level": 3,
+                                              "expires_at": "2026-01-01T00:00:00Z"})
     response = await api.post(f"{API}/logins/l/signature", headers={"X-Flow-Token": "t"},
                               json={"certificate": "PEM", "signature": "c2ln"})
     assert response.status_code == 200, response.text

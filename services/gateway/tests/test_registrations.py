@@ -123,6 +123,15 @@ async def test_flow_routes_need_the_flow_token(api: httpx.AsyncClient,
                                                     "code": "123456"}]
 
 
+async def test_an_id_no_service_mints_is_not_found_without_asking(
+        api: httpx.AsyncClient, registration: StubService) -> None:
+    assert_problem(await api.get(f"{API}/registrations/{'r' * 65}", headers=FLOW), 404,
+                   "not_found")
+    assert_problem(await api.post(f"{API}/registrations/{'r' * 65}/otp", json={"code": "1"},
+                                  headers=FLOW), 404, "not_found")
+    assert registration.calls == []
+
+
 async def test_a_wrong_token_is_the_services_not_found(api: httpx.AsyncClient,
                                                        registration: StubService) -> None:
     registration.fail("get", "not_found")

@@ -40,13 +40,17 @@ async def test_the_cccd_tab_continues_a_forced_password_change_with_the_otp(
     assert response.status_code == 303 and response.headers["location"] == "/dang-nhap/otp"
     assert "091****678" in (await api.get("/dang-nhap/otp")).text
 
+# A method as profile lists it: when it was added, and (here) never used yet.
+NEVER_USED = {"created_at": "2026-01-01T00:00:00+00:00", "last_used_at": None}
+
+
 
 async def test_a_change_without_a_step_up_goes_to_xac_thuc_lai_and_back(
         api: httpx.AsyncClient, profile: StubService) -> None:
     api.cookies.set("dvcid_session", "sess-1")
     profile.answer("me_auth_methods", {"items": [
-        {"id": "m-1", "type": "password", "label": "Mật khẩu"},
-        {"id": "m-2", "type": "sms", "label": "SMS +8491****678"}]})
+        {"id": "m-1", "type": "password", "label": "Mật khẩu"} | NEVER_USED,
+        {"id": "m-2", "type": "sms", "label": "SMS +8491****678"} | NEVER_USED]})
     profile.fail("me_add_method", "reauthentication_required",
                  "Vì lý do an toàn, thao tác này cần xác thực lại.")
     page = "/tai-khoan/phuong-thuc-xac-thuc"
@@ -79,9 +83,9 @@ async def test_a_level3_change_asks_for_a_signature_and_never_leaves_the_site(
         api: httpx.AsyncClient, profile: StubService) -> None:
     api.cookies.set("dvcid_session", "sess-1")
     profile.answer("me_auth_methods", {"items": [
-        {"id": "m-1", "type": "password", "label": "Mật khẩu"},
-        {"id": "m-2", "type": "sms", "label": "SMS +8491****678"},
-        {"id": "m-3", "type": "usb", "label": "USB ký số: Nguyễn Văn An"}]})
+        {"id": "m-1", "type": "password", "label": "Mật khẩu"} | NEVER_USED,
+        {"id": "m-2", "type": "sms", "label": "SMS +8491****678"} | NEVER_USED,
+        {"id": "m-3", "type": "usb", "label": "USB ký số: Nguyễn Văn An"} | NEVER_USED]})
     profile.fail("me_remove_method", "insufficient_assurance", "Cần chữ ký số.")
     page = "/tai-khoan/phuong-thuc-xac-thuc"
     response = await post_form(api, page, f"{page}/xoa", {"method_id": "m-3"})

@@ -18,6 +18,11 @@ pytestmark = pytest.mark.integration
 STARTED = {"id": "reg-1", "flow_token": "secret-flow-token", "status": "otp_sent",
            "expires_at": "2099-01-01T00:00:00Z", "phone_masked": "+8491****678",
            "resend_available_at": "2099-01-01T00:00:00Z"}
+# profile's password_policy, as the new-password forms' checklist shows it.
+POLICY = {"rules": [{"id": "min_length", "text": "có ít nhất 8 ký tự"},
+                    {"id": "uppercase", "text": "có ít nhất một chữ cái in hoa (A–Z)"},
+                    {"id": "not_common", "text": "không phải là mật khẩu phổ biến, dễ đoán"}],
+          "min_length": 8, "max_length": 128}
 # The date of birth in its three boxes (Ngày / Tháng / Năm); the service gets it as ISO.
 FORM = {"id_number": "001090001234", "full_name": "Nguyễn Văn An", "birth_date_day": "17",
         "birth_date_month": "05", "birth_date_year": "1990", "sex": "male", "phone": "0912345678",
@@ -108,6 +113,21 @@ async def test_refused_fields_are_shown_beside_their_inputs(api: httpx.AsyncClie
     assert 'value="Nguyễn Văn An"' in response.text  # what was typed is kept
 
 
+async def test_values_longer_than_the_contract_allows_are_refused_before_any_call(
+        api: httpx.AsyncClient, registration: StubService) -> None:
+    # The page's limits are the contract's (shared/contracts/fields.py), as the API's are.
+    response = await post_form(api, "/dang-ky/cong-dan/thue-bao-di-dong",
+                               "/dang-ky/cong-dan/thue-bao-di-dong",
+                               FORM | {"id_number": "0" * 21, "sex": "nam"})
+    assert response.status_code == 422
+    fields = re.findall(r'<div class="field field--error">.*?</div>', response.text, re.S)
+    id_field = next(f for f in fields if 'for="f-id_number"' in f)
+    assert "Quá dài (tối đa 20 ký tự)." in id_field
+    assert "Vui lòng chọn giới tính: Nam hoặc Nữ." in response.text
+    assert 'value="Nguyễn Văn An"' in response.text  # what was typed is kept
+    assert registration.calls == []
+
+
 async def test_a_forged_flow_cookie_is_no_flow(api: httpx.AsyncClient) -> None:
     forged = encode_flow("not-the-secret", WebFlow("registration", "reg-1", "t"))
     api.cookies.set(FLOW_COOKIES["registration"], forged)
@@ -116,8 +136,9 @@ async def test_a_forged_flow_cookie_is_no_flow(api: httpx.AsyncClient) -> None:
     assert "Phiên giao dịch đã kết thúc" in response.text
 
 
-async def test_password_rules_the_service_refused_are_marked(api: httpx.AsyncClient,
-                                                             registration: StubService) -> None:
+async def test_password_rules_the_service_refused_are_marked(
+        api: httpx.AsyncClient, registration: StubService, profile: StubService) -> None:
+    profile.answer("password_policy", POLICY)  # the rule's owner, for the checklist
     registration.answer("start", STARTED)
     registration.answer("get", {"id": "reg-1", "status": "awaiting_password", "method": "mobile",
                                 "subject_type": "citizen"})
@@ -130,6 +151,7 @@ async def test_password_rules_the_service_refused_are_marked(api: httpx.AsyncCli
                                {"password": "Password1!", "password_confirmation": "Password1!"})
     assert response.status_code == 422
     assert re.search(r'data-rule="not_common"\s+class="unmet"', response.text)
+    assert 'data-min-length="8"' in response.text and "Có ít nhất 8 ký tự" in response.text
     # In the pages' own words (rendering.PASSWORD_RULE_WORDS), not the service's sentence.
     assert "Mật khẩu này quá phổ biến, dễ bị đoán." in response.text
     assert "Password1!" not in response.text  # a password is never echoed back
@@ -141,7 +163,8 @@ async def test_password_rules_the_service_refused_are_marked(api: httpx.AsyncCli
 async def test_a_login_sets_the_session_cookie_of_the_api(api: httpx.AsyncClient,
                                                           profile: StubService) -> None:
     profile.answer("login_start", {"id": "login-1", "flow_token": "tok", "status": "otp_sent",
-                                   "phone_masked": "+8491****678", "alternatives": []})
+                                   "phone_masked": "+8491****678", "alternatives": [],
+                                   "expires_at": "2099-01-01T00:00:00Z"})
     profile.answer("login_submit_otp", {"status": "completed", "session_token": "sess-1",
                                         "session_id": "s-1", "expires_at": "2099-01-01T00:00:00Z",
                                         "level": 2})
@@ -161,7 +184,8 @@ async def test_a_login_sets_the_session_cookie_of_the_api(api: httpx.AsyncClient
 async def test_a_wrong_otp_is_shown_beside_the_code(api: httpx.AsyncClient,
                                                      profile: StubService) -> None:
     profile.answer("login_start", {"id": "login-1", "flow_token": "tok", "status": "otp_sent",
-                                   "phone_masked": "+8491****678", "alternatives": []})
+                                   "phone_masked": "+8491****678", "alternatives": [],
+                                   "expires_at": "2099-01-01T00:00:00Z"})
     profile.fail("login_submit_otp", "otp_invalid", "Mã OTP không đúng.")
     profile.fail("login_resend_otp", "otp_resend_too_soon", "Vui lòng chờ.", retry_after=42)
     await post_form(api, "/dang-nhap", "/dang-nhap",
@@ -179,7 +203,8 @@ async def test_a_required_captcha_is_shown_and_its_answer_sent(api: httpx.AsyncC
     captchas = RpcServer(nc, "profile", "0.0.0", "captcha stand-in (web tests)")
 
     async def new_captcha(_payload: dict[str, object]) -> dict[str, str]:
-        return {"captcha_id": "cap-1", "image": "data:image/png;base64,iVBORw0KGgo="}
+        return {"captcha_id": "cap-1", "image": "data:image/png;base64,iVBORw0KGgo=",
+                "expires_at": "2099-01-01T00:00:00+00:00"}
 
     captchas.endpoint("captcha_new", new_captcha)
     await captchas.start()

@@ -139,6 +139,7 @@ async def test_the_forgotten_password_steps_call_the_reset_endpoints(
         api: httpx.AsyncClient, recovery: StubService) -> None:
     recovery.answer("reset_start", {"id": "reset-1", "flow_token": "secret-reset-token",
                                     "status": "otp_sent", "phone_masked": "+8491****678",
+                                    "expires_at": "2099-01-01T00:00:00Z",
                                     "resend_available_at": "2099-01-01T00:00:00Z"})
     recovery.answer("reset_submit_otp", {"status": "awaiting_password"})
     recovery.answer("reset_set_password", {"status": "completed"})
@@ -189,7 +190,9 @@ async def test_the_forgotten_password_refusals_sit_beside_their_fields(
     assert response.status_code == 404
     assert "Không tìm thấy tài khoản" in field_block(response, 'for="f-username"')
 
-    recovery.answer("reset_start", {"id": "reset-1", "flow_token": "t", "status": "otp_sent"})
+    recovery.answer("reset_start", {"id": "reset-1", "flow_token": "t", "status": "otp_sent",
+                                    "phone_masked": "+8491****678",
+                                    "expires_at": "2099-01-01T00:00:00Z"})
     await post_form(api, "/quen-mat-khau", "/quen-mat-khau", {"username": "001090001234"})
     recovery.fail("reset_set_password", "password_mismatch",
                   "Mật khẩu xác nhận không khớp với mật khẩu mới.")
@@ -214,7 +217,8 @@ async def start_login(api: httpx.AsyncClient, profile: StubService,
                       alternatives: list[dict[str, str]]) -> None:
     profile.answer("login_start", {"id": "login-1", "flow_token": "secret-login-token",
                                    "status": "otp_sent", "phone_masked": "+8491****678",
-                                   "alternatives": alternatives})
+                                   "alternatives": alternatives,
+                                   "expires_at": "2099-01-01T00:00:00Z"})
     response = await post_form(api, "/dang-nhap", "/dang-nhap", LOGIN)
     assert response.headers["location"] == "/dang-nhap/otp"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.gateway.web import (
@@ -37,8 +37,12 @@ from services.gateway.web import (
     sandbox,
 )
 from services.gateway.web.guards import PageProblem, on_page_problem
+from services.gateway.web.password_rules import load_password_rules
 
 STATIC_DIR = Path(__file__).parent / "static"
+# The pages with a new-password form: the password rule is read from profile before them.
+NEW_PASSWORD_PAGES = frozenset({registration, login_first_password, password_reset,
+                                account_methods})
 
 
 def install_web(app: FastAPI) -> None:
@@ -48,7 +52,8 @@ def install_web(app: FastAPI) -> None:
                    account_reauth,
                    account_activity,
                    post_office_counter, sandbox):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(load_password_rules)]
+                           if module in NEW_PASSWORD_PAGES else None)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(PageProblem, on_page_problem)
     app.add_exception_handler(account.LoginNeeded, account.on_login_needed)

@@ -13,11 +13,22 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 
 from services.gateway.dependencies import SESSION_COOKIE, Rpc
 from services.gateway.web.guards import CheckedForm, page_problem_of, step_up_redirect
-from services.gateway.web.rendering import FormErrors, form_values, redirect, render
-from shared.rpc import RemoteError, ServiceUnavailable
+from services.gateway.web.rendering import (
+    FormErrors,
+    contract_refusal,
+    form_values,
+    redirect,
+    render,
+)
+from shared.contracts import profile as PROFILE
+from shared.contracts.base import AnswerT, RequestT
+from shared.contracts.base import Rpc as Endpoint
+from shared.contracts.fields import max_length
+from shared.rpc import RemoteError, RpcClient, ServiceUnavailable
 
 router = APIRouter(prefix="/tai-khoan", include_in_schema=False)
 
@@ -28,7 +39,6 @@ class AccountPage:
     path: str | None  # None while the page is being built
 
 
-SERVICE = "profile"
 ACCOUNT_PAGES = (
     AccountPage("Thông tin định danh", "/tai-khoan"),
     AccountPage("Các phương thức xác thực", "/tai-khoan/phuong-thuc-xac-thuc"),
@@ -53,26 +63,32 @@ async def on_login_needed(request: Request, exc: Exception) -> Response:
     return redirect("/dang-nhap?tb=can-dang-nhap")
 
 
-async def call_as_owner(request: Request, rpc: Rpc, endpoint: str,
-                        payload: dict[str, Any] | None = None) -> Any:
-    """A profile account-management call with this browser's session; ``RemoteError`` other
+async def ask_as_owner(request: Request, rpc: RpcClient, endpoint: Endpoint[RequestT, AnswerT],
+                       **fields: Any) -> AnswerT:
+    """A profile account-management call with this browser's session: ``fields`` and the
+    session token make the endpoint's request. A value its contract refuses is refused as
+    profile would refuse it (``validation_error`` naming the fields); ``RemoteError`` other
     than ``unauthenticated`` and ``ServiceUnavailable`` are the caller's to show."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise LoginNeeded
     try:
-        return await rpc.call(SERVICE, endpoint, (payload or {}) | {"session_token": token})
+        asked = endpoint.request.model_validate(fields | {"session_token": token})
+    except ValidationError as exc:
+        raise contract_refusal(exc) from None
+    try:
+        return await rpc.ask(endpoint, asked)
     except RemoteError as exc:
         if exc.code == "unauthenticated":  # ended or expired: log in again
             raise LoginNeeded from exc
         raise
 
 
-async def read_as_owner(request: Request, rpc: Rpc, endpoint: str,
-                        payload: dict[str, Any] | None = None) -> Any:
+async def read_as_owner(request: Request, rpc: RpcClient,
+                        endpoint: Endpoint[RequestT, AnswerT], **fields: Any) -> AnswerT:
     """A read for a page: a refusal becomes the error page."""
     try:
-        return await call_as_owner(request, rpc, endpoint, payload)
+        return await ask_as_owner(request, rpc, endpoint, **fields)
     except (RemoteError, ServiceUnavailable) as exc:
         raise page_problem_of(exc) from exc
 SUBJECT_TITLES = {"citizen": "Công dân", "enterprise": "Doanh nghiệp",
@@ -82,33 +98,34 @@ SEX_TITLES = {"male": "Nam", "female": "Nữ"}
 
 @router.get("", response_class=HTMLResponse)
 async def identity_page(request: Request, rpc: Rpc, tb: str = "") -> Response:
-    me: dict[str, Any] = await read_as_owner(request, rpc, "me")
-    contacts = me.get("contacts") or {}
-    return _identity_page(request, me, {name: str(contacts.get(name) or "")
+    me = await read_as_owner(request, rpc, PROFILE.ME)
+    contacts = {"email": me.contacts.email, "address": me.contacts.address}
+    return _identity_page(request, me, {name: str(contacts[name] or "")
                                         for name in CONTACT_FIELDS}, notice=NOTICES.get(tb))
 
 
 @router.post("", response_class=HTMLResponse)
 async def update_contacts(request: Request, form: CheckedForm, rpc: Rpc) -> Response:
-    values, errors = form_values(form, CONTACT_FIELDS)
+    # The contract says how long each may be (an address is longer than other fields).
+    values, errors = form_values(form, CONTACT_FIELDS, max_length(PROFILE.ContactAddress))
     if not errors:
         # A blank field clears it (me_update: "" is cleared), as a form is always complete.
         try:
-            await call_as_owner(request, rpc, "me_update",
-                                {name: values.get(name, "") for name in CONTACT_FIELDS})
+            await ask_as_owner(request, rpc, PROFILE.ME_UPDATE,
+                               **{name: values.get(name, "") for name in CONTACT_FIELDS})
             return redirect("/tai-khoan?tb=da-luu")
         except (RemoteError, ServiceUnavailable) as exc:
             stepping_up = step_up_redirect(exc, "/tai-khoan")  # a new e-mail is sensitive
             if stepping_up is not None:
                 return stepping_up
             errors = FormErrors.of(exc, CONTACT_FIELDS)
-    me: dict[str, Any] = await read_as_owner(request, rpc, "me")
+    me = await read_as_owner(request, rpc, PROFILE.ME)
     return _identity_page(request, me, values, errors=errors)
 
 
-def _identity_page(request: Request, me: dict[str, Any], values: dict[str, str], *,
+def _identity_page(request: Request, me: PROFILE.AccountView, values: dict[str, str], *,
                    errors: FormErrors | None = None, notice: str | None = None) -> Response:
-    return render(request, "account_identity.html", me=me, pages=ACCOUNT_PAGES,
+    return render(request, "account_identity.html", me=me.wire(), pages=ACCOUNT_PAGES,
                   current="/tai-khoan", values=values, errors=errors, notice=notice,
-                  subject_title=SUBJECT_TITLES.get(str(me.get("subject_type")), ""),
-                  sex_title=SEX_TITLES.get(str(me.get("identity", {}).get("sex")), ""))
+                  subject_title=SUBJECT_TITLES.get(me.subject_type, ""),
+                  sex_title=SEX_TITLES.get(str(me.identity.get("sex")), ""))

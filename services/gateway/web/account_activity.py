@@ -15,6 +15,7 @@ from services.gateway.dependencies import Rpc
 from services.gateway.web.account import ACCOUNT_PAGES, read_as_owner
 from services.gateway.web.account_logins import METHOD_TITLES, _when
 from services.gateway.web.rendering import render
+from shared.contracts import profile as PROFILE
 
 PAGE = "/tai-khoan/hoat-dong"
 PAGE_SIZE = 20
@@ -92,10 +93,10 @@ async def activity_page(request: Request, rpc: Rpc, truoc: str = "") -> Response
     query: dict[str, Any] = {"limit": PAGE_SIZE}
     if truoc.isdigit() and len(truoc) <= 12 and int(truoc) >= 1:
         query["before"] = int(truoc)
-    activity: dict[str, Any] = await read_as_owner(request, rpc, "me_activity", query)
-    next_before = activity.get("next_before")
+    activity = await read_as_owner(request, rpc, PROFILE.ME_ACTIVITY, **query)
+    next_before = activity.next_before
     return render(request, "account_activity.html", pages=ACCOUNT_PAGES, current=PAGE,
-                  entries=activity.get("items") or [], kind_titles=KIND_TITLES,
+                  entries=[entry.wire() for entry in activity.items], kind_titles=KIND_TITLES,
                   describe=describe, when=_when,
                   first_page=PAGE if "before" in query else None,
                   next_page=f"{PAGE}?{urlencode({'truoc': next_before})}" if next_before else None)

@@ -12,10 +12,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.gateway.dependencies import Rpc
-from services.gateway.web.account import ACCOUNT_PAGES, NOTICES, call_as_owner, read_as_owner
+from services.gateway.web.account import ACCOUNT_PAGES, NOTICES, ask_as_owner, read_as_owner
 from services.gateway.web.devices import device_name
 from services.gateway.web.guards import CheckedForm, step_up_redirect
 from services.gateway.web.rendering import FormErrors, redirect, render
+from shared.contracts import profile as PROFILE
 from shared.rpc import RemoteError, ServiceUnavailable
 
 PAGE = "/tai-khoan/dang-nhap"
@@ -37,7 +38,7 @@ async def logins_page(request: Request, rpc: Rpc, truoc: str = "", tb: str = "")
 async def end_session(request: Request, form: CheckedForm, rpc: Rpc) -> Response:
     session_id = str(form.get("session_id") or "")[:64]
     try:
-        await call_as_owner(request, rpc, "me_end_session", {"session_id": session_id})
+        await ask_as_owner(request, rpc, PROFILE.ME_END_SESSION, session_id=session_id)
     except (RemoteError, ServiceUnavailable) as exc:
         return step_up_redirect(exc, PAGE) or await _page(request, rpc,
                                                           errors=FormErrors.of(exc, ()))
@@ -49,11 +50,12 @@ async def _page(request: Request, rpc: Rpc, *, before: str = "", notice: str | N
     query: dict[str, Any] = {"limit": PAGE_SIZE}
     if before and _is_time(before):
         query["before"] = before
-    logins: dict[str, Any] = await read_as_owner(request, rpc, "me_logins", query)
-    sessions: dict[str, Any] = await read_as_owner(request, rpc, "me_sessions")
-    next_before = logins.get("next_before")
+    logins = await read_as_owner(request, rpc, PROFILE.ME_LOGINS, **query)
+    sessions = await read_as_owner(request, rpc, PROFILE.ME_SESSIONS)
+    next_before = logins.next_before
     return render(request, "account_logins.html", pages=ACCOUNT_PAGES, current=PAGE,
-                  logins=logins.get("items") or [], sessions=sessions.get("items") or [],
+                  logins=[entry.wire() for entry in logins.items],
+                  sessions=[entry.wire() for entry in sessions.items],
                   method_titles=METHOD_TITLES, result_titles=RESULT_TITLES,
                   first_page=PAGE if "before" in query else None,
                   next_page=f"{PAGE}?{urlencode({'truoc': next_before})}" if next_before else None,

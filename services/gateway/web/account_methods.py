@@ -11,13 +11,11 @@ the signed ``method`` flow cookie, as the login's do.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.gateway.dependencies import Client, Rpc
-from services.gateway.web.account import ACCOUNT_PAGES, NOTICES, call_as_owner, read_as_owner
+from services.gateway.web.account import ACCOUNT_PAGES, NOTICES, ask_as_owner, read_as_owner
 from services.gateway.web.guards import (
     FLOW_GONE_CODES,
     CheckedForm,
@@ -29,6 +27,7 @@ from services.gateway.web.new_password import new_password_errors, new_password_
 from services.gateway.web.otp_screen import OtpEnd, OtpScreen, show_otp, show_refusal, typed_code
 from services.gateway.web.rendering import MAX_FIELD_LENGTH, FormErrors, redirect, render
 from services.gateway.web.security import WebFlow, forget_flow, remember_flow
+from shared.contracts import profile as PROFILE
 from shared.rpc import RemoteError, ServiceUnavailable
 
 PAGE = "/tai-khoan/phuong-thuc-xac-thuc"
@@ -50,12 +49,12 @@ async def methods_page(request: Request, rpc: Rpc, tb: str = "") -> Response:
 @router.post("/them-sms", response_class=HTMLResponse)
 async def add_sms_phone(request: Request, form: CheckedForm, rpc: Rpc, client: Client) -> Response:
     phone = str(form.get("phone") or "").strip()
-    if not phone or len(phone) > 20:
-        return await _methods_page(request, rpc, values={"phone": phone[:20]}, errors=FormErrors.invalid(
-            {"phone": "Vui lòng nhập số điện thoại di động." if not phone else "Quá dài."}))
+    if not phone:
+        return await _methods_page(request, rpc, values={"phone": phone}, errors=FormErrors.invalid(
+            {"phone": "Vui lòng nhập số điện thoại di động."}))
     try:
-        started: dict[str, Any] = await call_as_owner(
-            request, rpc, "me_add_method", {"type": "sms", "phone": phone} | client.as_payload())
+        started = await ask_as_owner(request, rpc, PROFILE.ME_ADD_METHOD, type="sms",
+                                     phone=phone, **client.as_payload())
     except (RemoteError, ServiceUnavailable) as exc:
         stepping_up = step_up_redirect(exc, PAGE)
         if stepping_up is not None:
@@ -64,9 +63,9 @@ async def add_sms_phone(request: Request, form: CheckedForm, rpc: Rpc, client: C
         if errors.code in {"invalid_phone", "phone_limit"} and not errors.fields and errors.detail:
             errors.add("phone", errors.detail)
         return await _methods_page(request, rpc, values={"phone": phone}, errors=errors)
-    flow = WebFlow("method", str(started["id"]), str(started["flow_token"]),
-                   phone_masked=started.get("phone_masked"),
-                   resend_available_at=started.get("resend_available_at"))
+    flow = WebFlow("method", started.id, str(started.flow_token),
+                   phone_masked=started.phone_masked,
+                   resend_available_at=started.resend_available_at)
     response = redirect(f"{PAGE}/otp")
     remember_flow(request, response, flow)
     return response
@@ -84,8 +83,8 @@ async def confirm_method_otp(request: Request, form: CheckedForm, flow: MethodFl
     if problem is not None:  # told at once, no attempt spent
         return show_otp(request, OTP_SCREEN, flow, errors=problem)
     try:
-        await call_as_owner(request, rpc, "me_method_otp",
-                            {"id": flow.id, "flow_token": flow.token, "code": code[:16]})
+        await ask_as_owner(request, rpc, PROFILE.ME_METHOD_OTP, id=flow.id,
+                           flow_token=flow.token, code=code[:16])
     except (RemoteError, ServiceUnavailable) as exc:
         errors = FormErrors.of(exc, ("code",))
         if errors.code in FLOW_GONE_CODES:
@@ -105,7 +104,7 @@ async def confirm_method_otp(request: Request, form: CheckedForm, flow: MethodFl
 async def remove_method(request: Request, form: CheckedForm, rpc: Rpc) -> Response:
     method_id = str(form.get("method_id") or "")[:64]
     try:
-        await call_as_owner(request, rpc, "me_remove_method", {"method_id": method_id})
+        await ask_as_owner(request, rpc, PROFILE.ME_REMOVE_METHOD, method_id=method_id)
     except (RemoteError, ServiceUnavailable) as exc:
         stepping_up = step_up_redirect(exc, PAGE)
         if stepping_up is not None:
@@ -117,7 +116,7 @@ async def remove_method(request: Request, form: CheckedForm, rpc: Rpc) -> Respon
 
 @router.get("/mat-khau", response_class=HTMLResponse)
 async def change_password_page(request: Request, rpc: Rpc) -> Response:
-    await read_as_owner(request, rpc, "me")  # signed in, or off to log in
+    await read_as_owner(request, rpc, PROFILE.ME)  # signed in, or off to log in
     return _password_page(request)
 
 
@@ -135,10 +134,10 @@ async def change_password(request: Request, form: CheckedForm, rpc: Rpc,
     if errors:
         return _password_page(request, errors)
     try:
-        await call_as_owner(request, rpc, "me_change_password",
-                            payload | {"current_password": current,
-                                       "end_other_sessions": form.get("end_other_sessions") == "1"}
-                            | client.as_payload())
+        await ask_as_owner(request, rpc, PROFILE.ME_CHANGE_PASSWORD, **payload,
+                           current_password=current,
+                           end_other_sessions=form.get("end_other_sessions") == "1",
+                           **client.as_payload())
     except (RemoteError, ServiceUnavailable) as exc:
         return (step_up_redirect(exc, f"{PAGE}/mat-khau")
                 or _password_page(request, new_password_errors(exc, ("current_password",))))
@@ -148,9 +147,9 @@ async def change_password(request: Request, form: CheckedForm, rpc: Rpc,
 async def _methods_page(request: Request, rpc: Rpc, *, values: dict[str, str] | None = None,
                         errors: FormErrors | None = None, notice: str | None = None,
                         refused_method: str | None = None) -> Response:
-    listed: dict[str, Any] = await read_as_owner(request, rpc, "me_auth_methods")
+    listed = await read_as_owner(request, rpc, PROFILE.ME_AUTH_METHODS)
     return render(request, "account_methods.html", pages=ACCOUNT_PAGES, current=PAGE,
-                  methods=listed.get("items") or [], type_titles=TYPE_TITLES,
+                  methods=[method.wire() for method in listed.items], type_titles=TYPE_TITLES,
                   values=values or {}, errors=errors, notice=notice,
                   refused_method=refused_method)
 

@@ -1,6 +1,6 @@
 """Các phương thức xác thực → Thêm mới a Sim ký số or a USB ký số (``POST /me/auth-methods``
 ``{type: "sim", phone}`` / ``{type: "usb"}``), with the signing screens the registration and
-the login use (``signing.py``).
+the login use (``signing.py``) and the steps the step-up shares (``signature_steps.py``).
 
 SIM: the waiting screen shows the verification code; the read of the flow that sees the
 approval on the phone adds the method (``me_method_get``), whichever read that is (the
@@ -11,32 +11,19 @@ cookie, as the SMS phone's does; the account becomes level 3 once the certificat
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from services.gateway.dependencies import Client, Rpc
-from services.gateway.web.account import call_as_owner
+from services.gateway.web.account import ask_as_owner
 from services.gateway.web.account_methods import PAGE, _methods_page
-from services.gateway.web.guards import (
-    FLOW_GONE_CODES,
-    STEP_UP_CODES,
-    CheckedForm,
-    MethodFlow,
-    PageProblem,
-    flow_gone,
-    step_up_redirect,
-)
-from services.gateway.web.rendering import FormErrors, form_values, redirect
-from services.gateway.web.security import WebFlow, forget_flow, read_flow, remember_flow
-from services.gateway.web.signing import (
-    failed_detail,
-    poll_answer,
-    show_sim_waiting,
-    show_usb_signing,
-    signed_payload,
-)
+from services.gateway.web.guards import CheckedForm, MethodFlow, PageProblem, step_up_redirect
+from services.gateway.web.rendering import FormErrors, form_values
+from services.gateway.web.security import WebFlow
+from services.gateway.web.signature_steps import SignatureSteps
+from services.gateway.web.signing import failed_detail
+from shared.contracts import profile as PROFILE
+from shared.contracts.fields import SignatureProof
 from shared.rpc import RemoteError, ServiceUnavailable
 
 router = APIRouter(prefix=PAGE, include_in_schema=False)
@@ -52,6 +39,19 @@ SIM_PHONE = "sim_phone"
 WAITING_HEADING = "Xác nhận thêm Sim ký số trên điện thoại"
 
 
+def _failed(code: str | None) -> PageProblem:
+    detail = ("Chứng thư số này không phải của chủ tài khoản." if code == "forbidden"
+              else failed_detail(code))
+    return PageProblem(400, "Chưa thêm được phương thức xác thực", detail, link=PAGE,
+                       link_text="Về trang phương thức xác thực", forget="method")
+
+
+STEPS = SignatureSteps(kind="method", back=PAGE, sim_waiting=SIM_WAITING, sim_status=SIM_STATUS,
+                       usb_sign=USB_SIGN, sim_heading=WAITING_HEADING,
+                       usb_heading="Thêm USB ký số", done_url=lambda _flow: ADDED,
+                       failed=_failed, may_need_step_up=True)
+
+
 @router.post("/them-sim", response_class=HTMLResponse)
 async def start_sim(request: Request, form: CheckedForm, rpc: Rpc, client: Client) -> Response:
     values, errors = form_values(form, (SIM_PHONE,))
@@ -60,9 +60,8 @@ async def start_sim(request: Request, form: CheckedForm, rpc: Rpc, client: Clien
     if errors:
         return await _methods_page(request, rpc, values=values, errors=errors)
     try:
-        started: dict[str, Any] = await call_as_owner(
-            request, rpc, "me_add_method",
-            {"type": "sim", "phone": values[SIM_PHONE]} | client.as_payload())
+        started = await ask_as_owner(request, rpc, PROFILE.ME_ADD_METHOD, type="sim",
+                                     phone=values[SIM_PHONE], **client.as_payload())
     except (RemoteError, ServiceUnavailable) as exc:
         stepping_up = step_up_redirect(exc, PAGE)
         if stepping_up is not None:
@@ -74,119 +73,54 @@ async def start_sim(request: Request, form: CheckedForm, rpc: Rpc, client: Clien
                 and errors.detail:
             errors.add(SIM_PHONE, errors.detail)
         return await _methods_page(request, rpc, values=values, errors=errors)
-    return _started(request, started, SIM_WAITING,
-                    verification_code=started.get("verification_code"))
+    return STEPS.begin(request, _flow(started, verification_code=started.verification_code),
+                       SIM_WAITING)
 
 
 @router.get("/sim-ky-so", response_class=HTMLResponse)
 async def sim_waiting(request: Request, flow: MethodFlow, rpc: Rpc) -> Response:
-    try:
-        view = await _read(request, rpc, flow)
-    except (RemoteError, ServiceUnavailable) as exc:
-        if isinstance(exc, RemoteError) and exc.code in FLOW_GONE_CODES:
-            raise flow_gone("method") from exc
-        stepping_up = step_up_redirect(exc, PAGE)  # the step-up lapsed while waiting
-        if stepping_up is not None:
-            forget_flow(request, stepping_up, "method")
-            return stepping_up
-        return _sim_page(request, flow, FormErrors.of(exc, ()))
-    status = str(view.get("status"))
-    if status == "awaiting_signature":
-        return _sim_page(request, flow)
-    if status == "failed":
-        raise _failed(view.get("code"))
-    return _done(request)
+    return await STEPS.show_sim(request, flow, lambda current: _read(request, rpc, current))
 
 
 @router.get("/sim-ky-so/trang-thai")
 async def sim_status(request: Request, rpc: Rpc) -> JSONResponse:
     """For the waiting screen's script; the read that sees the approval adds the method."""
-    flow = read_flow(request, "method")
-    if flow is None:
-        return poll_answer("gone", PAGE)
-    try:
-        view = await _read(request, rpc, flow)
-    except RemoteError as exc:
-        if exc.code in FLOW_GONE_CODES or exc.code in STEP_UP_CODES:
-            return poll_answer("gone", SIM_WAITING)  # that page says why, or steps up
-        return poll_answer("unknown")
-    except ServiceUnavailable:
-        return poll_answer("unknown")  # busy: the script asks again
-    status = str(view.get("status"))
-    if status == "awaiting_signature":
-        return poll_answer(status)
-    if status == "failed":
-        return poll_answer(status, SIM_WAITING)  # that page says why
-    response = poll_answer(status, ADDED)
-    forget_flow(request, response, "method")
-    return response
+    return await STEPS.poll_sim(request, lambda current: _read(request, rpc, current))
 
 
 @router.post("/them-usb", response_class=HTMLResponse)
 async def start_usb(request: Request, form: CheckedForm, rpc: Rpc, client: Client) -> Response:
     try:
-        started: dict[str, Any] = await call_as_owner(request, rpc, "me_add_method",
-                                                      {"type": "usb"} | client.as_payload())
+        started = await ask_as_owner(request, rpc, PROFILE.ME_ADD_METHOD, type="usb",
+                                     **client.as_payload())
     except (RemoteError, ServiceUnavailable) as exc:
         return step_up_redirect(exc, PAGE) or await _methods_page(
             request, rpc, errors=FormErrors.of(exc, ()))
-    return _started(request, started, USB_SIGN, challenge=started.get("challenge"))
+    return STEPS.begin(request, _flow(started, challenge=started.challenge), USB_SIGN)
 
 
 @router.get("/usb-ky-so", response_class=HTMLResponse)
 async def usb_signing(request: Request, flow: MethodFlow) -> HTMLResponse:
-    return _usb_page(request, flow)
+    return STEPS.usb_page(request, flow)
 
 
 @router.post("/usb-ky-so", response_class=HTMLResponse)
 async def submit_usb_signature(request: Request, form: CheckedForm, flow: MethodFlow,
                                rpc: Rpc) -> Response:
-    payload, errors = signed_payload(form)
-    if errors:
-        return _usb_page(request, flow, errors)
-    try:
-        await call_as_owner(request, rpc, "me_method_signature",
-                            {"id": flow.id, "flow_token": flow.token} | payload)
-    except (RemoteError, ServiceUnavailable) as exc:
-        errors = FormErrors.of(exc, ())
-        if errors.code in FLOW_GONE_CODES:
-            raise flow_gone("method") from exc
-        return _usb_page(request, flow, errors)
-    return _done(request)
+    async def sign(proof: SignatureProof) -> PROFILE.AuthMethodView:
+        return await ask_as_owner(request, rpc, PROFILE.ME_METHOD_SIGNATURE, id=flow.id,
+                                  flow_token=flow.token, **proof.wire())
+
+    return await STEPS.submit_usb(request, flow, form, sign)
 
 
-def _started(request: Request, started: dict[str, Any], page: str, **shown: Any) -> Response:
-    flow = WebFlow("method", str(started["id"]), str(started["flow_token"]),
-                   phone_masked=started.get("phone_masked"), **shown)
-    response = redirect(page)
-    remember_flow(request, response, flow)
-    return response
+def _flow(started: PROFILE.MethodFlowView, *, verification_code: str | None = None,
+          challenge: str | None = None) -> WebFlow:
+    return WebFlow("method", started.id, str(started.flow_token),
+                   phone_masked=started.phone_masked, verification_code=verification_code,
+                   challenge=challenge)
 
 
-def _done(request: Request) -> Response:
-    response = redirect(ADDED)
-    forget_flow(request, response, "method")
-    return response
-
-
-def _sim_page(request: Request, flow: WebFlow, errors: FormErrors | None = None) -> HTMLResponse:
-    return show_sim_waiting(request, flow, heading=WAITING_HEADING, action=SIM_WAITING,
-                            status_url=SIM_STATUS, back=PAGE, errors=errors)
-
-
-def _usb_page(request: Request, flow: WebFlow, errors: FormErrors | None = None) -> HTMLResponse:
-    return show_usb_signing(request, flow, USB_SIGN, heading="Thêm USB ký số", back=PAGE,
-                            errors=errors)
-
-
-async def _read(request: Request, rpc: Rpc, flow: WebFlow) -> dict[str, Any]:
-    view: dict[str, Any] = await call_as_owner(request, rpc, "me_method_get",
-                                               {"id": flow.id, "flow_token": flow.token})
-    return view
-
-
-def _failed(code: Any) -> PageProblem:
-    detail = ("Chứng thư số này không phải của chủ tài khoản." if code == "forbidden"
-              else failed_detail(code))
-    return PageProblem(400, "Chưa thêm được phương thức xác thực", detail, link=PAGE,
-                       link_text="Về trang phương thức xác thực", forget="method")
+async def _read(request: Request, rpc: Rpc, flow: WebFlow) -> PROFILE.MethodFlowView:
+    return await ask_as_owner(request, rpc, PROFILE.ME_METHOD_GET, id=flow.id,
+                              flow_token=flow.token)

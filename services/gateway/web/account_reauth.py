@@ -5,9 +5,10 @@ An account page whose change is refused with ``reauthentication_required`` (no s
 last 5 minutes) or ``insufficient_assurance`` (a USB/SIM method needs a signature step-up)
 sends the browser here with ``?tiep=<that page>``; once the session stepped up, the browser
 goes back there and the person makes the change again. Password: the password, then the OTP
-screen of the other flows. USB / SIM: the signing screens of ``signing.py``. The step-up's id
-and the page to go back to live in the signed ``reauth`` flow cookie (the step-up itself is
-bound to the session by profile, so the cookie holds no token).
+screen of the other flows. USB / SIM: the signing screens of ``signing.py``, through the steps
+the added methods share (``signature_steps.py``). The step-up's id and the page to go back to
+live in the signed ``reauth`` flow cookie (the step-up itself is bound to the session by
+profile, so the cookie holds no token).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from services.gateway.dependencies import Client, Rpc
-from services.gateway.web.account import ACCOUNT_PAGES, call_as_owner, read_as_owner
+from services.gateway.web.account import ACCOUNT_PAGES, ask_as_owner, read_as_owner
 from services.gateway.web.guards import (
     FLOW_GONE_CODES,
     STEP_UP_PAGE,
@@ -28,15 +29,12 @@ from services.gateway.web.guards import (
     flow_gone,
 )
 from services.gateway.web.otp_screen import OtpEnd, OtpScreen, show_otp, show_refusal, typed_code
-from services.gateway.web.rendering import MAX_FIELD_LENGTH, FormErrors, form_values, redirect, render
-from services.gateway.web.security import WebFlow, forget_flow, read_flow, remember_flow
-from services.gateway.web.signing import (
-    failed_detail,
-    poll_answer,
-    show_sim_waiting,
-    show_usb_signing,
-    signed_payload,
-)
+from services.gateway.web.rendering import MAX_FIELD_LENGTH, FormErrors, form_values, render
+from services.gateway.web.security import WebFlow
+from services.gateway.web.signature_steps import SignatureSteps
+from services.gateway.web.signing import failed_detail
+from shared.contracts import profile as PROFILE
+from shared.contracts.fields import SignatureProof
 from shared.rpc import RemoteError, ServiceUnavailable
 
 PAGE = STEP_UP_PAGE
@@ -56,6 +54,13 @@ OTP_SCREEN = OtpScreen(heading="Xác thực lại: nhập mã OTP", action=OTP, 
                                     PAGE, "Xác thực lại"))
 
 
+def _failed(code: str | None) -> PageProblem:
+    detail = ("Chứng thư số này chưa gắn với tài khoản nên không dùng để xác thực lại được."
+              if code == "forbidden" else failed_detail(code))
+    return PageProblem(400, "Chưa xác thực lại được", detail, link=PAGE,
+                       link_text="Xác thực lại từ đầu", forget="reauth")
+
+
 def safe_back(raw: str | None) -> str:
     """Only a page of this site that asks for step-ups (the account pages, the post-office
     counter): the step-up never sends the browser elsewhere."""
@@ -64,6 +69,14 @@ def safe_back(raw: str | None) -> str:
             and len(value) <= 200 and value.isascii()):
         return value
     return DEFAULT_BACK
+
+
+# Once stepped up, back to the page that asked for it.
+STEPS = SignatureSteps(kind="reauth", back=PAGE, sim_waiting=SIM_WAITING, sim_status=SIM_STATUS,
+                       usb_sign=USB_SIGN,
+                       sim_heading="Xác thực lại: xác nhận trên điện thoại",
+                       usb_heading="Xác thực lại bằng USB ký số",
+                       done_url=lambda flow: safe_back(flow.back), failed=_failed)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -81,12 +94,11 @@ async def start_password(request: Request, form: CheckedForm, rpc: Rpc,
         return await _page(request, rpc, back, errors=FormErrors.invalid(
             {"password": "Vui lòng nhập mật khẩu." if not password else "Mật khẩu quá dài."}))
     try:
-        started: dict[str, Any] = await call_as_owner(
-            request, rpc, "me_reauth_start",
-            {"method": "password", "password": password} | client.as_payload())
+        started = await ask_as_owner(request, rpc, PROFILE.ME_REAUTH_START, method="password",
+                                     password=password, **client.as_payload())
     except (RemoteError, ServiceUnavailable) as exc:
         return await _page(request, rpc, back, errors=FormErrors.of(exc, ("password",)))
-    return _started(request, started, OTP, back)
+    return STEPS.begin(request, _flow(started, back), OTP)
 
 
 @router.get("/otp", response_class=HTMLResponse)
@@ -101,45 +113,39 @@ async def submit_otp(request: Request, form: CheckedForm, flow: ReauthFlow,
     if problem is not None:  # told at once, no attempt spent
         return show_otp(request, OTP_SCREEN, flow, errors=problem)
     try:
-        await call_as_owner(request, rpc, "me_reauth_otp", {"id": flow.id, "code": code[:16]})
+        await ask_as_owner(request, rpc, PROFILE.ME_REAUTH_OTP, id=flow.id, code=code[:16])
     except (RemoteError, ServiceUnavailable) as exc:
         errors = FormErrors.of(exc, ("code",))
         if errors.code in FLOW_GONE_CODES:
             raise flow_gone("reauth") from exc
         return show_refusal(request, OTP_SCREEN, flow, errors)
-    return _done(request, flow)
+    return STEPS.done(request, flow)
 
 
 @router.post("/usb", response_class=HTMLResponse)
 async def start_usb(request: Request, form: CheckedForm, rpc: Rpc, client: Client) -> Response:
     back = safe_back(_text(form.get("tiep")))
     try:
-        started: dict[str, Any] = await call_as_owner(request, rpc, "me_reauth_start",
-                                                      {"method": "usb"} | client.as_payload())
+        started = await ask_as_owner(request, rpc, PROFILE.ME_REAUTH_START, method="usb",
+                                     **client.as_payload())
     except (RemoteError, ServiceUnavailable) as exc:
         return await _page(request, rpc, back, errors=FormErrors.of(exc, ()))
-    return _started(request, started, USB_SIGN, back, challenge=started.get("challenge"))
+    return STEPS.begin(request, _flow(started, back, challenge=started.challenge), USB_SIGN)
 
 
 @router.get("/usb-ky-so", response_class=HTMLResponse)
 async def usb_page(request: Request, flow: ReauthFlow) -> HTMLResponse:
-    return _usb_page(request, flow)
+    return STEPS.usb_page(request, flow)
 
 
 @router.post("/usb-ky-so", response_class=HTMLResponse)
 async def submit_usb(request: Request, form: CheckedForm, flow: ReauthFlow,
                      rpc: Rpc) -> Response:
-    payload, errors = signed_payload(form)
-    if errors:
-        return _usb_page(request, flow, errors)
-    try:
-        await call_as_owner(request, rpc, "me_reauth_signature", {"id": flow.id} | payload)
-    except (RemoteError, ServiceUnavailable) as exc:
-        errors = FormErrors.of(exc, ())
-        if errors.code in FLOW_GONE_CODES:
-            raise flow_gone("reauth") from exc
-        return _usb_page(request, flow, errors)
-    return _done(request, flow)
+    async def sign(proof: SignatureProof) -> PROFILE.StepUpView:
+        return await ask_as_owner(request, rpc, PROFILE.ME_REAUTH_SIGNATURE, id=flow.id,
+                                  **proof.wire())
+
+    return await STEPS.submit_usb(request, flow, form, sign)
 
 
 @router.post("/sim", response_class=HTMLResponse)
@@ -151,55 +157,27 @@ async def start_sim(request: Request, form: CheckedForm, rpc: Rpc, client: Clien
     if errors:
         return await _page(request, rpc, back, errors=errors, values=values)
     try:
-        started: dict[str, Any] = await call_as_owner(
-            request, rpc, "me_reauth_start",
-            {"method": "sim", "phone": values[SIM_PHONE]} | client.as_payload())
+        started = await ask_as_owner(request, rpc, PROFILE.ME_REAUTH_START, method="sim",
+                                     phone=values[SIM_PHONE], **client.as_payload())
     except (RemoteError, ServiceUnavailable) as exc:
         errors = FormErrors.of(exc, ("phone",))
         for detail in errors.fields.pop("phone", []):
             errors.add(SIM_PHONE, detail)
         return await _page(request, rpc, back, errors=errors, values=values)
-    return _started(request, started, SIM_WAITING, back,
-                    verification_code=started.get("verification_code"))
+    return STEPS.begin(request, _flow(started, back,
+                                      verification_code=started.verification_code),
+                       SIM_WAITING)
 
 
 @router.get("/sim-ky-so", response_class=HTMLResponse)
 async def sim_waiting(request: Request, flow: ReauthFlow, rpc: Rpc) -> Response:
-    try:
-        view: dict[str, Any] = await call_as_owner(request, rpc, "me_reauth_get",
-                                                   {"id": flow.id})
-    except (RemoteError, ServiceUnavailable) as exc:
-        if isinstance(exc, RemoteError) and exc.code in FLOW_GONE_CODES:
-            raise flow_gone("reauth") from exc
-        return _sim_page(request, flow, FormErrors.of(exc, ()))
-    status = str(view.get("status"))
-    if status == "awaiting_signature":
-        return _sim_page(request, flow)
-    if status == "failed":
-        raise _failed(view.get("code"))
-    return _done(request, flow)
+    return await STEPS.show_sim(request, flow, lambda current: _read(request, rpc, current))
 
 
 @router.get("/sim-ky-so/trang-thai")
 async def sim_status(request: Request, rpc: Rpc) -> JSONResponse:
     """For the waiting screen's script; the read that sees the approval steps up."""
-    flow = read_flow(request, "reauth")
-    if flow is None:
-        return poll_answer("gone", PAGE)
-    try:
-        view: dict[str, Any] = await call_as_owner(request, rpc, "me_reauth_get",
-                                                   {"id": flow.id})
-    except RemoteError as exc:
-        return poll_answer("gone", SIM_WAITING) if exc.code in FLOW_GONE_CODES \
-            else poll_answer("unknown")
-    except ServiceUnavailable:
-        return poll_answer("unknown")
-    status = str(view.get("status"))
-    if status in {"awaiting_signature", "failed"}:
-        return poll_answer(status, SIM_WAITING if status == "failed" else None)
-    response = poll_answer(status, safe_back(flow.back))
-    forget_flow(request, response, "reauth")
-    return response
+    return await STEPS.poll_sim(request, lambda current: _read(request, rpc, current))
 
 
 # --- steps -----------------------------------------------------------------------------------
@@ -207,45 +185,24 @@ async def sim_status(request: Request, rpc: Rpc) -> JSONResponse:
 async def _page(request: Request, rpc: Rpc, back: str, *, signature_needed: bool = False,
                 errors: FormErrors | None = None,
                 values: dict[str, str] | None = None) -> Response:
-    listed: dict[str, Any] = await read_as_owner(request, rpc, "me_auth_methods")
-    types = {str(m.get("type")) for m in listed.get("items") or []}
+    listed = await read_as_owner(request, rpc, PROFILE.ME_AUTH_METHODS)
+    types = {method.type for method in listed.items}
     return render(request, "account_reauth.html", pages=ACCOUNT_PAGES, current=None,
                   back=back, types=types, errors=errors, values=values or {},
                   signature_needed=signature_needed
                   or (errors is not None and errors.code == "insufficient_assurance"))
 
 
-def _started(request: Request, started: dict[str, Any], page: str, back: str,
-             **shown: Any) -> Response:
-    flow = WebFlow("reauth", str(started["id"]), "-", phone_masked=started.get("phone_masked"),
-                   resend_available_at=started.get("resend_available_at"), back=back, **shown)
-    response = redirect(page)
-    remember_flow(request, response, flow)
-    return response
+def _flow(started: PROFILE.StepUpView, back: str, *, verification_code: str | None = None,
+          challenge: str | None = None) -> WebFlow:
+    # The step-up is bound to the session by profile: the cookie holds no token.
+    return WebFlow("reauth", str(started.id), "-", phone_masked=started.phone_masked,
+                   resend_available_at=started.resend_available_at, back=back,
+                   verification_code=verification_code, challenge=challenge)
 
 
-def _done(request: Request, flow: WebFlow) -> Response:
-    response = redirect(safe_back(flow.back))
-    forget_flow(request, response, "reauth")
-    return response
-
-
-def _usb_page(request: Request, flow: WebFlow, errors: FormErrors | None = None) -> HTMLResponse:
-    return show_usb_signing(request, flow, USB_SIGN, heading="Xác thực lại bằng USB ký số",
-                            back=PAGE, errors=errors)
-
-
-def _sim_page(request: Request, flow: WebFlow, errors: FormErrors | None = None) -> HTMLResponse:
-    return show_sim_waiting(request, flow, heading="Xác thực lại: xác nhận trên điện thoại",
-                            action=SIM_WAITING, status_url=SIM_STATUS, back=PAGE,
-                            errors=errors)
-
-
-def _failed(code: Any) -> PageProblem:
-    detail = ("Chứng thư số này chưa gắn với tài khoản nên không dùng để xác thực lại được."
-              if code == "forbidden" else failed_detail(code))
-    return PageProblem(400, "Chưa xác thực lại được", detail, link=PAGE,
-                       link_text="Xác thực lại từ đầu", forget="reauth")
+async def _read(request: Request, rpc: Rpc, flow: WebFlow) -> PROFILE.StepUpView:
+    return await ask_as_owner(request, rpc, PROFILE.ME_REAUTH_GET, id=flow.id)
 
 
 def _text(value: Any) -> str:

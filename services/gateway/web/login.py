@@ -8,10 +8,11 @@ A tab whose flow is not built yet shows a notice; give its ``LoginTab`` a templa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 
 from services.gateway.dependencies import (
     CSRF_COOKIE,
@@ -32,11 +33,11 @@ from services.gateway.web.otp_screen import (
     show_refusal,
     typed_code,
 )
-from services.gateway.web.rendering import MAX_FIELD_LENGTH, FormErrors, redirect, render
+from services.gateway.web.rendering import FormErrors, redirect, render
 from services.gateway.web.security import WebFlow, forget_flow, remember_flow
+from shared.contracts import profile as PROFILE
 from shared.rpc import RemoteError, ServiceUnavailable
 
-SERVICE = "profile"
 router = APIRouter(include_in_schema=False)
 
 
@@ -57,6 +58,7 @@ LOGIN_TABS = (
 PASSWORD_TABS = {"cccd": "Vui lòng nhập số CCCD/CMND.",
                  "buu-dien": "Vui lòng nhập tên đăng nhập."}
 PASSWORD_FIELDS = ("username", "password", "captcha")
+CaptchaKind = Literal["image", "audio"]
 FIRST_PASSWORD_PAGE = "/dang-nhap/doi-mat-khau"  # login_first_password.py
 # The service wants a captcha answered with the password (after failed attempts).
 CAPTCHA_CODES = frozenset({"captcha_required", "captcha_invalid"})
@@ -92,18 +94,20 @@ async def start_password_login(request: Request, form: CheckedForm, client: Clie
     missing = {name: message for name, value, message in (
         ("username", username, PASSWORD_TABS[tab]),
         ("password", password, "Vui lòng nhập mật khẩu.")) if not value}
-    if len(username) > 64 or len(password) > MAX_FIELD_LENGTH:
-        missing["username" if len(username) > 64 else "password"] = "Quá dài."
     if missing:
         return _login_page(request, tab, {"username": username}, FormErrors.invalid(missing))
-    payload: dict[str, Any] = {"method": "password", "username": username, "password": password}
     captcha_id = str(form.get("captcha_id") or "")[:64]
     captcha_answer = str(form.get("captcha") or "").strip()[:64]
-    if captcha_id and captcha_answer:
-        payload["captcha"] = {"id": captcha_id, "answer": captcha_answer}
     try:
-        started: dict[str, Any] = await rpc.call(SERVICE, "login_start",
-                                                 payload | client.as_payload())
+        start = PROFILE.PasswordLoginStart.model_validate(
+            {"method": "password", "username": username, "password": password}
+            | ({"captcha": {"id": captcha_id, "answer": captcha_answer}}
+               if captcha_id and captcha_answer else {}) | client.as_payload())
+    except ValidationError as exc:  # longer than a login name or a password may be
+        return _login_page(request, tab, {"username": username},
+                           FormErrors.of_contract(exc, PASSWORD_FIELDS))
+    try:
+        started = await rpc.ask(PROFILE.LOGIN_START, start)
     except (RemoteError, ServiceUnavailable) as exc:
         errors = FormErrors.of(exc, PASSWORD_FIELDS)
         captcha = None
@@ -117,16 +121,15 @@ async def start_password_login(request: Request, form: CheckedForm, client: Clie
             return _login_page(request, tab, {"username": username}, None, captcha,
                                notice=errors.detail)
         return _login_page(request, tab, {"username": username}, errors, captcha)
-    if started.get("status") == "password_change_required":
+    if started.status == "password_change_required":
         # A post-office (or operator-made) account's one-time password: a new one first.
         response = redirect(FIRST_PASSWORD_PAGE)
-        remember_flow(request, response, WebFlow("login", str(started["id"]),
-                                                 str(started["flow_token"])))
+        remember_flow(request, response, WebFlow("login", started.id, started.flow_token))
         return response
-    flow = WebFlow("login", str(started["id"]), str(started["flow_token"]),
-                   phone_masked=started.get("phone_masked"),
-                   resend_available_at=started.get("resend_available_at"),
-                   alternatives=_alternatives(started.get("alternatives")))
+    flow = WebFlow("login", started.id, started.flow_token,
+                   phone_masked=started.phone_masked,
+                   resend_available_at=started.resend_available_at,
+                   alternatives=_alternatives(started.alternatives))
     response = redirect("/dang-nhap/otp")
     remember_flow(request, response, flow)
     return response
@@ -140,7 +143,7 @@ async def another_captcha(request: Request, form: CheckedForm, client: Client,
     tab = str(form.get("tab") or "cccd")
     tab = tab if tab in PASSWORD_TABS else "cccd"
     username = str(form.get("username") or "").strip()[:64]
-    kind = "audio" if form.get("kind") == "audio" else "image"
+    kind: CaptchaKind = "audio" if form.get("kind") == "audio" else "image"
     captcha = await _new_captcha(rpc, client, kind)
     return _login_page(request, tab, {"username": username}, None, captcha,
                        notice=None if captcha else CAPTCHA_UNAVAILABLE)
@@ -158,13 +161,12 @@ async def submit_login_otp(request: Request, form: CheckedForm, flow: LoginFlow,
     if problem is not None:  # told at once, no attempt spent
         return show_otp(request, OTP_SCREEN, flow, errors=problem)
     try:
-        done: dict[str, Any] = await rpc.call(
-            SERVICE, "login_submit_otp",
-            {"id": flow.id, "flow_token": flow.token, "code": code[:16]} | client.as_payload())
+        done = await rpc.ask(PROFILE.LOGIN_SUBMIT_OTP, PROFILE.LoginOtp(
+            id=flow.id, flow_token=flow.token, code=code[:16], **client.as_payload()))
     except (RemoteError, ServiceUnavailable) as exc:
         return _refused(request, exc, flow)
     response = redirect("/tai-khoan")
-    _set_session_cookies(response, str(done["session_token"]), settings.secure_cookies)
+    _set_session_cookies(response, done.session_token, settings.secure_cookies)
     forget_flow(request, response, "login")
     return response
 
@@ -173,12 +175,11 @@ async def submit_login_otp(request: Request, form: CheckedForm, flow: LoginFlow,
 async def resend_login_otp(request: Request, form: CheckedForm, flow: LoginFlow,
                            client: Client, rpc: Rpc) -> Response:
     try:
-        resent: dict[str, Any] = await rpc.call(
-            SERVICE, "login_resend_otp",
-            {"id": flow.id, "flow_token": flow.token} | client.as_payload())
+        resent = await rpc.ask(PROFILE.LOGIN_RESEND_OTP, PROFILE.LoginStep(
+            id=flow.id, flow_token=flow.token, **client.as_payload()))
     except (RemoteError, ServiceUnavailable) as exc:
         return _refused(request, exc, flow)
-    flow = new_code_sent(flow, resent.get("resend_available_at"))
+    flow = new_code_sent(flow, resent.resend_available_at)
     response = show_otp(request, OTP_SCREEN, flow, notice=RESENT_NOTICE)
     remember_flow(request, response, flow)
     return response
@@ -189,7 +190,7 @@ async def logout(request: Request, form: CheckedForm, rpc: Rpc, settings: Settin
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         try:
-            await rpc.call(SERVICE, "logout", {"session_token": token})
+            await rpc.ask(PROFILE.LOGOUT, PROFILE.SessionRef(session_token=token))
         except RemoteError as exc:
             if exc.code != "unauthenticated":  # already ended: logging out again is done
                 raise
@@ -208,28 +209,28 @@ def _login_page(request: Request, slug: str, values: dict[str, str] | None = Non
                   errors=errors, captcha=captcha, notice=notice)
 
 
-async def _new_captcha(rpc: Rpc, client: ClientInfo, kind: str = "image") -> dict[str, Any] | None:
+async def _new_captcha(rpc: Rpc, client: ClientInfo,
+                       kind: CaptchaKind = "image") -> dict[str, Any] | None:
     """A fresh captcha (Mã xác thực) for the form, as ``POST /api/v1/captchas`` gives (with a
     recording when ``kind`` is "audio"); None when none can be had (the page then shows the
     refusal alone)."""
     try:
-        captcha: dict[str, Any] = await rpc.call(SERVICE, "captcha_new",
-                                                 client.as_payload() | {"kind": kind})
+        captcha = await rpc.ask(PROFILE.CAPTCHA_NEW,
+                                PROFILE.NewCaptcha(kind=kind, **client.as_payload()))
     except (RemoteError, ServiceUnavailable):
         return None
-    image = str(captcha.get("image") or "")
-    if not captcha.get("captcha_id") or not image.startswith("data:image/"):
+    if not captcha.captcha_id or not captcha.image.startswith("data:image/"):
         return None
-    if not str(captcha.get("audio") or "").startswith("data:audio/wav;base64,"):
-        captcha.pop("audio", None)  # only a recording the page can play, never other data
-    return captcha
+    shown = captcha.wire()
+    if not (captcha.audio or "").startswith("data:audio/wav;base64,"):
+        shown.pop("audio", None)  # only a recording the page can play, never other data
+    return shown
 
 
-def _alternatives(listed: Any) -> tuple[dict[str, str], ...]:
+def _alternatives(listed: list[PROFILE.PhoneAlternative] | None) -> tuple[dict[str, str], ...]:
     """The other OTP phones of the account the login start listed, as the pages keep them."""
-    return tuple({"phone_id": str(item["phone_id"]), "phone_masked": str(item["phone_masked"])}
-                 for item in listed or () if isinstance(item, dict)
-                 and item.get("phone_id") and item.get("phone_masked"))
+    return tuple({"phone_id": item.phone_id, "phone_masked": item.phone_masked}
+                 for item in listed or () if item.phone_id and item.phone_masked)
 
 
 def _refused(request: Request, exc: RemoteError | ServiceUnavailable, flow: WebFlow) -> Response:

@@ -13,11 +13,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import ValidationError
 
 from services.gateway.dependencies import Client, Rpc, Settings
 from services.gateway.routers.logins import _set_session_cookies
 from services.gateway.web.guards import FLOW_GONE_CODES, CheckedForm, LoginFlow, PageProblem, flow_gone
-from services.gateway.web.login import SERVICE, _login_page
+from services.gateway.web.login import _login_page
 from services.gateway.web.rendering import FormErrors, form_values, redirect
 from services.gateway.web.security import WebFlow, forget_flow, read_flow, remember_flow
 from services.gateway.web.signing import (
@@ -27,6 +28,7 @@ from services.gateway.web.signing import (
     show_usb_signing,
     signed_payload,
 )
+from shared.contracts import profile as PROFILE
 from shared.rpc import RemoteError, ServiceUnavailable
 
 router = APIRouter(include_in_schema=False)
@@ -48,16 +50,18 @@ async def start_sim_login(request: Request, form: CheckedForm, client: Client,
     if errors:
         return _login_page(request, "sim", values, errors)
     try:
-        started: dict[str, Any] = await rpc.call(
-            SERVICE, "login_start", {"method": "sim", "phone": values["phone"]}
-            | client.as_payload())
+        start = PROFILE.SimLoginStart(method="sim", phone=values["phone"],
+                                      **client.as_payload())
+    except ValidationError as exc:  # longer than a phone number may be
+        return _login_page(request, "sim", values, FormErrors.of_contract(exc, ("phone",)))
+    try:
+        started = await rpc.ask(PROFILE.LOGIN_START, start)
     except (RemoteError, ServiceUnavailable) as exc:
         errors = FormErrors.of(exc, ("phone",))
         if errors.code == "validation_error" and not errors.fields and errors.detail:
             errors.add("phone", errors.detail)
         return _login_page(request, "sim", values, errors)
-    return _started(request, started, SIM_WAITING,
-                    verification_code=started.get("verification_code"))
+    return _started(request, started, SIM_WAITING, verification_code=started.verification_code)
 
 
 @router.get(SIM_WAITING, response_class=HTMLResponse)
@@ -71,13 +75,12 @@ async def sim_waiting(request: Request, flow: LoginFlow, rpc: Rpc,
         return show_sim_waiting(request, flow, heading="Xác nhận đăng nhập trên điện thoại",
                                 action=SIM_WAITING, status_url=SIM_STATUS,
                                 back="/dang-nhap?tab=sim", errors=FormErrors.of(exc, ()))
-    status = str(view.get("status"))
-    if status == "awaiting_signature":
+    if view.status == "awaiting_signature":
         return show_sim_waiting(request, flow, heading="Xác nhận đăng nhập trên điện thoại",
                                 action=SIM_WAITING, status_url=SIM_STATUS,
                                 back="/dang-nhap?tab=sim")
-    if status == "failed":
-        raise _failed(view.get("code"), "sim")
+    if view.status == "failed":
+        raise _failed(view.code, "sim")
     response = redirect(ACCOUNT)
     _signed_in(request, response, view, settings.secure_cookies)
     return response
@@ -97,12 +100,11 @@ async def sim_status(request: Request, rpc: Rpc, settings: Settings) -> JSONResp
         return poll_answer("unknown")
     except ServiceUnavailable:
         return poll_answer("unknown")  # busy: the script asks again
-    status = str(view.get("status"))
-    if status == "awaiting_signature":
-        return poll_answer(status)
-    if status == "failed":
-        return poll_answer(status, SIM_WAITING)  # that page says why
-    response = poll_answer(status, ACCOUNT)
+    if view.status == "awaiting_signature":
+        return poll_answer(view.status)
+    if view.status == "failed":
+        return poll_answer(view.status, SIM_WAITING)  # that page says why
+    response = poll_answer(view.status, ACCOUNT)
     _signed_in(request, response, view, settings.secure_cookies)
     return response
 
@@ -111,11 +113,11 @@ async def sim_status(request: Request, rpc: Rpc, settings: Settings) -> JSONResp
 async def start_usb_login(request: Request, form: CheckedForm, client: Client,
                           rpc: Rpc) -> Response:
     try:
-        started: dict[str, Any] = await rpc.call(SERVICE, "login_start",
-                                                 {"method": "usb"} | client.as_payload())
+        started = await rpc.ask(PROFILE.LOGIN_START,
+                                PROFILE.UsbLoginStart(method="usb", **client.as_payload()))
     except (RemoteError, ServiceUnavailable) as exc:
         return _login_page(request, "usb", {}, FormErrors.of(exc, ()))
-    return _started(request, started, USB_SIGN, challenge=started.get("challenge"))
+    return _started(request, started, USB_SIGN, challenge=started.challenge)
 
 
 @router.get(USB_SIGN, response_class=HTMLResponse)
@@ -130,9 +132,12 @@ async def submit_usb_signature(request: Request, form: CheckedForm, flow: LoginF
     if errors:
         return _usb_page(request, flow, errors)
     try:
-        done: dict[str, Any] = await rpc.call(
-            SERVICE, "login_submit_signature",
-            {"id": flow.id, "flow_token": flow.token} | payload | client.as_payload())
+        signed = PROFILE.LoginSignature(id=flow.id, flow_token=flow.token, **payload,
+                                        **client.as_payload())
+    except ValidationError as exc:  # longer than any certificate or signature may be
+        return _usb_page(request, flow, FormErrors.of_contract(exc, ()))
+    try:
+        done = await rpc.ask(PROFILE.LOGIN_SUBMIT_SIGNATURE, signed)
     except (RemoteError, ServiceUnavailable) as exc:
         errors = FormErrors.of(exc, ())
         if errors.code in FLOW_GONE_CODES:
@@ -145,9 +150,10 @@ async def submit_usb_signature(request: Request, form: CheckedForm, flow: LoginF
     return response
 
 
-def _started(request: Request, started: dict[str, Any], page: str, **shown: Any) -> Response:
-    flow = WebFlow("login", str(started["id"]), str(started["flow_token"]),
-                   phone_masked=started.get("phone_masked"), **shown)
+def _started(request: Request, started: PROFILE.LoginStarted, page: str,
+             **shown: Any) -> Response:
+    flow = WebFlow("login", started.id, started.flow_token,
+                   phone_masked=started.phone_masked, **shown)
     response = redirect(page)
     remember_flow(request, response, flow)
     return response
@@ -158,21 +164,20 @@ def _usb_page(request: Request, flow: WebFlow, errors: FormErrors | None = None)
                             back="/dang-nhap?tab=usb", errors=errors)
 
 
-async def _read(rpc: Rpc, flow: WebFlow) -> dict[str, Any]:
-    view: dict[str, Any] = await rpc.call(SERVICE, "login_get",
-                                          {"id": flow.id, "flow_token": flow.token})
-    return view
+async def _read(rpc: Rpc, flow: WebFlow) -> PROFILE.LoginFlowView:
+    return await rpc.ask(PROFILE.LOGIN_GET,
+                         PROFILE.LoginFlowRef(id=flow.id, flow_token=flow.token))
 
 
-def _signed_in(request: Request, response: Response, answer: dict[str, Any],
-               secure: bool) -> None:
+def _signed_in(request: Request, response: Response,
+               answer: PROFILE.LoginFlowView | PROFILE.LoginCompleted, secure: bool) -> None:
     """The login completed: the session cookies when this answer carries the session (only
     the first read after the approval does), and the flow is done."""
-    if answer.get("session_token"):
-        _set_session_cookies(response, str(answer["session_token"]), secure)
+    if answer.session_token:
+        _set_session_cookies(response, answer.session_token, secure)
     forget_flow(request, response, "login")
 
 
-def _failed(code: Any, tab: str) -> PageProblem:
+def _failed(code: str | None, tab: str) -> PageProblem:
     return PageProblem(400, "Đăng nhập không thành công", failed_detail(code),
                        link=f"/dang-nhap?tab={tab}", link_text="Đăng nhập lại", forget="login")

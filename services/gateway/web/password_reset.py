@@ -8,10 +8,9 @@ the account; this browser's session cookies go with them.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 
 from services.gateway.dependencies import CSRF_COOKIE, SESSION_COOKIE, Client, Rpc, Settings
 from services.gateway.web.guards import FLOW_GONE_CODES, CheckedForm, ResetFlow, flow_gone
@@ -24,13 +23,12 @@ from services.gateway.web.otp_screen import (
     show_refusal,
     typed_code,
 )
-from services.gateway.web.rendering import MAX_FIELD_LENGTH, FormErrors, redirect, render
+from services.gateway.web.rendering import FormErrors, redirect, render
 from services.gateway.web.security import WebFlow, forget_flow, remember_flow
+from shared.contracts import profile as PROFILE
 from shared.rpc import RemoteError, ServiceUnavailable
 
-SERVICE = "profile"
 START = "/quen-mat-khau"
-USERNAME_MAX_LENGTH = 64
 router = APIRouter(prefix=START, include_in_schema=False)
 
 OTP_SCREEN = OtpScreen(heading="Xác nhận lấy lại mật khẩu", action=f"{START}/otp",
@@ -51,22 +49,24 @@ async def reset_form(request: Request) -> HTMLResponse:
 @router.post("", response_class=HTMLResponse)
 async def start_reset(request: Request, form: CheckedForm, client: Client, rpc: Rpc) -> Response:
     username = str(form.get("username") or "").strip()
-    values = {"username": username[:USERNAME_MAX_LENGTH]}
-    if not username or len(username) > USERNAME_MAX_LENGTH:
-        problem = "Vui lòng nhập số CCCD/CMND." if not username else "Quá dài."
-        return render(request, "reset_start.html", values=values,
-                      errors=FormErrors.invalid({"username": problem}))
+    values = {"username": username}
+    if not username:
+        return render(request, "reset_start.html", values=values, errors=FormErrors.invalid(
+            {"username": "Vui lòng nhập số CCCD/CMND."}))
     try:
-        started: dict[str, Any] = await rpc.call(SERVICE, "reset_start",
-                                                 {"username": username} | client.as_payload())
+        start = PROFILE.ResetStart(username=username, **client.as_payload())
+    except ValidationError as exc:  # longer than a login name may be
+        return render(request, "reset_start.html", values=values,
+                      errors=FormErrors.of_contract(exc, ("username",)))
+    try:
+        started = await rpc.ask(PROFILE.RESET_START, start)
     except (RemoteError, ServiceUnavailable) as exc:
         errors = FormErrors.of(exc, ("username",))
         if errors.code == "not_found" and not errors.fields and errors.detail:
             errors.add("username", errors.detail)
         return render(request, "reset_start.html", values=values, errors=errors)
-    flow = WebFlow("reset", str(started["id"]), str(started["flow_token"]),
-                   phone_masked=started.get("phone_masked"),
-                   resend_available_at=started.get("resend_available_at"))
+    flow = WebFlow("reset", started.id, started.flow_token, phone_masked=started.phone_masked,
+                   resend_available_at=started.resend_available_at)
     response = redirect(f"{START}/otp")
     remember_flow(request, response, flow)
     return response
@@ -84,7 +84,8 @@ async def submit_reset_otp(request: Request, form: CheckedForm, flow: ResetFlow,
     if problem is not None:  # told at once, no attempt spent
         return show_otp(request, OTP_SCREEN, flow, errors=problem)
     try:
-        await rpc.call(SERVICE, "reset_submit_otp", _flow_payload(flow) | {"code": code[:16]})
+        await rpc.ask(PROFILE.RESET_SUBMIT_OTP,
+                      PROFILE.ResetOtp(id=flow.id, flow_token=flow.token, code=code[:16]))
     except (RemoteError, ServiceUnavailable) as exc:
         errors = FormErrors.of(exc, ("code",))
         if errors.code in FLOW_GONE_CODES:
@@ -97,14 +98,14 @@ async def submit_reset_otp(request: Request, form: CheckedForm, flow: ResetFlow,
 async def resend_reset_otp(request: Request, form: CheckedForm, flow: ResetFlow, client: Client,
                            rpc: Rpc) -> Response:
     try:
-        resent: dict[str, Any] = await rpc.call(SERVICE, "reset_resend_otp",
-                                                _flow_payload(flow) | client.as_payload())
+        resent = await rpc.ask(PROFILE.RESET_RESEND_OTP, PROFILE.ResetStep(
+            id=flow.id, flow_token=flow.token, **client.as_payload()))
     except (RemoteError, ServiceUnavailable) as exc:
         errors = FormErrors.of(exc, ("code",))
         if errors.code in FLOW_GONE_CODES:
             raise flow_gone("reset") from exc
         return show_refusal(request, OTP_SCREEN, flow, errors)
-    flow = new_code_sent(flow, resent.get("resend_available_at"))
+    flow = new_code_sent(flow, resent.resend_available_at)
     response = show_otp(request, OTP_SCREEN, flow, notice=RESENT_NOTICE)
     remember_flow(request, response, flow)
     return response
@@ -118,13 +119,17 @@ async def new_password_page(request: Request, flow: ResetFlow) -> Response:
 @router.post("/mat-khau", response_class=HTMLResponse)
 async def set_new_password(request: Request, form: CheckedForm, flow: ResetFlow, rpc: Rpc,
                            settings: Settings) -> Response:
-    payload = {name: value if isinstance(value := form.get(name), str) else ""
-               for name in PASSWORD_FIELDS}
-    if any(len(value) > MAX_FIELD_LENGTH for value in payload.values()):
-        return render(request, "reset_password.html",
-                      errors=FormErrors.invalid({"password": "Mật khẩu quá dài."}))
+    # A blank field is left out: the contract then says it is missing.
+    typed = {name: value for name in PASSWORD_FIELDS
+             if isinstance(value := form.get(name), str) and value}
     try:
-        await rpc.call(SERVICE, "reset_set_password", _flow_payload(flow) | payload)
+        choice = PROFILE.ResetPassword.model_validate(
+            {"id": flow.id, "flow_token": flow.token} | typed)
+    except ValidationError as exc:  # missing, or longer than any password may be
+        return render(request, "reset_password.html",
+                      errors=FormErrors.of_contract(exc, PASSWORD_FIELDS))
+    try:
+        await rpc.ask(PROFILE.RESET_SET_PASSWORD, choice)
     except (RemoteError, ServiceUnavailable) as exc:
         errors = FormErrors.of(exc, PASSWORD_FIELDS)
         if errors.code in FLOW_GONE_CODES:
@@ -144,7 +149,3 @@ async def set_new_password(request: Request, form: CheckedForm, flow: ResetFlow,
 @router.get("/thanh-cong", response_class=HTMLResponse)
 async def reset_done(request: Request) -> HTMLResponse:
     return render(request, "reset_done.html")
-
-
-def _flow_payload(flow: WebFlow) -> dict[str, str]:
-    return {"id": flow.id, "flow_token": flow.token}

@@ -8,11 +8,11 @@ Any other session gets a 403 page."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 
 from services.gateway.dependencies import SESSION_COOKIE, Rpc
 from services.gateway.web.dates import form_with_date, with_date_errors
@@ -32,6 +32,8 @@ from services.gateway.web.otp_screen import (
 )
 from services.gateway.web.rendering import FormErrors, redirect, render
 from services.gateway.web.security import WebFlow, forget_flow, read_flow, remember_flow
+from shared.contracts import profile as PROFILE
+from shared.contracts import registration as REG
 from shared.rpc import RemoteError, ServiceUnavailable
 
 PAGE = "/quay-buu-dien"
@@ -62,7 +64,7 @@ async def counter_page(request: Request, rpc: Rpc) -> Response:
     agent = await _agent(request, rpc, PAGE)
     if isinstance(agent, Response):
         return agent
-    return render(request, "post_office_counter.html", office=agent.get("office") or {},
+    return render(request, "post_office_counter.html", office=agent.office.wire(),
                   values={})
 
 
@@ -71,7 +73,7 @@ async def start_at_counter(request: Request, form: CheckedForm, rpc: Rpc) -> Res
     agent = await _agent(request, rpc, PAGE)
     if isinstance(agent, Response):
         return agent
-    office = agent.get("office") or {}
+    office = agent.office.wire()
     values, shown, errors, born = form_with_date(form, FIELDS)
     checked = form.get(CHECKED) == "1"
     if not checked:
@@ -82,18 +84,23 @@ async def start_at_counter(request: Request, form: CheckedForm, rpc: Rpc) -> Res
         return render(request, "post_office_counter.html", office=office, values=shown,
                       errors=errors)
     try:
-        started: dict[str, Any] = await rpc.call(
-            "registration", "agent_register_start", values | {CHECKED: True} | _ref(agent))
+        start = REG.CounterStart.model_validate(values | {CHECKED: True} | dict(_ref(agent)))
+        started = await rpc.ask(REG.AGENT_REGISTER_START, start)
+    except ValidationError as exc:
+        refusal = with_date_errors(FormErrors.of_contract(exc, (*FIELDS, CHECKED)), born,
+                                   "birth_date", (*FIELDS, CHECKED))
+        return render(request, "post_office_counter.html", office=office, values=shown,
+                      errors=refusal)
     except (RemoteError, ServiceUnavailable) as exc:
         refusal = with_date_errors(FormErrors.of(exc, (*FIELDS, CHECKED)), born, "birth_date",
                                    (*FIELDS, CHECKED))
         return render(request, "post_office_counter.html", office=office, values=shown,
                       errors=refusal)
-    response = redirect(f"{PAGE}/{quote(started['id'], safe='')}/ma-xac-nhan"
-                        f"?so={quote(str(started.get('phone_masked') or ''))}")
+    response = redirect(f"{PAGE}/{quote(started.id, safe='')}/ma-xac-nhan"
+                        f"?so={quote(started.phone_masked or '')}")
     remember_flow(request, response, WebFlow(
-        "counter", str(started["id"]), "-", phone_masked=started.get("phone_masked"),
-        resend_available_at=started.get("resend_available_at")))
+        "counter", started.id, "-", phone_masked=started.phone_masked,
+        resend_available_at=started.resend_available_at))
     return response
 
 
@@ -105,7 +112,7 @@ async def code_page(request: Request, registration_id: str, rpc: Rpc,
     if isinstance(agent, Response):
         return agent
     return show_otp(request, screen, _counter_flow(request, registration_id, so),
-                    office=agent.get("office") or {})
+                    office=agent.office.wire())
 
 
 @router.post("/{registration_id}/ma-xac-nhan", response_class=HTMLResponse)
@@ -115,20 +122,19 @@ async def confirm_at_counter(request: Request, registration_id: str, form: Check
     agent = await _agent(request, rpc, screen.action)
     if isinstance(agent, Response):
         return agent
-    office = agent.get("office") or {}
+    office = agent.office.wire()
     flow = _counter_flow(request, registration_id, so)
     code, problem = typed_code(form)
     if problem is not None:  # told at once, no attempt spent
         return show_otp(request, screen, flow, errors=problem, office=office)
     try:
-        answer: dict[str, Any] = await rpc.call(
-            "registration", "agent_register_confirm",
-            {"id": registration_id, "code": code[:16]} | _ref(agent))
+        created = await rpc.ask(REG.AGENT_REGISTER_CONFIRM, REG.CounterOtp(
+            **dict(_counter_flow_ref(registration_id, agent)), code=code[:16]))
     except (RemoteError, ServiceUnavailable) as exc:
         if isinstance(exc, RemoteError) and exc.code in FLOW_GONE:
             raise GONE from exc
         return show_refusal(request, screen, flow, FormErrors.of(exc, ("code",)), office=office)
-    response = render(request, "post_office_done.html", created=answer, office=office)
+    response = render(request, "post_office_done.html", created=created.wire(), office=office)
     forget_flow(request, response, "counter")
     return response
 
@@ -140,17 +146,17 @@ async def resend_at_counter(request: Request, registration_id: str, form: Checke
     agent = await _agent(request, rpc, screen.action)
     if isinstance(agent, Response):
         return agent
-    office = agent.get("office") or {}
+    office = agent.office.wire()
     flow = _counter_flow(request, registration_id, so)
     try:
-        answer: dict[str, Any] = await rpc.call(
-            "registration", "agent_register_resend", {"id": registration_id} | _ref(agent))
+        resent = await rpc.ask(REG.AGENT_REGISTER_RESEND,
+                               _counter_flow_ref(registration_id, agent))
     except (RemoteError, ServiceUnavailable) as exc:
         if isinstance(exc, RemoteError) and exc.code in FLOW_GONE:
             raise GONE from exc
         return show_refusal(request, screen, flow, FormErrors.of(exc, ("code",)), office=office)
-    flow = new_code_sent(replace(flow, phone_masked=answer.get("phone_masked")
-                                 or flow.phone_masked), answer.get("resend_available_at"))
+    flow = new_code_sent(replace(flow, phone_masked=resent.phone_masked or flow.phone_masked),
+                         resent.resend_available_at)
     response = show_otp(request, screen, flow, notice=COUNTER_RESENT, office=office)
     remember_flow(request, response, flow)
     return response
@@ -177,18 +183,31 @@ def _counter_flow(request: Request, registration_id: str, shown_phone: str) -> W
     return WebFlow("counter", registration_id, "-", phone_masked=shown_phone[:20] or None)
 
 
-def _ref(agent: dict[str, Any]) -> dict[str, Any]:
-    return {"agent_account_id": agent["account_id"], "office": agent.get("office") or {}}
+def _ref(agent: PROFILE.AgentSession) -> REG.CounterAgent:
+    """Who registers, for the registration service: the agent of ``agent_session``."""
+    return REG.CounterAgent(agent_account_id=agent.account_id, office=agent.office)
 
 
-async def _agent(request: Request, rpc: Rpc, back: str) -> dict[str, Any] | Response:
+def _counter_flow_ref(registration_id: str,
+                      agent: PROFILE.AgentSession) -> REG.CounterFlowRef:
+    """The agent's counter flow the link names; an id the service could never have minted
+    names no flow (the page of a flow that is gone, as for an unknown one)."""
+    who = _ref(agent)
+    try:
+        return REG.CounterFlowRef(id=registration_id, **dict(who))
+    except ValidationError as exc:
+        raise GONE from exc
+
+
+async def _agent(request: Request, rpc: Rpc,
+                 back: str) -> PROFILE.AgentSession | Response:
     """The agent behind the session, or where to send whoever is not one yet: the login page
     (no session), the step-up page (a stale session, back to ``back``)."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return redirect(LOGIN)
     try:
-        agent: dict[str, Any] = await rpc.call("profile", "agent_session", {"session_token": token})
+        agent = await rpc.ask(PROFILE.AGENT_SESSION, PROFILE.SessionRef(session_token=token))
     except RemoteError as exc:
         if exc.code == "unauthenticated":
             return redirect(LOGIN)

@@ -9,17 +9,14 @@ type.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.gateway.dependencies import Rpc
-from services.gateway.web.dates import form_with_date, with_date_errors
 from services.gateway.web.guards import CheckedForm
-from services.gateway.web.registration import SERVICE, STEP_PAGES
-from services.gateway.web.rendering import FormErrors, redirect, render
-from services.gateway.web.security import WebFlow, remember_flow
+from services.gateway.web.registration import SmsForm, start_by_sms
+from services.gateway.web.rendering import FormErrors, render
+from shared.contracts import registration as REG
 from shared.rpc import RemoteError, ServiceUnavailable
 
 PATH = "/dang-ky/cong-dan/bao-hiem-xa-hoi"
@@ -35,25 +32,12 @@ async def bhxh_form(request: Request) -> HTMLResponse:
 
 @router.post(PATH, response_class=HTMLResponse)
 async def start_bhxh(request: Request, form: CheckedForm, rpc: Rpc) -> Response:
-    values, shown, errors, born = form_with_date(form, BHXH_FIELDS)
-    if errors:
-        return render(request, TEMPLATE, values=shown, errors=errors)
-    try:
-        started: dict[str, Any] = await rpc.call(
-            SERVICE, "start", {"subject_type": "citizen", "method": "bhxh"} | values)
-    except (RemoteError, ServiceUnavailable) as exc:
-        refusal = with_date_errors(_refusal(exc), born, "birth_date", BHXH_FIELDS)
-        return render(request, TEMPLATE, values=shown, errors=refusal)
-    flow = WebFlow("registration", str(started["id"]), str(started["flow_token"]),
-                   phone_masked=started.get("phone_masked"),
-                   resend_available_at=started.get("resend_available_at"))
-    response = redirect(STEP_PAGES.get(str(started.get("status")), "/dang-ky/otp"))
-    remember_flow(request, response, flow)
-    return response
+    return await start_by_sms(request, form, rpc, SmsForm(
+        REG.BhxhStart, "bhxh", BHXH_FIELDS, TEMPLATE, refusal=_refusal))
 
 
-def _refusal(exc: RemoteError | ServiceUnavailable) -> FormErrors:
-    errors = FormErrors.of(exc, BHXH_FIELDS)
+def _refusal(exc: RemoteError | ServiceUnavailable, fields: tuple[str, ...]) -> FormErrors:
+    errors = FormErrors.of(exc, fields)
     # An unknown code is about the code alone: beside it. A mismatch names no field (which
     # one differs is the registry's secret), so it stays above the form.
     if errors.code == "bhxh_not_found" and not errors.fields and errors.detail:

@@ -5,7 +5,8 @@ person approves on the phone (``signing.py``: polled by script, or checked again
 button). USB: a start button opens the flow and its challenge; the signing page's script has
 the local agent sign it and posts the signature here. Both then show the identity read from
 the certificate for the person to confirm, with an e-mail (required for enterprises).
-The calls are the JSON API's: ``start``, ``get``, ``submit_signature``, ``confirm``.
+The calls are the JSON API's: ``start``, ``get``, ``submit_signature``, ``confirm`` (the
+requests of ``shared/contracts/registration.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import ValidationError
 
 from services.gateway.dependencies import Rpc
 from services.gateway.web.guards import (
@@ -24,7 +26,7 @@ from services.gateway.web.guards import (
     flow_gone,
     page_problem_of,
 )
-from services.gateway.web.registration import SERVICE, STEP_PAGES, SUBJECTS, Subject
+from services.gateway.web.registration import STEP_PAGES, SUBJECTS, Subject, flow_ref
 from services.gateway.web.rendering import FormErrors, form_values, redirect, render
 from services.gateway.web.security import WebFlow, read_flow, remember_flow
 from services.gateway.web.signing import (
@@ -34,6 +36,7 @@ from services.gateway.web.signing import (
     show_usb_signing,
     signed_payload,
 )
+from shared.contracts import registration as REG
 from shared.rpc import RemoteError, ServiceUnavailable
 
 router = APIRouter(include_in_schema=False)
@@ -59,14 +62,17 @@ async def start_sim(request: Request, slug: str, form: CheckedForm, rpc: Rpc) ->
     if errors:
         return render(request, "register_sim.html", subject=subject, values=values, errors=errors)
     try:
-        started = await rpc.call(SERVICE, "start", {"subject_type": subject.api_name,
-                                                    "method": "sim", "phone": values["phone"]})
+        start = REG.SimStart(subject_type=subject.api_name, method="sim", phone=values["phone"])
+        started = await rpc.ask(REG.START, start)
+    except ValidationError as exc:
+        errors = FormErrors.of_contract(exc, ("phone",))
+        return render(request, "register_sim.html", subject=subject, values=values, errors=errors)
     except (RemoteError, ServiceUnavailable) as exc:
         errors = FormErrors.of(exc, ("phone",))
         if errors.code == "validation_error" and not errors.fields and errors.detail:
             errors.add("phone", errors.detail)
         return render(request, "register_sim.html", subject=subject, values=values, errors=errors)
-    return _started(request, started, verification_code=started.get("verification_code"))
+    return _started(request, started, verification_code=started.verification_code)
 
 
 @router.get("/dang-ky/{slug}/usb-ky-so", response_class=HTMLResponse)
@@ -78,12 +84,12 @@ async def usb_intro(request: Request, slug: str) -> HTMLResponse:
 async def start_usb(request: Request, slug: str, form: CheckedForm, rpc: Rpc) -> Response:
     subject = _subject(slug)
     try:
-        started = await rpc.call(SERVICE, "start",
-                                 {"subject_type": subject.api_name, "method": "usb"})
+        started = await rpc.ask(REG.START, REG.UsbStart(subject_type=subject.api_name,
+                                                        method="usb"))
     except (RemoteError, ServiceUnavailable) as exc:
         return render(request, "register_usb.html", subject=subject,
                       errors=FormErrors.of(exc, ()))
-    return _started(request, started, challenge=started.get("challenge"))
+    return _started(request, started, challenge=started.challenge)
 
 
 @router.get(SIGN_PAGE, response_class=HTMLResponse)
@@ -91,7 +97,7 @@ async def signing_page(request: Request, flow: RegistrationFlow, rpc: Rpc) -> Re
     view = await _read(rpc, flow)
     if (elsewhere := _step_elsewhere(view, "awaiting_signature")) is not None:
         return elsewhere
-    return _signing_page(request, flow, str(view.get("method")))
+    return _signing_page(request, flow, view.method)
 
 
 @router.post(SIGN_PAGE, response_class=HTMLResponse)
@@ -100,9 +106,11 @@ async def submit_usb_signature(request: Request, form: CheckedForm, flow: Regist
     payload, errors = signed_payload(form)
     if not errors:
         try:
-            await rpc.call(SERVICE, "submit_signature",
-                           {"id": flow.id, "flow_token": flow.token} | payload)
+            signed = REG.SubmitSignature.model_validate(flow_ref(flow).wire() | payload)
+            await rpc.ask(REG.SUBMIT_SIGNATURE, signed)
             return redirect(CONFIRM_PAGE)
+        except ValidationError as exc:  # a chain longer than any certificate chain
+            errors = FormErrors.of_contract(exc, ())
         except (RemoteError, ServiceUnavailable) as exc:
             errors = FormErrors.of(exc, ())
             if errors.code in FLOW_GONE_CODES:
@@ -128,7 +136,7 @@ async def signature_status(request: Request, rpc: Rpc) -> JSONResponse:
         if isinstance(exc, RemoteError) and exc.code in FLOW_GONE_CODES:
             return poll_answer("gone", SIGN_PAGE)
         return poll_answer("unknown")  # busy: the script asks again
-    status = str(view.get("status"))
+    status = view.status
     if status == "awaiting_signature":
         return poll_answer(status)
     return poll_answer(status, STEP_PAGES.get(status, SIGN_PAGE))
@@ -148,8 +156,11 @@ async def confirm(request: Request, form: CheckedForm, flow: RegistrationFlow,
     values, errors = form_values(form, ("email",))
     if not errors:
         try:
-            await rpc.call(SERVICE, "confirm", {"id": flow.id, "flow_token": flow.token} | values)
+            confirmation = REG.ConfirmIdentity.model_validate(flow_ref(flow).wire() | values)
+            await rpc.ask(REG.CONFIRM, confirmation)
             return redirect(STEP_PAGES["completed"])
+        except ValidationError as exc:  # an address longer than any e-mail address
+            errors = FormErrors.of_contract(exc, ("email",))
         except (RemoteError, ServiceUnavailable) as exc:
             errors = FormErrors.of(exc, ("email",))
             if errors.code in FLOW_GONE_CODES:
@@ -170,10 +181,10 @@ def _subject(slug: str) -> Subject:
     return subject
 
 
-def _started(request: Request, started: dict[str, Any], **shown: Any) -> Response:
-    flow = WebFlow("registration", str(started["id"]), str(started["flow_token"]),
-                   phone_masked=started.get("phone_masked"), **shown)
-    response = redirect(STEP_PAGES.get(str(started.get("status")), SIGN_PAGE))
+def _started(request: Request, started: REG.RegistrationStarted, **shown: Any) -> Response:
+    flow = WebFlow("registration", started.id, started.flow_token,
+                   phone_masked=started.phone_masked, **shown)
+    response = redirect(STEP_PAGES.get(started.status, SIGN_PAGE))
     remember_flow(request, response, flow)
     return response
 
@@ -188,36 +199,34 @@ def _signing_page(request: Request, flow: WebFlow, method: str,
                             back="/dang-ky", errors=errors)
 
 
-def _confirmation(request: Request, view: dict[str, Any], values: dict[str, str],
+def _confirmation(request: Request, view: REG.RegistrationView, values: dict[str, str],
                   errors: FormErrors | None = None) -> HTMLResponse:
-    identity = view.get("identity") or {}
+    identity = view.identity.wire() if view.identity is not None else {}
     return render(request, "register_confirm.html", identity=identity,
                   id_type=ID_TYPES.get(str(identity.get("id_type")), identity.get("id_type")),
-                  certificate=view.get("certificate") or {},
-                  enterprise=view.get("subject_type") == "enterprise",
-                  method=view.get("method"), values=values, errors=errors)
+                  certificate=view.certificate.wire() if view.certificate is not None else {},
+                  enterprise=view.subject_type == "enterprise",
+                  method=view.method, values=values, errors=errors)
 
 
-async def _read_raw(rpc: Rpc, flow: WebFlow) -> dict[str, Any]:
-    view: dict[str, Any] = await rpc.call(SERVICE, "get", {"id": flow.id,
-                                                           "flow_token": flow.token})
-    return view
+async def _read_raw(rpc: Rpc, flow: WebFlow) -> REG.RegistrationView:
+    return await rpc.ask(REG.GET, REG.ReadRegistration(id=flow.id, flow_token=flow.token))
 
 
-async def _read(rpc: Rpc, flow: WebFlow) -> dict[str, Any]:
+async def _read(rpc: Rpc, flow: WebFlow) -> REG.RegistrationView:
     try:
         return await _read_raw(rpc, flow)
     except (RemoteError, ServiceUnavailable) as exc:
         raise page_problem_of(exc, "registration") from exc
 
 
-def _step_elsewhere(view: dict[str, Any], expected: str) -> Response | None:
-    status = str(view.get("status"))
+def _step_elsewhere(view: REG.RegistrationView, expected: str) -> Response | None:
+    status = view.status
     if status == expected:
         return None
     if status == "failed":
         raise PageProblem(400, "Đăng ký không thành công",
-                          f"{failed_detail(view.get('code'))} Hồ sơ đăng ký này đã dừng lại; "
+                          f"{failed_detail(view.code)} Hồ sơ đăng ký này đã dừng lại; "
                           "vui lòng đăng ký lại từ đầu.", link="/dang-ky",
                           link_text="Đăng ký lại", forget="registration")
     return redirect(STEP_PAGES.get(status, "/dang-ky"))

@@ -1,18 +1,21 @@
 """Đăng ký: subject type, then method, then the method's form and its steps.
 
-Each step calls the registration service exactly as the JSON API does (the same RPC
-endpoints, the same payloads); this module only turns forms into payloads and answers into
-pages. A method whose flow is not built yet is listed as "Sắp ra mắt" until its page exists:
+Each step calls the registration service exactly as the JSON API does (the same endpoints of
+``shared/contracts/registration.py``, the same requests); this module only turns forms into
+requests (a value the contract refuses is shown beside its input, no service asked) and
+answers into pages. A method whose flow is not built yet is listed as "Sắp ra mắt" until its page exists:
 give its ``Method`` a ``path`` and add its routes (a module of its own, like this one).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
 
 from services.gateway.dependencies import Rpc
 from services.gateway.web.dates import form_with_date, with_date_errors
@@ -35,16 +38,17 @@ from services.gateway.web.otp_screen import (
 )
 from services.gateway.web.rendering import FormErrors, redirect, render
 from services.gateway.web.security import WebFlow, forget_flow, remember_flow
-from shared.rpc import RemoteError, ServiceUnavailable
+from shared.contracts import registration as REG
+from shared.contracts.fields import FlowRef, SubjectType
+from shared.rpc import RemoteError, RpcClient, ServiceUnavailable
 
-SERVICE = "registration"
 router = APIRouter(prefix="/dang-ky", include_in_schema=False)
 
 
 @dataclass(frozen=True)
 class Subject:
     slug: str
-    api_name: str  # subject_type of the API
+    api_name: SubjectType  # subject_type of the API
     title: str
 
 
@@ -79,6 +83,7 @@ METHODS = (
 )
 
 MOBILE_FIELDS = ("id_number", "full_name", "birth_date", "sex", "phone", "email")
+PASSWORD_FIELDS = ("password", "password_confirmation")
 # The page of each status of a registration flow.
 STEP_PAGES = {"otp_sent": "/dang-ky/otp", "awaiting_password": "/dang-ky/mat-khau",
               "completed": "/dang-ky/thanh-cong",
@@ -109,20 +114,46 @@ async def mobile_form(request: Request) -> HTMLResponse:
 
 @router.post("/cong-dan/thue-bao-di-dong", response_class=HTMLResponse)
 async def start_mobile(request: Request, form: CheckedForm, rpc: Rpc) -> Response:
-    values, shown, errors, born = form_with_date(form, MOBILE_FIELDS)
+    return await start_by_sms(request, form, rpc, SmsForm(
+        REG.MobileStart, "mobile", MOBILE_FIELDS, "register_mobile.html"))
+
+
+@dataclass(frozen=True)
+class SmsForm:
+    """The form of a citizen's registration proven by an SMS code (mobile, BHXH)."""
+
+    request: type[REG.MobileStart] | type[REG.BhxhStart]
+    method: str
+    fields: tuple[str, ...]
+    template: str
+    # How the service's refusal is placed on this form.
+    refusal: Callable[[RemoteError | ServiceUnavailable, tuple[str, ...]], FormErrors] = \
+        FormErrors.of
+
+
+async def start_by_sms(request: Request, form: FormData, rpc: RpcClient,
+                       sms_form: SmsForm) -> Response:
+    """The form → ``start`` → the code step (the flow in a cookie); what the contract or the
+    service refuses is shown on the form again, beside its fields."""
+    fields, template = sms_form.fields, sms_form.template
+    values, shown, errors, born = form_with_date(form, fields)
     if errors:
-        return render(request, "register_mobile.html", values=shown, errors=errors)
+        return render(request, template, values=shown, errors=errors)
     try:
-        started: dict[str, Any] = await rpc.call(
-            SERVICE, "start", {"subject_type": "citizen", "method": "mobile"} | values)
+        start = sms_form.request.model_validate(
+            {"subject_type": "citizen", "method": sms_form.method} | values)
+        started = await rpc.ask(REG.START, start)
+    except ValidationError as exc:
+        refusal = with_date_errors(FormErrors.of_contract(exc, fields), born, "birth_date",
+                                   fields)
+        return render(request, template, values=shown, errors=refusal)
     except (RemoteError, ServiceUnavailable) as exc:
-        refusal = with_date_errors(FormErrors.of(exc, MOBILE_FIELDS), born, "birth_date",
-                                   MOBILE_FIELDS)
-        return render(request, "register_mobile.html", values=shown, errors=refusal)
-    flow = WebFlow("registration", str(started["id"]), str(started["flow_token"]),
-                   phone_masked=started.get("phone_masked"),
-                   resend_available_at=started.get("resend_available_at"))
-    response = redirect(STEP_PAGES.get(str(started.get("status")), "/dang-ky/otp"))
+        refusal = with_date_errors(sms_form.refusal(exc, fields), born, "birth_date", fields)
+        return render(request, template, values=shown, errors=refusal)
+    flow = WebFlow("registration", started.id, started.flow_token,
+                   phone_masked=started.phone_masked,
+                   resend_available_at=started.resend_available_at)
+    response = redirect(STEP_PAGES.get(started.status, "/dang-ky/otp"))
     remember_flow(request, response, flow)
     return response
 
@@ -141,7 +172,8 @@ async def submit_otp(request: Request, form: CheckedForm, flow: RegistrationFlow
     if problem is not None:  # told at once, no attempt spent
         return show_otp(request, OTP_SCREEN, flow, errors=problem)
     try:
-        await rpc.call(SERVICE, "submit_otp", _flow_payload(flow) | {"code": code[:16]})
+        await rpc.ask(REG.SUBMIT_OTP, REG.SubmitOtp(id=flow.id, flow_token=flow.token,
+                                                    code=code[:16]))
     except (RemoteError, ServiceUnavailable) as exc:
         return _refused(request, exc, flow)
     return redirect("/dang-ky/mat-khau")
@@ -151,10 +183,10 @@ async def submit_otp(request: Request, form: CheckedForm, flow: RegistrationFlow
 async def resend_otp(request: Request, form: CheckedForm, flow: RegistrationFlow,
                      rpc: Rpc) -> Response:
     try:
-        resent: dict[str, Any] = await rpc.call(SERVICE, "resend_otp", _flow_payload(flow))
+        resent = await rpc.ask(REG.RESEND_OTP, flow_ref(flow))
     except (RemoteError, ServiceUnavailable) as exc:
         return _refused(request, exc, flow)
-    flow = new_code_sent(flow, resent.get("resend_available_at"))
+    flow = new_code_sent(flow, resent.resend_available_at)
     response = show_otp(request, OTP_SCREEN, flow, notice=RESENT_NOTICE)
     remember_flow(request, response, flow)
     return response
@@ -170,17 +202,18 @@ async def password_page(request: Request, flow: RegistrationFlow, rpc: Rpc) -> R
 @router.post("/mat-khau", response_class=HTMLResponse)
 async def set_password(request: Request, form: CheckedForm, flow: RegistrationFlow,
                        rpc: Rpc) -> Response:
-    password = form.get("password")
-    confirmation = form.get("password_confirmation")
-    payload = {"password": password if isinstance(password, str) else "",
-               "password_confirmation": confirmation if isinstance(confirmation, str) else ""}
-    if len(payload["password"]) > 256 or len(payload["password_confirmation"]) > 256:
-        return render(request, "register_password.html", errors=FormErrors.invalid(
-            {"password": "Mật khẩu quá dài."}))
+    # A blank field is left out: the service says it is missing.
+    typed = {name: value for name in PASSWORD_FIELDS
+             if isinstance(value := form.get(name), str) and value}
     try:
-        await rpc.call(SERVICE, "set_password", _flow_payload(flow) | payload)
+        choice = REG.SetPassword.model_validate(flow_ref(flow).wire() | typed)
+    except ValidationError as exc:  # longer than any password may be
+        return render(request, "register_password.html",
+                      errors=FormErrors.of_contract(exc, PASSWORD_FIELDS))
+    try:
+        await rpc.ask(REG.SET_PASSWORD, choice)
     except (RemoteError, ServiceUnavailable) as exc:
-        errors = FormErrors.of(exc, ("password", "password_confirmation"))
+        errors = FormErrors.of(exc, PASSWORD_FIELDS)
         if errors.code in FLOW_GONE_CODES:
             raise flow_gone("registration") from exc
         return render(request, "register_password.html", errors=errors)
@@ -190,18 +223,16 @@ async def set_password(request: Request, form: CheckedForm, flow: RegistrationFl
 @router.get("/thanh-cong", response_class=HTMLResponse)
 async def completed(request: Request, flow: RegistrationFlow, rpc: Rpc) -> Response:
     view = await _read(rpc, flow, wait=True)
-    if view.get("status") == "creating_account":
+    if view.status == "creating_account":
         # Committed, and profile still a moment behind after the bounded wait (issue 12):
         # "success" only once the account logs in, so this page asks to check again.
         return render(request, "register_creating.html")
     if (elsewhere := _step_elsewhere(view, "completed")) is not None:
         return elsewhere
-    identity = view.get("identity")
-    id_number = identity.get("id_number") if isinstance(identity, dict) else None
+    id_number = view.identity.id_number if view.identity is not None else None
     # Citizens registered by SMS log in with their ID number: the page says it.
-    response = render(request, "register_done.html", level=view.get("level"),
-                      method=view.get("method"),
-                      username=id_number if view.get("method") in ("mobile", "bhxh") else None)
+    response = render(request, "register_done.html", level=view.level, method=view.method,
+                      username=id_number if view.method in ("mobile", "bhxh") else None)
     forget_flow(request, response, "registration")  # done: the flow's token has served
     return response
 
@@ -216,17 +247,19 @@ async def choose_method(request: Request, slug: str) -> HTMLResponse:
     return render(request, "register_method.html", subject=subject, methods=METHODS)
 
 
-async def _read(rpc: Rpc, flow: WebFlow, *, wait: bool = False) -> dict[str, Any]:
-    payload: dict[str, Any] = _flow_payload(flow) | ({"wait": True} if wait else {})
+async def _read(rpc: Rpc, flow: WebFlow, *, wait: bool = False) -> REG.RegistrationView:
+    # ``wait`` set only when asked (an unset field stays off the wire).
+    read = (REG.ReadRegistration(id=flow.id, flow_token=flow.token, wait=True) if wait
+            else REG.ReadRegistration(id=flow.id, flow_token=flow.token))
     try:
-        view: dict[str, Any] = await rpc.call(SERVICE, "get", payload)
+        return await rpc.ask(REG.GET, read)
     except (RemoteError, ServiceUnavailable) as exc:
         raise page_problem_of(exc, "registration") from exc
-    return view
 
 
-def _flow_payload(flow: WebFlow) -> dict[str, str]:
-    return {"id": flow.id, "flow_token": flow.token}
+def flow_ref(flow: WebFlow) -> FlowRef:
+    """The registration flow this browser holds (its cookie), as the service names it."""
+    return FlowRef(id=flow.id, flow_token=flow.token)
 
 
 def _refused(request: Request, exc: RemoteError | ServiceUnavailable, flow: WebFlow) -> Response:
@@ -236,10 +269,10 @@ def _refused(request: Request, exc: RemoteError | ServiceUnavailable, flow: WebF
     return show_refusal(request, OTP_SCREEN, flow, errors)
 
 
-def _step_elsewhere(view: dict[str, Any], expected: str) -> Response | None:
+def _step_elsewhere(view: REG.RegistrationView, expected: str) -> Response | None:
     """A redirect to the page of the flow's real step when it is not ``expected`` (a reload,
     the back button, a second tab); None when the flow is where this page expects."""
-    status = str(view.get("status"))
+    status = view.status
     if status == expected:
         return None
     if status == "failed":

@@ -11,12 +11,25 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 
 from services.gateway.dependencies import SESSION_COOKIE
-from services.gateway.problems import DEFAULT_DETAIL, status_of
+from services.gateway.problems import DEFAULT_DETAIL, status_of, validation_problem
+from services.gateway.web.password_rules import rules_cache
 from services.gateway.web.security import csrf_seed, form_token, set_csrf_cookie
+from shared.contracts.fields import (
+    Email,
+    FullName,
+    IdNumber,
+    Password,
+    Phone,
+    ShortText,
+    max_length,
+)
+from shared.contracts.profile import ContactAddress
 from shared.rpc import RemoteError, ServiceUnavailable
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -46,15 +59,18 @@ def dn_organisation(distinguished_name: Any) -> str:
 TEMPLATES.env.filters["vn_date"] = _vn_date
 TEMPLATES.env.filters["dn_organisation"] = dn_organisation
 TEMPLATES.env.filters["vn_phone"] = vn_phone
-# The password rules in the pages' words (one glossary, issue 17); a service's own sentence
-# for a rule ("Mật khẩu cần không chứa …") reads badly in Vietnamese for the negative rules.
+# A form field's longest value (its ``maxlength``) is the contract's (shared/contracts/fields.py),
+# the limit the JSON API and the services hold to.
+TEMPLATES.env.globals["limits"] = {
+    "id_number": max_length(IdNumber), "bhxh_code": max_length(IdNumber),
+    "full_name": max_length(FullName), "phone": max_length(Phone), "email": max_length(Email),
+    "username": max_length(ShortText), "address": max_length(ContactAddress),
+}
+# A refused password's unmet rules are told in their owner's sentence ("Mật khẩu cần có ít
+# nhất 8 ký tự.", profile's password_policy), except the negative rules, whose sentence
+# ("Mật khẩu cần không chứa …") reads badly in Vietnamese: those in the pages' words (one
+# glossary, issue 17).
 PASSWORD_RULE_WORDS = {
-    "min_length": "Mật khẩu phải có ít nhất 8 ký tự.",
-    "max_length": "Mật khẩu chỉ được có nhiều nhất 128 ký tự.",
-    "lowercase": "Mật khẩu phải có ít nhất một chữ cái thường (a–z).",
-    "uppercase": "Mật khẩu phải có ít nhất một chữ cái in hoa (A–Z).",
-    "digit": "Mật khẩu phải có ít nhất một chữ số (0–9).",
-    "special": "Mật khẩu phải có ít nhất một ký tự đặc biệt (ví dụ ! @ # $ % & *).",
     "no_id_number": "Mật khẩu không được chứa số CCCD/CMND của bạn.",
     "no_phone": "Mật khẩu không được chứa số điện thoại của bạn.",
     "not_common": "Mật khẩu này quá phổ biến, dễ bị đoán. Hãy chọn mật khẩu khác.",
@@ -65,9 +81,10 @@ PASSWORD_RULE_WORDS = {
 PAGE_FIELD_WORDS = {"sex": "Vui lòng chọn giới tính: Nam hoặc Nữ."}
 # Refusals about the code typed on an OTP screen: shown beside the code field.
 OTP_CODE_ERRORS = frozenset({"otp_invalid", "otp_expired", "otp_attempts_exceeded"})
-# The longest value a form field may carry to a service (the JSON API's schemas cap each
-# field at this or less); longer input is refused here, before any service sees it.
-MAX_FIELD_LENGTH = 256
+# The longest value a form field may carry to a service: a password's, the longest text the
+# contracts take from a form (but the contact address, whose form says its own); longer input
+# is refused here, before any service sees it.
+MAX_FIELD_LENGTH = max_length(Password)
 # Only our own CSS and JS, no inline script, forms post only to us, never inside a frame
 # (no clickjacking of the login or logout buttons).
 # The audio captcha plays from a data: URI (media-src), as the image captcha shows from one.
@@ -134,6 +151,20 @@ class FormErrors:
             errors.add("code", detail)
         return errors
 
+    @classmethod
+    def of_contract(cls, exc: ValidationError, on_form: Iterable[str]) -> FormErrors:
+        """Why a form's values make no request of the service's contract (longer than its
+        limit, not one of its choices): each field in the API's words, beside its input."""
+        return cls.of(contract_refusal(exc), on_form)
+
+
+def contract_refusal(exc: ValidationError) -> RemoteError:
+    """A request the contract refused before it left, as the service's own ``validation_error``
+    would have refused it (the fields named in the API's words): the pages show both alike."""
+    problem = validation_problem(RequestValidationError(exc.errors()))
+    return RemoteError({"code": problem.code, "detail": DEFAULT_DETAIL["validation_error"],
+                        "fields": problem.errors or []})
+
 
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
     """A page; every form on it gets its CSRF token through ``csrf(action)``."""
@@ -144,6 +175,8 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
         "csrf": lambda action: form_token(secret, seed, action),
         "signed_in": bool(request.cookies.get(SESSION_COOKIE)),
         "sandbox_on": getattr(request.app.state, "sandbox", None) is not None,
+        # For the new-password forms (_password_rules.html), as profile last told it.
+        "password_rules": rules_cache(request).current,
         "errors": errors,
         "values": {},
     } | context
@@ -164,7 +197,8 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def form_values(form: Mapping[str, Any], names: Iterable[str]) -> tuple[dict[str, str], FormErrors]:
+def form_values(form: Mapping[str, Any], names: Iterable[str],
+                max_length: int = MAX_FIELD_LENGTH) -> tuple[dict[str, str], FormErrors]:
     """The named text fields of a posted form, trimmed; blank ones left out (the service
     then says what is missing, in its own words)."""
     values: dict[str, str] = {}
@@ -172,8 +206,8 @@ def form_values(form: Mapping[str, Any], names: Iterable[str]) -> tuple[dict[str
     for name in names:
         raw = form.get(name)
         value = raw.strip() if isinstance(raw, str) else ""
-        if len(value) > MAX_FIELD_LENGTH:
-            errors.add(name, f"Quá dài (tối đa {MAX_FIELD_LENGTH} ký tự).")
+        if len(value) > max_length:
+            errors.add(name, f"Quá dài (tối đa {max_length} ký tự).")
         elif value:
             values[name] = value
     if errors.fields:

@@ -6,7 +6,8 @@ Both forms post to ``/dev`` itself (a hidden ``record`` says which): every path 
 is the gateway's forwarding to the sandbox (``routers/dev.py``), matched before these pages.
 
 Only when the sandbox is on (``DVCID_SANDBOX_URL``, refused in production); otherwise 404.
-It reads and changes the world through the same sandbox client as ``/dev/*`` forwarding.
+It reads and changes the world through the same sandbox client as ``/dev/*`` forwarding
+(``sandbox_client.py``, shared with the digital-signature part, ``sandbox_signature.py``).
 """
 
 from __future__ import annotations
@@ -14,18 +15,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.gateway.problems import DEFAULT_DETAIL
 from services.gateway.web import sandbox_signature
-from services.gateway.web.guards import CheckedForm, PageProblem
+from services.gateway.web.guards import CheckedForm
 from services.gateway.web.rendering import FormErrors, form_values, redirect, render
-from shared.logging import get_logger
-from shared.rpc import RemoteError
+from services.gateway.web.sandbox_client import call_sandbox, sandbox_client, sandbox_errors
 
-log = get_logger(__name__)
 router = APIRouter(prefix="/dev", include_in_schema=False)
 
 SUBSCRIBER_FIELDS = ("phone", "id_number", "full_name", "birth_date")
@@ -40,16 +37,16 @@ NOTICES = {"da-them": "Đã thêm thuê bao vào cơ sở dữ liệu thuê bao 
 @router.get("", response_class=HTMLResponse)
 async def sandbox_page(request: Request, phone: str | None = None,
                        tb: str | None = None) -> HTMLResponse:
-    client = _sandbox(request)
+    client = sandbox_client(request)
     messages: list[dict[str, Any]] = []
     errors = FormErrors()
     phone = (phone or "").strip()[:32]
     if phone:
-        answer = await _call(client, "GET", "/dev/sms", params={"phone": phone})
+        answer = await call_sandbox(client, "GET", "/dev/sms", params={"phone": phone})
         if answer.status_code == 200:
             messages = answer.json()
         else:
-            errors = _errors_of(answer, ("inbox_phone",), rename={"phone": "inbox_phone"})
+            errors = sandbox_errors(answer, ("inbox_phone",), rename={"phone": "inbox_phone"})
     return render(request, "sandbox.html", phone=phone, messages=messages, errors=errors,
                   notice=NOTICES.get(tb or "") or sandbox_signature.NOTICES.get(tb or ""),
                   values={}, bhxh={}, **await sandbox_signature.page_context(client))
@@ -65,58 +62,28 @@ async def add_record(request: Request, form: CheckedForm) -> Response:
 
 
 async def add_subscriber(request: Request, form: CheckedForm) -> Response:
-    client = _sandbox(request)
+    client = sandbox_client(request)
     values, errors = form_values(form, SUBSCRIBER_FIELDS)
     if not errors:
-        answer = await _call(client, "POST", "/dev/telco-subscribers", json=values)
+        answer = await call_sandbox(client, "POST", "/dev/telco-subscribers", json=values)
         if answer.status_code in (200, 201):
             return redirect("/dev?" + urlencode({"tb": "da-them", "phone": values["phone"]}))
-        errors = _errors_of(answer, SUBSCRIBER_FIELDS)
+        errors = sandbox_errors(answer, SUBSCRIBER_FIELDS)
     return render(request, "sandbox.html", phone="", messages=[], errors=errors, values=values,
                   bhxh={})
 
 
 async def add_bhxh_record(request: Request, form: CheckedForm) -> Response:
-    client = _sandbox(request)
+    client = sandbox_client(request)
     values, errors = form_values(form, BHXH_FIELDS)
     rename = {name: BHXH_KEY + name for name in BHXH_FIELDS}
     if errors:
         errors = FormErrors.invalid({rename[k]: v[0] for k, v in errors.fields.items()})
     else:
-        answer = await _call(client, "POST", "/dev/bhxh-records", json=values)
+        answer = await call_sandbox(client, "POST", "/dev/bhxh-records", json=values)
         if answer.status_code in (200, 201):
             return redirect("/dev?tb=da-them-bhxh")
-        errors = _errors_of(answer, tuple(rename.values()), rename=rename)
+        errors = sandbox_errors(answer, tuple(rename.values()), rename=rename)
     return render(request, "sandbox.html", phone="", messages=[], errors=errors, values={},
                   bhxh=values)
 
-
-def _sandbox(request: Request) -> httpx.AsyncClient:
-    client: httpx.AsyncClient | None = getattr(request.app.state, "sandbox", None)
-    if client is None:
-        raise PageProblem(404, "Không tìm thấy trang", "Trang này chỉ có khi bật môi trường thử nghiệm.")
-    return client
-
-
-async def _call(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    try:
-        return await client.request(method, path, **kwargs)
-    except httpx.HTTPError as exc:
-        log.warning("sandbox unreachable", error=repr(exc))
-        raise PageProblem(503, "Hệ thống đang bận", DEFAULT_DETAIL["service_unavailable"]) from exc
-
-
-def _errors_of(answer: httpx.Response, on_form: tuple[str, ...],
-               rename: dict[str, str] | None = None) -> FormErrors:
-    """The sandbox answers problems like the gateway: errors [{name, detail}]."""
-    try:
-        body: dict[str, Any] = answer.json()
-    except ValueError:
-        body = {}
-    fields = [{"name": (rename or {}).get(str(e.get("name")), str(e.get("name"))),
-               "detail": str(e.get("detail"))} for e in body.get("errors") or []]
-    error = {"code": body.get("code") or "validation_error",
-             "detail": body.get("detail") or DEFAULT_DETAIL["validation_error"], "fields": fields}
-    errors = FormErrors.of(RemoteError(error), on_form)
-    errors.status = answer.status_code if answer.status_code >= 400 else 400
-    return errors

@@ -4,7 +4,8 @@ a SIM subscriber (a phone with a SIM signature certificate); and issuing a test 
 for USB signing, with its PEM files and PKCS#12 to download (to give ``dvcid signer``).
 
 Its forms post to ``/dev`` like the page's others (a hidden ``record`` says which; every path
-under ``/dev/`` is the forwarding to the sandbox): ``sandbox.py`` hands them here.
+under ``/dev/`` is the forwarding to the sandbox): ``sandbox.py`` hands them here. Both
+reach the sandbox through ``sandbox_client.py``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from services.gateway.web import sandbox
 from services.gateway.web.rendering import TEMPLATES, FormErrors, form_values, redirect, render
+from services.gateway.web.sandbox_client import call_sandbox, sandbox_client, sandbox_errors
 
 RECORDS = frozenset({"sim-subscriber", "certificate", "sim-approve", "sim-reject"})
 NOTICES = {"da-them-sim": "Đã thêm Sim ký số (thuê bao có chứng thư số trên Sim).",
@@ -35,13 +36,13 @@ TEMPLATES.env.filters["b64"] = lambda text: base64.b64encode(str(text).encode())
 
 async def page_context(client: httpx.AsyncClient) -> dict[str, Any]:
     """What the page shows of the SIM world: the requests waiting on phones."""
-    answer = await sandbox._call(client, "GET", "/dev/sim")
+    answer = await call_sandbox(client, "GET", "/dev/sim")
     requests = answer.json() if answer.status_code == 200 else []
     return {"sim_requests": requests}
 
 
 async def handle(request: Request, form: FormData) -> Response:
-    client = sandbox._sandbox(request)
+    client = sandbox_client(request)
     record = form.get("record")
     if record in ("sim-approve", "sim-reject"):
         return await _answer_request(request, client, form, approve=record == "sim-approve")
@@ -55,13 +56,13 @@ async def _answer_request(request: Request, client: httpx.AsyncClient, form: For
     values, _ = form_values(form, ("phone", "pin"))
     phone = values.get("phone", "")
     if approve:
-        answer = await sandbox._call(client, "POST", f"/dev/sim/{phone}/approve",
-                                     json={"pin": values.get("pin", "")})
+        answer = await call_sandbox(client, "POST", f"/dev/sim/{phone}/approve",
+                                    json={"pin": values.get("pin", "")})
     else:
-        answer = await sandbox._call(client, "POST", f"/dev/sim/{phone}/reject")
+        answer = await call_sandbox(client, "POST", f"/dev/sim/{phone}/reject")
     if answer.status_code == 200:
         return redirect("/dev?" + urlencode({"tb": "da-ky" if approve else "da-tu-choi"}))
-    errors = sandbox._errors_of(answer, ())
+    errors = sandbox_errors(answer, ())
     for item in (answer.json().get("errors") or []) if _is_json(answer) else []:
         errors.detail = f"{errors.detail} {item.get('detail', '')}".strip()
     return await _page(request, client, errors=errors)
@@ -71,7 +72,7 @@ async def _add_sim_subscriber(request: Request, client: httpx.AsyncClient,
                               form: FormData) -> Response:
     values, errors = form_values(form, SIM_FIELDS)
     if not errors:
-        answer = await sandbox._call(client, "POST", "/dev/sim-subscribers", json=values)
+        answer = await call_sandbox(client, "POST", "/dev/sim-subscribers", json=values)
         if answer.status_code in (200, 201):
             return redirect("/dev?tb=da-them-sim")
         errors = _prefixed_errors(answer, SIM_FIELDS, SIM_KEY)
@@ -82,7 +83,7 @@ async def _issue_certificate(request: Request, client: httpx.AsyncClient,
                              form: FormData) -> Response:
     values, errors = form_values(form, CERTIFICATE_FIELDS)
     if not errors:
-        answer = await sandbox._call(client, "POST", "/dev/certificates", json=values)
+        answer = await call_sandbox(client, "POST", "/dev/certificates", json=values)
         if answer.status_code in (200, 201):
             return await _page(request, client, issued=answer.json(), cert_values=values,
                                notice="Đã cấp chứng thư số thử nghiệm.")
@@ -92,7 +93,7 @@ async def _issue_certificate(request: Request, client: httpx.AsyncClient,
 
 def _prefixed_errors(answer: httpx.Response, names: tuple[str, ...], prefix: str) -> FormErrors:
     rename = {name: prefix + name for name in names}
-    errors = sandbox._errors_of(answer, tuple(rename.values()), rename=rename)
+    errors = sandbox_errors(answer, tuple(rename.values()), rename=rename)
     if not errors.fields and _is_json(answer):
         # The sandbox's model checks (e.g. "citizen certificates need id_number") name no field.
         errors.detail = f"{errors.detail} {_raw_detail(answer)}".strip()

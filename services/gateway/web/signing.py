@@ -25,10 +25,12 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from services.gateway.web.rendering import CONTENT_SECURITY_POLICY, FormErrors, render
 from services.gateway.web.security import WebFlow
+from shared.contracts.fields import Pem, SignatureValue, max_length
 
-# A certificate, its chain and a signature are longer than ordinary form fields.
-MAX_PEM_LENGTH = 16 * 1024
-MAX_SIGNATURE_LENGTH = 4096
+# A certificate, its chain and a signature are longer than ordinary form fields: the limits
+# are the contracts' (the JSON API's too); the chain comes from the form as one PEM block.
+MAX_PEM_LENGTH = max_length(Pem)
+MAX_SIGNATURE_LENGTH = max_length(SignatureValue)
 # How often the waiting screen's script asks (the service asks the SIM provider each time).
 POLL_SECONDS = 1.5
 # Why a signature flow ended, as the pages say it (the read of a failed flow carries a code).
@@ -89,7 +91,7 @@ def signed_payload(form: Mapping[str, Any]) -> tuple[dict[str, Any], FormErrors]
 
     certificate = text("certificate", MAX_PEM_LENGTH)
     signature = text("signature", MAX_SIGNATURE_LENGTH)
-    chain = text("chain", MAX_PEM_LENGTH * 4)
+    chain = text("chain", MAX_PEM_LENGTH)
     if not certificate or not signature:
         return {}, FormErrors.invalid({"certificate": "Chưa có chữ ký số: vui lòng chọn chứng "
                                                       "thư số, nhập mã PIN và ký."})

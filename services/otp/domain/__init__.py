@@ -1,6 +1,6 @@
 """Pure rules of the otp service (imports no I/O library)."""
 
-from services.otp.domain.commands import IssueOtp, VerifyOtp
+from services.otp.domain.commands import checked_code
 from services.otp.domain.errors import (
     ChallengeNotFound,
     InvalidInput,
@@ -19,7 +19,6 @@ __all__ = [
     "Challenge",
     "ChallengeNotFound",
     "InvalidInput",
-    "IssueOtp",
     "OtpAttemptsExceeded",
     "OtpError",
     "OtpExpired",
@@ -30,5 +29,5 @@ __all__ = [
     "SmsDeliveryError",
     "SmsFailed",
     "SmsSender",
-    "VerifyOtp",
+    "checked_code",
 ]

@@ -15,7 +15,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, get_args
+from typing import get_args
 
 from services.otp.domain.errors import (
     ChallengeNotFound,
@@ -25,10 +25,10 @@ from services.otp.domain.errors import (
     OtpInvalid,
     OtpResendTooSoon,
 )
+from shared.contracts.otp import OtpPurpose
 from shared.crypto import keyed_hash
 
-Purpose = Literal["registration", "login", "password_reset", "add_method", "reauthentication",
-                  "counter"]
+Purpose = OtpPurpose
 PURPOSES: tuple[str, ...] = get_args(Purpose)
 
 CODE_DIGITS = 6
@@ -42,7 +42,6 @@ SEND_WINDOW = timedelta(hours=1)
 # the code to lapse. The TTL index deletes it afterwards.
 CHALLENGE_RETENTION = timedelta(hours=24)
 
-E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 CODE_SHAPE = re.compile(rf"^\d{{{CODE_DIGITS}}}$")
 
 # docs/messaging.md: ASCII-only Vietnamese keeps the text in one 160-character GSM segment.

@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from services.otp.domain.errors import InvalidInput
-from services.otp.domain.model import E164, PURPOSES
+from shared.contracts.otp import SendEmailNotice, SendNotice
 
 INITIAL_PASSWORD = "initial_password"
 # A sensitive change to the account, told to the phones it had before (profile).
@@ -52,7 +51,6 @@ _PARAMETERS: dict[str, dict[str, re.Pattern[str]]] = {
         "device": re.compile(r"^[A-Za-z .]{1,40}$"),
     },
 }
-NOTICE_KINDS: tuple[str, ...] = tuple(_TEMPLATES)
 # The e-mail of a change (subject, body): room for the full Vietnamese text.
 _EMAIL_CHANGES: dict[str, str] = {
     "sms_added": "thêm số điện thoại nhận mã OTP",
@@ -78,37 +76,23 @@ _EMAIL_TEMPLATES: dict[str, tuple[str, str]] = {
 
 
 @dataclass(frozen=True)
-class SendNotice:
+class SmsNotice:
+    """``send_notice``: a template's SMS to a phone, its parameters checked."""
+
     phone: str
     purpose: str
     body_kind: str
     params: dict[str, str]
 
     @classmethod
-    def parse(cls, payload: Mapping[str, Any]) -> SendNotice:
-        problems: list[dict[str, str]] = []
-        phone = payload.get("phone")
-        if not isinstance(phone, str) or not E164.match(phone):
-            problems.append({"name": "phone",
-                             "detail": "Số điện thoại phải ở dạng quốc tế, ví dụ +84912345678."})
-        purpose = payload.get("purpose")
-        if purpose not in PURPOSES:
-            problems.append({"name": "purpose",
-                             "detail": f"Mục đích phải là một trong: {', '.join(PURPOSES)}."})
-        kind = payload.get("body_kind")
-        raw = payload.get("params")
-        params: dict[str, str] = {}
-        if kind not in _TEMPLATES:
-            problems.append({"name": "body_kind",
-                             "detail": f"Loại tin nhắn phải là một trong: {', '.join(NOTICE_KINDS)}."})
-        else:
-            params, bad = _checked_params(str(kind), raw if isinstance(raw, Mapping) else {})
+    def of(cls, request: SendNotice) -> SmsNotice:
+        params, bad = _checked_params(request.body_kind, request.params)
+        if bad:
             # Only the names of bad parameters: their values may be secrets.
-            problems.extend({"name": f"params.{name}", "detail": "Giá trị không hợp lệ."}
-                            for name in bad)
-        if problems:
-            raise InvalidInput(fields=problems)
-        return cls(phone=str(phone), purpose=str(purpose), body_kind=str(kind), params=params)
+            raise InvalidInput(fields=[{"name": f"params.{name}", "detail": "Giá trị không hợp lệ."}
+                                       for name in bad])
+        return cls(phone=request.phone, purpose=request.purpose, body_kind=request.body_kind,
+                   params=params)
 
     def body(self) -> str:
         params = dict(self.params)
@@ -118,7 +102,7 @@ class SendNotice:
 
 
 @dataclass(frozen=True)
-class SendEmailNotice:
+class EmailNotice:
     """``send_email_notice``: the same templates' e-mail form, to an address."""
 
     email: str
@@ -126,23 +110,16 @@ class SendEmailNotice:
     params: dict[str, str]
 
     @classmethod
-    def parse(cls, payload: Mapping[str, Any]) -> SendEmailNotice:
+    def of(cls, request: SendEmailNotice) -> EmailNotice:
         problems: list[dict[str, str]] = []
-        email = payload.get("email")
-        if not isinstance(email, str) or not _EMAIL.match(email):
+        if not _EMAIL.match(request.email):
             problems.append({"name": "email", "detail": "Địa chỉ email không hợp lệ."})
-        kind = payload.get("body_kind")
-        raw = payload.get("params")
-        params: dict[str, str] = {}
-        if kind not in _EMAIL_TEMPLATES:
-            problems.append({"name": "body_kind", "detail": "Loại thư không được hỗ trợ."})
-        else:
-            params, bad = _checked_params(str(kind), raw if isinstance(raw, Mapping) else {})
-            problems.extend({"name": f"params.{name}", "detail": "Giá trị không hợp lệ."}
-                            for name in bad)
+        params, bad = _checked_params(request.body_kind, request.params)
+        problems.extend({"name": f"params.{name}", "detail": "Giá trị không hợp lệ."}
+                        for name in bad)
         if problems:
             raise InvalidInput(fields=problems)
-        return cls(email=str(email), body_kind=str(kind), params=params)
+        return cls(email=request.email, body_kind=request.body_kind, params=params)
 
     def subject_and_body(self) -> tuple[str, str]:
         params = dict(self.params)
@@ -156,12 +133,13 @@ class SendEmailNotice:
 _EMAIL = re.compile(r"^[^@\s<>\",;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 
 
-def _checked_params(kind: str, raw: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+def _checked_params(kind: str, raw: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The template's parameters, each of its own shape (other names are ignored)."""
     params: dict[str, str] = {}
     bad: list[str] = []
     for name, shape in _PARAMETERS[kind].items():
         value = raw.get(name)
-        if isinstance(value, str) and shape.match(value):
+        if value is not None and shape.match(value):
             params[name] = value
         else:
             bad.append(name)

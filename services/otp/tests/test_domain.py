@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from services.otp.domain.commands import IssueOtp, VerifyOtp
+from services.otp.domain.commands import checked_code
 from services.otp.domain.errors import (
     ChallengeNotFound,
     InvalidInput,
@@ -30,8 +31,11 @@ from services.otp.domain.model import (
     sms_body,
     storage_time,
 )
+from shared.contracts import otp as OTP
+from shared.contracts.base import ContractViolation
 from shared.crypto import keyed_hash
 from shared.phones import mask_phone
+from shared.rpc import serving
 
 NOW = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 
@@ -126,18 +130,25 @@ def test_error_objects_follow_the_reply_format() -> None:
     assert ChallengeNotFound().to_error()["code"] == "not_found"
 
 
-def test_commands_are_checked_at_the_edge() -> None:
-    assert IssueOtp.parse({"flow_id": "f", "purpose": "login", "phone": "+84912345678"}) == \
-        IssueOtp("f", "login", "+84912345678")
-    assert VerifyOtp.parse({"flow_id": "f", "purpose": "login", "code": " 012345 ",
-                            "phone": "+84912345678"}).code == "012345"
-    with pytest.raises(InvalidInput) as err:  # a code is verified for a named number only
-        VerifyOtp.parse({"flow_id": "f", "purpose": "login", "code": "012345"})
+async def _unserved(request: object) -> Any:
+    raise AssertionError("a refused request never reaches the handler")
+
+
+async def test_commands_are_checked_at_the_edge() -> None:
+    assert OTP.IssueOtp.model_validate(
+        {"flow_id": "f", "purpose": "login", "phone": "+84912345678"}) == \
+        OTP.IssueOtp(flow_id="f", purpose="login", phone="+84912345678")
+    assert checked_code(" 012345 ") == "012345"
+    with pytest.raises(ContractViolation) as err:  # a code is verified for a named number only
+        await serving(OTP.VERIFY, _unserved)({"flow_id": "f", "purpose": "login", "code": "012345"})
     assert [f["name"] for f in err.value.to_error()["fields"]] == ["phone"]
-    with pytest.raises(InvalidInput) as err:
-        IssueOtp.parse({"flow_id": "", "purpose": "dance", "phone": "0912345678"})
+    with pytest.raises(ContractViolation) as err:
+        await serving(OTP.ISSUE, _unserved)({"flow_id": "", "purpose": "dance",
+                                             "phone": "0912345678"})
     error = err.value.to_error()
     assert error["code"] == "validation_error"
     assert {f["name"] for f in error["fields"]} == {"flow_id", "purpose", "phone"}
-    with pytest.raises(InvalidInput):
-        VerifyOtp.parse({"flow_id": "f", "purpose": "login", "code": "12345"})
+    with pytest.raises(InvalidInput) as refused:
+        checked_code("12345")
+    assert refused.value.to_error()["fields"] == [{"name": "code",
+                                                   "detail": "Mã OTP gồm 6 chữ số."}]

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 
-from services.otp.domain.commands import IssueOtp, VerifyOtp
 from services.otp.domain.errors import (
     ChallengeNotFound,
     OtpAttemptsExceeded,
@@ -24,6 +23,7 @@ from services.otp.domain.ports import SmsDeliveryError
 from services.otp.handlers import OtpService
 from services.otp.tests.fakes import FakeChallenges, FakeSms, FakeState, FakeTransactions
 from shared.clock import FrozenClock
+from shared.contracts.otp import IssueOtp, OtpPurpose, VerifyOtp
 from shared.events import RegistrationRequested, new_event
 
 SECRET = "test-otp-secret"
@@ -49,11 +49,12 @@ def world() -> World:
     return World(service, tx, state, sms, clock)
 
 
-def issue_cmd(flow_id: str = "flow-1", phone: str = PHONE, purpose: str = "registration") -> IssueOtp:
+def issue_cmd(flow_id: str = "flow-1", phone: str = PHONE,
+              purpose: OtpPurpose = "registration") -> IssueOtp:
     return IssueOtp(flow_id=flow_id, purpose=purpose, phone=phone)
 
 
-def verify_cmd(code: str, flow_id: str = "flow-1", purpose: str = "registration",
+def verify_cmd(code: str, flow_id: str = "flow-1", purpose: OtpPurpose = "registration",
                phone: str = PHONE) -> VerifyOtp:
     return VerifyOtp(flow_id=flow_id, purpose=purpose, code=code, phone=phone)
 
@@ -65,13 +66,13 @@ def wrong(code: str) -> str:
 async def test_issue_stores_only_a_keyed_hash_and_sends_the_code(world: World) -> None:
     reply = await world.service.issue(issue_cmd())
     code = world.sms.last_code()
-    challenge = world.state.challenges[reply["challenge_id"]]
+    challenge = world.state.challenges[reply.challenge_id]
     assert world.sms.sent[0].to == PHONE
     assert "5 phut" in world.sms.sent[0].body
     assert challenge.code_hash == hash_code(SECRET, challenge.id, PHONE, code)
     assert code not in repr(world.state)
     now = world.clock.now
-    assert reply == {
+    assert reply.wire() == {
         "challenge_id": challenge.id,
         "phone_masked": "+8491****678",
         "expires_at": (now + timedelta(minutes=5)).isoformat(),
@@ -81,7 +82,7 @@ async def test_issue_stores_only_a_keyed_hash_and_sends_the_code(world: World) -
     assert sent.correlation_id == "flow-1"
     # No phone: no consumer of OtpSent needs it (issue 11).
     assert sent.payload == {"flow_id": "flow-1", "purpose": "registration", "phone": None,
-                            "challenge_id": challenge.id, "expires_at": reply["expires_at"]}
+                            "challenge_id": challenge.id, "expires_at": reply.expires_at}
 
 
 async def test_a_right_code_verifies_once(world: World) -> None:
@@ -89,10 +90,10 @@ async def test_a_right_code_verifies_once(world: World) -> None:
     code = world.sms.last_code()
     world.clock.advance(minutes=4)
     result = await world.service.verify(verify_cmd(code))
-    assert result == {"verified": True, "phone": PHONE, "challenge_id": reply["challenge_id"]}
+    assert result.wire() == {"verified": True, "phone": PHONE, "challenge_id": reply.challenge_id}
     [verified] = world.tx.events_of("OtpVerified")
     assert verified.correlation_id == "flow-1"
-    assert verified.payload["challenge_id"] == reply["challenge_id"]
+    assert verified.payload["challenge_id"] == reply.challenge_id
     with pytest.raises(OtpExpired):
         await world.service.verify(verify_cmd(code))
     assert len(world.tx.events_of("OtpVerified")) == 1
@@ -113,7 +114,7 @@ async def test_the_code_is_bound_to_the_number_it_was_sent_to(world: World) -> N
     # The right code named for another number is a wrong entry, and counts as one.
     with pytest.raises(OtpInvalid):
         await world.service.verify(verify_cmd(code, phone="+84987654321"))
-    assert world.state.challenges[reply["challenge_id"]].failures == 1
+    assert world.state.challenges[reply.challenge_id].failures == 1
     # A resend to another number: the first code is dead for both numbers.
     world.clock.advance(seconds=61)
     await world.service.issue(issue_cmd(phone="+84987654321"))
@@ -122,7 +123,7 @@ async def test_the_code_is_bound_to_the_number_it_was_sent_to(world: World) -> N
     with pytest.raises(OtpInvalid):
         await world.service.verify(verify_cmd(code))
     second = world.sms.last_code()
-    assert (await world.service.verify(verify_cmd(second, phone="+84987654321")))["verified"]
+    assert (await world.service.verify(verify_cmd(second, phone="+84987654321"))).verified
 
 
 async def test_an_expired_code_is_refused_and_not_counted(world: World) -> None:
@@ -133,7 +134,7 @@ async def test_an_expired_code_is_refused_and_not_counted(world: World) -> None:
         await world.service.verify(verify_cmd(code))
     with pytest.raises(OtpExpired):
         await world.service.verify(verify_cmd(wrong(code)))
-    assert world.state.challenges[reply["challenge_id"]].failures == 0
+    assert world.state.challenges[reply.challenge_id].failures == 0
 
 
 async def test_wrong_entries_say_how_many_tries_remain_then_lock(world: World) -> None:
@@ -148,7 +149,7 @@ async def test_wrong_entries_say_how_many_tries_remain_then_lock(world: World) -
         await world.service.verify(verify_cmd(wrong(code)))
     with pytest.raises(OtpAttemptsExceeded):  # even the right code, now
         await world.service.verify(verify_cmd(code))
-    assert world.state.challenges[reply["challenge_id"]].failures == 5
+    assert world.state.challenges[reply.challenge_id].failures == 5
     [failed] = world.tx.events_of("OtpFailed")
     assert failed.payload["reason"] == "otp_attempts_exceeded"
     assert not world.tx.events_of("OtpVerified")
@@ -163,7 +164,7 @@ async def test_failures_survive_a_resend_and_a_locked_challenge_gets_no_new_code
             await world.service.verify(verify_cmd(wrong(code)))
     world.clock.advance(seconds=60)
     second = await world.service.issue(issue_cmd())
-    assert second["challenge_id"] == first["challenge_id"]
+    assert second.challenge_id == first.challenge_id
     new = world.sms.last_code()
     with pytest.raises(OtpInvalid) as err:
         await world.service.verify(verify_cmd(wrong(new)))
@@ -185,7 +186,7 @@ async def test_a_resend_replaces_the_code(world: World) -> None:
     if old != new:  # one chance in a million that they are equal
         with pytest.raises(OtpInvalid):
             await world.service.verify(verify_cmd(old))
-    assert (await world.service.verify(verify_cmd(new)))["verified"] is True
+    assert (await world.service.verify(verify_cmd(new))).verified is True
 
 
 async def test_a_resend_waits_sixty_seconds(world: World) -> None:
@@ -207,7 +208,7 @@ async def test_a_new_code_after_verification_can_be_verified_again(world: World)
     await world.service.verify(verify_cmd(world.sms.last_code()))
     world.clock.advance(seconds=60)
     await world.service.issue(issue_cmd())
-    assert (await world.service.verify(verify_cmd(world.sms.last_code())))["verified"]
+    assert (await world.service.verify(verify_cmd(world.sms.last_code()))).verified
 
 
 async def test_at_most_five_sends_per_phone_in_a_rolling_hour(world: World) -> None:
@@ -256,7 +257,7 @@ async def test_a_refused_sms_stores_nothing_usable_and_reports_it(world: World) 
     world.sms.fail_with = None
     world.clock.advance(seconds=60)
     await world.service.issue(issue_cmd())
-    assert (await world.service.verify(verify_cmd(world.sms.last_code())))["verified"]
+    assert (await world.service.verify(verify_cmd(world.sms.last_code()))).verified
 
 
 async def test_no_code_ever_reaches_an_event(world: World) -> None:
@@ -286,7 +287,7 @@ async def test_registration_requested_issues_once_even_when_redelivered(world: W
     assert sent.causation_id == event.id  # type: ignore[attr-defined]
     assert sent.correlation_id == "reg-1"
     result = await world.service.verify(verify_cmd(world.sms.last_code(), flow_id="reg-1"))
-    assert result["verified"] is True
+    assert result.verified is True
 
 
 async def test_a_refused_registration_otp_is_recorded_once(world: World) -> None:

@@ -19,11 +19,11 @@ from services.otp.adapters.mongo import (
     MongoChallenges,
     MongoTransactions,
 )
-from services.otp.domain.commands import IssueOtp, VerifyOtp
 from services.otp.domain.errors import OtpError
 from services.otp.handlers import OtpService
 from services.otp.tests.fakes import FakeSms
 from shared.clock import system_clock
+from shared.contracts.otp import IssueOtp, OtpPurpose, VerifyOtp
 from shared.storage import OUTBOX, PROCESSED, connect_mongo, ensure_indexes
 
 pytestmark = pytest.mark.integration
@@ -64,6 +64,14 @@ async def outcome(call: Any) -> str:
     return "ok"
 
 
+def issue_of(flow_id: str, purpose: OtpPurpose) -> IssueOtp:
+    return IssueOtp(flow_id=flow_id, purpose=purpose, phone=PHONE)
+
+
+def verify_of(flow_id: str, purpose: OtpPurpose, code: str) -> VerifyOtp:
+    return VerifyOtp(flow_id=flow_id, purpose=purpose, code=code, phone=PHONE)
+
+
 async def outbox_types(db: AsyncDatabase[dict[str, Any]]) -> list[str]:
     return [json.loads(d["data"])["type"] async for d in db[OUTBOX].find({})]
 
@@ -81,25 +89,25 @@ async def test_indexes_exist(db: AsyncDatabase[dict[str, Any]]) -> None:
 
 async def test_a_hundred_parallel_wrong_guesses_count_exactly_five(
         db: AsyncDatabase[dict[str, Any]], service: OtpService, sms: FakeSms) -> None:
-    reply = await service.issue(IssueOtp("flow-1", "login", PHONE))
+    reply = await service.issue(issue_of("flow-1", "login"))
     code = sms.last_code()
-    guesses = [outcome(service.verify(VerifyOtp("flow-1", "login", wrong(code), PHONE)))
+    guesses = [outcome(service.verify(verify_of("flow-1", "login", wrong(code))))
                for _ in range(100)]
     results = Counter(await asyncio.gather(*guesses))
     assert results == {"otp_invalid": 5, "otp_attempts_exceeded": 95}
-    stored = await db[CHALLENGES].find_one({"_id": reply["challenge_id"]})
+    stored = await db[CHALLENGES].find_one({"_id": reply.challenge_id})
     assert stored is not None and stored["failures"] == 5
     # Locked: the right code no longer opens it.
-    assert await outcome(service.verify(VerifyOtp("flow-1", "login", code, PHONE))) == \
+    assert await outcome(service.verify(verify_of("flow-1", "login", code))) == \
         "otp_attempts_exceeded"
     assert Counter(await outbox_types(db)) == {"OtpSent": 1, "OtpFailed": 1}
 
 
 async def test_a_right_code_is_accepted_once_under_parallel_submissions(
         db: AsyncDatabase[dict[str, Any]], service: OtpService, sms: FakeSms) -> None:
-    await service.issue(IssueOtp("flow-2", "registration", PHONE))
+    await service.issue(issue_of("flow-2", "registration"))
     code = sms.last_code()
-    submissions = [outcome(service.verify(VerifyOtp("flow-2", "registration", code, PHONE)))
+    submissions = [outcome(service.verify(verify_of("flow-2", "registration", code)))
                    for _ in range(20)]
     results = Counter(await asyncio.gather(*submissions))
     assert results == {"ok": 1, "otp_expired": 19}
@@ -108,7 +116,7 @@ async def test_a_right_code_is_accepted_once_under_parallel_submissions(
 
 async def test_parallel_issues_for_one_flow_send_one_code(
         db: AsyncDatabase[dict[str, Any]], service: OtpService, sms: FakeSms) -> None:
-    issues = [outcome(service.issue(IssueOtp("flow-3", "registration", PHONE)))
+    issues = [outcome(service.issue(issue_of("flow-3", "registration")))
               for _ in range(10)]
     results = Counter(await asyncio.gather(*issues))
     assert results == {"ok": 1, "otp_resend_too_soon": 9}
@@ -120,7 +128,7 @@ async def test_parallel_issues_for_one_flow_send_one_code(
 
 async def test_parallel_issues_to_one_phone_respect_the_hourly_limit(
         db: AsyncDatabase[dict[str, Any]], service: OtpService, sms: FakeSms) -> None:
-    issues = [outcome(service.issue(IssueOtp(f"flow-{i}", "login", PHONE))) for i in range(12)]
+    issues = [outcome(service.issue(issue_of(f"flow-{i}", "login"))) for i in range(12)]
     results = Counter(await asyncio.gather(*issues))
     assert results == {"ok": 5, "otp_send_limit": 7}
     assert len(sms.sent) == 5
@@ -130,7 +138,7 @@ async def test_parallel_issues_to_one_phone_respect_the_hourly_limit(
 
 async def test_the_code_is_stored_only_as_a_keyed_hash(
         db: AsyncDatabase[dict[str, Any]], service: OtpService, sms: FakeSms) -> None:
-    await service.issue(IssueOtp("flow-4", "password_reset", PHONE))
+    await service.issue(issue_of("flow-4", "password_reset"))
     code = sms.last_code()
     stored = await db[CHALLENGES].find_one({"flow_id": "flow-4"})
     assert stored is not None and len(stored["code_hash"]) == 64

@@ -7,7 +7,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -16,6 +16,8 @@ from services.otp.config import OtpSettings
 from services.otp.entrypoints import wire
 from services.otp.tests.twilio_stub import TwilioStub
 from shared.bus import Consumer, ConsumerRunner
+from shared.contracts import otp as OTP
+from shared.contracts.base import Rpc
 from shared.events import Envelope, RegistrationRequested, new_event
 from shared.rpc import RemoteError, RpcClient, RpcServer
 from shared.runtime import Infrastructure, Wiring, connect_infrastructure
@@ -32,8 +34,13 @@ class Running:
     rpc: RpcClient
     name: str
 
-    async def call(self, endpoint: str, payload: dict[str, Any]) -> Any:
-        return await self.rpc.call(self.name, endpoint, payload)
+    async def call(self, endpoint: Rpc[Any, Any], payload: dict[str, Any]) -> dict[str, Any]:
+        """The endpoint as served by the service under test (a name of its own); the answer as
+        it was sent."""
+        answer = await self.rpc.ask(replace(endpoint, service=self.name),
+                                    endpoint.request.model_validate(payload))
+        wire: dict[str, Any] = answer.wire()
+        return wire
 
 
 @pytest.fixture
@@ -72,19 +79,20 @@ def code_in(body: str) -> str:
 
 async def test_issue_and_verify_over_nats(running: Running) -> None:
     phone = "+84911000001"
-    issued = await running.call("issue", {"flow_id": "f1", "purpose": "login", "phone": phone})
+    issued = await running.call(OTP.ISSUE, {"flow_id": "f1", "purpose": "login",
+                                            "phone": phone})
     assert issued["phone_masked"] == "+8491****001"
     [body] = running.stub.bodies_to(phone)
     assert "5 phut" in body
     assert running.stub.received[0].form["From"] == "DVCQG"
     with pytest.raises(RemoteError) as err:
-        await running.call("issue", {"flow_id": "f1", "purpose": "login", "phone": phone})
+        await running.call(OTP.ISSUE, {"flow_id": "f1", "purpose": "login", "phone": phone})
     assert err.value.code == "otp_resend_too_soon" and err.value.error["retry_after"] > 0
     with pytest.raises(RemoteError) as err:
-        await running.call("verify", {"flow_id": "f1", "purpose": "login", "code": "12",
+        await running.call(OTP.VERIFY, {"flow_id": "f1", "purpose": "login", "code": "12",
                                       "phone": phone})
     assert err.value.code == "validation_error"
-    verified = await running.call("verify", {"flow_id": "f1", "purpose": "login",
+    verified = await running.call(OTP.VERIFY, {"flow_id": "f1", "purpose": "login",
                                              "code": code_in(body), "phone": phone})
     assert verified == {"verified": True, "phone": phone,
                         "challenge_id": issued["challenge_id"]}
@@ -93,7 +101,7 @@ async def test_issue_and_verify_over_nats(running: Running) -> None:
 async def test_a_refused_sms_answers_sms_failed(running: Running) -> None:
     running.stub.script = [(400, 21211)]
     with pytest.raises(RemoteError) as err:
-        await running.call("issue", {"flow_id": "f2", "purpose": "login",
+        await running.call(OTP.ISSUE, {"flow_id": "f2", "purpose": "login",
                                      "phone": "+84911000002"})
     assert err.value.code == "sms_failed"
     assert err.value.error["detail"].startswith("Không gửi được")
@@ -131,6 +139,6 @@ async def test_registration_requested_sends_one_sms_even_when_redelivered(
     await runner.stop()
     assert seen == [event.id, event.id]
     [body] = running.stub.bodies_to(phone)
-    verified = await running.call("verify", {"flow_id": rid, "purpose": "registration",
+    verified = await running.call(OTP.VERIFY, {"flow_id": rid, "purpose": "registration",
                                              "code": code_in(body), "phone": phone})
     assert verified["verified"] is True

@@ -18,12 +18,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, get_args
 
 from services.pki.domain.errors import ChallengeExpired
 
-Purpose = Literal["registration", "login", "password_reset", "add_method", "reauthentication"]
-PURPOSES: tuple[str, ...] = get_args(Purpose)
 CHALLENGE_TTL = timedelta(minutes=5)
 NONCE_BYTES = 32
 CHALLENGE_PREFIX = b"dvcid-auth-v1\0"

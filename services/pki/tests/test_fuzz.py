@@ -15,12 +15,14 @@ from hypothesis import strategies as st
 
 from services.pki.adapters.trust_store import load_trust_anchors
 from services.pki.domain.certificates import TrustStore
-from services.pki.domain.commands import FlowRef, VerifySignature
 from services.pki.domain.errors import PkiError
 from services.pki.handlers import PkiService
 from services.pki.tests.conftest import RunningSandbox
 from services.pki.tests.fakes import FakeTransactions, FixedRevocation
 from shared.clock import FrozenClock
+from shared.contracts import pki as PKI
+from shared.contracts.base import ContractViolation
+from shared.rpc import serving
 
 KNOWN_CODES = {"validation_error", "certificate_untrusted", "certificate_expired",
                "certificate_revoked", "certificate_not_for_signing", "signature_invalid",
@@ -65,12 +67,13 @@ def certificate_inputs(der: bytes) -> st.SearchStrategy[Any]:
 async def check(material: dict[str, Any], certificate: Any, chain: Any, signature: Any) -> None:
     service = PkiService(FakeTransactions(), TrustStore(load_trust_anchors(material["anchors"])),
                          FixedRevocation(), None, FrozenClock(datetime.now(UTC)))
-    await service.challenge(FlowRef("fuzz", "login"))
+    await service.challenge(PKI.SignatureFlow(flow_id="fuzz", purpose="login"))
     payload = {"flow_id": "fuzz", "purpose": "login", "certificate": certificate,
                "chain": chain, "signature": signature}
     try:
-        await service.verify_signature(VerifySignature.parse(payload))
-    except PkiError as refused:
+        # Over the endpoint, as a request arrives: its contract first, then pki's checks.
+        await serving(PKI.VERIFY_SIGNATURE, service.verify_signature)(payload)
+    except (PkiError, ContractViolation) as refused:
         assert refused.code in KNOWN_CODES
         refused.to_error()
 
@@ -110,6 +113,6 @@ async def test_a_certificate_with_an_impossible_version_is_a_validation_error(
 async def check_strict(material: dict[str, Any], certificate: str) -> None:
     service = PkiService(FakeTransactions(), TrustStore(load_trust_anchors(material["anchors"])),
                          FixedRevocation(), None, FrozenClock(datetime.now(UTC)))
-    await service.challenge(FlowRef("fuzz", "login"))
-    await service.verify_signature(VerifySignature.parse(
-        {"flow_id": "fuzz", "purpose": "login", "certificate": certificate, "signature": "AA=="}))
+    await service.challenge(PKI.SignatureFlow(flow_id="fuzz", purpose="login"))
+    await serving(PKI.VERIFY_SIGNATURE, service.verify_signature)(
+        {"flow_id": "fuzz", "purpose": "login", "certificate": certificate, "signature": "AA=="})

@@ -7,7 +7,7 @@ import asyncio
 import base64
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,8 @@ from services.pki.domain.challenge import new_challenge
 from services.pki.entrypoints import wire
 from services.pki.tests.conftest import RunningSandbox
 from services.pki.tests.signing import sign
+from shared.contracts import pki as PKI
+from shared.contracts.base import Rpc
 from shared.rpc import RemoteError, RpcClient, RpcServer
 from shared.runtime import Infrastructure, Wiring, connect_infrastructure
 from shared.storage import OUTBOX, ensure_indexes
@@ -33,8 +35,13 @@ class Running:
     rpc: RpcClient
     name: str
 
-    async def call(self, endpoint: str, payload: dict[str, Any]) -> Any:
-        return await self.rpc.call(self.name, endpoint, payload)
+    async def call(self, endpoint: Rpc[Any, Any], payload: dict[str, Any]) -> dict[str, Any]:
+        """The endpoint as served by the service under test (a name of its own); the answer as
+        it was sent."""
+        answer = await self.rpc.ask(replace(endpoint, service=self.name),
+                                    endpoint.request.model_validate(payload))
+        wire: dict[str, Any] = answer.wire()
+        return wire
 
 
 @pytest.fixture
@@ -62,19 +69,19 @@ async def running(test_servers: Any, sandbox: RunningSandbox) -> AsyncIterator[R
 
 
 async def test_status_counts_the_configured_anchor(running: Running) -> None:
-    assert await running.call("status", {}) == {"trust_anchors": 1, "intermediates": 0}
+    assert await running.call(PKI.STATUS, {}) == {"trust_anchors": 1, "intermediates": 0}
 
 
 async def test_usb_signature_over_rpc_is_single_use(running: Running, sandbox: RunningSandbox) -> None:
     issued = sandbox.issue(key_type="rsa")
     flow = {"flow_id": str(uuid.uuid4()), "purpose": "registration"}
-    challenge = await running.call("challenge", flow)
+    challenge = await running.call(PKI.CHALLENGE, flow)
     signature = sign(issued["private_key_pem"], base64.b64decode(challenge["challenge"]))
     payload = {**flow, "certificate": issued["certificate_pem"], "chain": [issued["chain_pem"]],
                "signature": signature}
     # Two parallel verifications of one challenge: exactly one succeeds.
-    answers = await asyncio.gather(running.call("verify_signature", payload),
-                                   running.call("verify_signature", payload),
+    answers = await asyncio.gather(running.call(PKI.VERIFY_SIGNATURE, payload),
+                                   running.call(PKI.VERIFY_SIGNATURE, payload),
                                    return_exceptions=True)
     accepted = [a for a in answers if isinstance(a, dict)]
     refused = [a for a in answers if isinstance(a, RemoteError)]
@@ -88,7 +95,7 @@ async def test_usb_signature_over_rpc_is_single_use(running: Running, sandbox: R
 
 async def test_bad_input_is_a_validation_error(running: Running) -> None:
     with pytest.raises(RemoteError) as err:
-        await running.call("verify_signature", {"flow_id": "x", "purpose": "login",
+        await running.call(PKI.VERIFY_SIGNATURE, {"flow_id": "x", "purpose": "login",
                                                 "certificate": "garbage", "signature": "!!"})
     assert err.value.code == "validation_error"
 

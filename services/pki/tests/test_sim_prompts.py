@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.pki.domain.certificates import TrustStore
-from services.pki.domain.commands import SimStatus, StartSim
 from services.pki.domain.errors import SimPromptLimit, SimRejected
 from services.pki.domain.ports import MobileSignatureStatus
 from services.pki.domain.sim_prompts import PromptHistory, PromptLimits, display_text, free_at
 from services.pki.handlers import PkiService
 from services.pki.tests.fakes import FakeTransactions, FixedRevocation, ScriptedProvider
 from shared.clock import FrozenClock
+from shared.contracts.pki import SimStatus, StartSim
 
 NOW = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 LIMITS = PromptLimits()
@@ -59,14 +59,14 @@ def service(clock: FrozenClock, provider: ScriptedProvider) -> PkiService:
 
 
 def start(flow_id: str, purpose: str = "login") -> StartSim:
-    return StartSim.parse({"flow_id": flow_id, "purpose": purpose, "phone": PHONE})
+    return StartSim.model_validate({"flow_id": flow_id, "purpose": purpose, "phone": PHONE})
 
 
 async def test_one_prompt_at_a_time_and_a_finished_one_frees_the_phone() -> None:
     clock, provider = FrozenClock(NOW), ScriptedProvider()
     pki = service(clock, provider)
     started = await pki.sim_start(start("f1"))
-    assert started["verification_code"] in provider.texts[0]
+    assert started.verification_code in provider.texts[0]
     assert "dang nhap" in provider.texts[0]
     with pytest.raises(SimPromptLimit) as refused:
         await pki.sim_start(start("f2", "registration"))
@@ -74,7 +74,7 @@ async def test_one_prompt_at_a_time_and_a_finished_one_frees_the_phone() -> None
     assert len(provider.started) == 1  # the SIM was not asked
     provider.answer = MobileSignatureStatus(state="COMPLETE", result="USER_CANCELLED")
     with pytest.raises(SimRejected):
-        await pki.sim_status(SimStatus.parse({"flow_id": "f1", "purpose": "login"}))
+        await pki.sim_status(SimStatus.model_validate({"flow_id": "f1", "purpose": "login"}))
     await pki.sim_start(start("f2", "registration"))
     assert len(provider.started) == 2
 
@@ -86,7 +86,7 @@ async def test_the_sixth_prompt_in_15_minutes_is_refused() -> None:
     for i in range(5):
         await pki.sim_start(start(f"f{i}"))
         with pytest.raises(SimRejected):
-            await pki.sim_status(SimStatus.parse({"flow_id": f"f{i}", "purpose": "login"}))
+            await pki.sim_status(SimStatus.model_validate({"flow_id": f"f{i}", "purpose": "login"}))
         clock.advance(seconds=30)
     with pytest.raises(SimPromptLimit) as refused:
         await pki.sim_start(start("f5"))

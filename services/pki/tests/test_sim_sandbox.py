@@ -15,12 +15,12 @@ from services.pki.adapters.revocation import HttpRevocationChecker
 from services.pki.adapters.revocation import create_client as revocation_client
 from services.pki.adapters.trust_store import load_trust_anchors
 from services.pki.domain.certificates import TrustStore
-from services.pki.domain.commands import SimStatus, StartSim
 from services.pki.domain.errors import PkiError
 from services.pki.handlers import PkiService
 from services.pki.tests.conftest import RunningSandbox
 from services.pki.tests.fakes import FakeTransactions
 from shared.clock import system_clock
+from shared.contracts.pki import SimStatus, StartSim
 
 
 @pytest.fixture
@@ -51,28 +51,28 @@ async def dev(method: str, url: str, **kwargs: Any) -> httpx.Response:
 
 
 def start(phone: str, flow_id: str) -> StartSim:
-    return StartSim.parse({"flow_id": flow_id, "purpose": "registration", "phone": phone})
+    return StartSim.model_validate({"flow_id": flow_id, "purpose": "registration", "phone": phone})
 
 
 def poll(flow_id: str, wait: float = 0) -> SimStatus:
-    return SimStatus.parse({"flow_id": flow_id, "purpose": "registration", "wait_seconds": wait})
+    return SimStatus.model_validate({"flow_id": flow_id, "purpose": "registration", "wait_seconds": wait})
 
 
 async def test_approved_with_the_pin_gives_the_identity(sandbox, service) -> None:
     phone = new_subscriber(sandbox)
     started = await service.sim_start(start(phone, "sim-ok"))
-    assert (await service.sim_status(poll("sim-ok"))) == {"status": "pending"}
+    assert (await service.sim_status(poll("sim-ok"))).wire() == {"status": "pending"}
     shown = (await dev("GET", f"{sandbox.url}/dev/sim/{phone}")).json()
-    assert shown["verification_code"] == started["verification_code"]
+    assert shown["verification_code"] == started.verification_code
     wrong = await dev("POST", f"{sandbox.url}/dev/sim/{phone}/approve", json={"pin": "9999"})
     assert wrong.status_code == 422
     approved = await dev("POST", f"{sandbox.url}/dev/sim/{phone}/approve", json={"pin": "1234"})
     assert approved.status_code == 200
-    done = await service.sim_status(poll("sim-ok", wait=2))
+    done = (await service.sim_status(poll("sim-ok", wait=2))).wire()
     assert done["status"] == "completed" and done["level"] == 3
     assert done["identity"]["id_number"] == "079195000123"
     # Polling again answers the same, and CertificateValidated was committed once.
-    assert (await service.sim_status(poll("sim-ok")))["serial"] == done["serial"]
+    assert (await service.sim_status(poll("sim-ok"))).serial == done["serial"]
     transactions = service._transactions
     assert isinstance(transactions, FakeTransactions)
     assert transactions.state.event_types() == ["CertificateValidated"]
@@ -84,7 +84,7 @@ async def test_rsa_enterprise_sim(sandbox, service) -> None:
     await service.sim_start(start(phone, "sim-ent"))
     await dev("POST", f"{sandbox.url}/dev/sim/{phone}/approve", json={"pin": "1234"})
     done = await service.sim_status(poll("sim-ent", wait=2))
-    assert done["subject_type"] == "enterprise"
+    assert done.subject_type == "enterprise"
 
 
 async def refusal(service: PkiService, command: SimStatus) -> str:

@@ -15,13 +15,14 @@ from cryptography import x509
 from services.pki.adapters.revocation import HttpRevocationChecker, create_client
 from services.pki.adapters.trust_store import load_trust_anchors
 from services.pki.domain.certificates import TrustStore
-from services.pki.domain.commands import FlowRef, VerifySignature
 from services.pki.domain.errors import PkiError
 from services.pki.handlers import PkiService
 from services.pki.tests.conftest import RunningSandbox
 from services.pki.tests.fakes import FakeTransactions
 from services.pki.tests.signing import intermediate_from, leaf_from, pem, rogue_ca, sign
 from shared.clock import FrozenClock
+from shared.contracts import pki as PKI
+from shared.rpc import serving
 
 
 @pytest.fixture
@@ -46,13 +47,19 @@ def make_service(sandbox: RunningSandbox, http: httpx.AsyncClient, clock: Frozen
 async def sign_in(service: PkiService, issued: dict[str, Any], flow_id: str = "flow-1",
                   scheme: Any = None, data: bytes | None = None,
                   chain: Any = "default") -> dict[str, Any]:
-    flow = FlowRef(flow_id, "registration")
-    challenge = base64.b64decode((await service.challenge(flow))["challenge"])
+    flow = PKI.SignatureFlow(flow_id=flow_id, purpose="registration")
+    challenge = base64.b64decode((await service.challenge(flow)).challenge)
     payload = {"flow_id": flow_id, "purpose": "registration",
                "certificate": issued["certificate_pem"],
                "chain": [issued["chain_pem"]] if chain == "default" else chain,
                "signature": sign(issued["private_key_pem"], data or challenge, scheme)}
-    return await service.verify_signature(VerifySignature.parse(payload))
+    return await verified(service, payload)
+
+
+async def verified(service: PkiService, payload: dict[str, Any]) -> dict[str, Any]:
+    """Over the endpoint, as a caller's request arrives: the answer as it is sent."""
+    answer: dict[str, Any] = await serving(PKI.VERIFY_SIGNATURE, service.verify_signature)(payload)
+    return answer
 
 
 async def refused(coro: Any) -> str:
@@ -177,35 +184,36 @@ async def test_a_signature_over_other_data(sandbox, http, clock) -> None:
 async def test_a_challenge_is_single_use(sandbox, http, clock) -> None:
     service = make_service(sandbox, http, clock)
     issued = sandbox.issue()
-    flow = FlowRef("flow-replay", "login")
-    challenge = base64.b64decode((await service.challenge(flow))["challenge"])
+    flow = PKI.SignatureFlow(flow_id="flow-replay", purpose="login")
+    challenge = base64.b64decode((await service.challenge(flow)).challenge)
     payload = {"flow_id": flow.flow_id, "purpose": flow.purpose,
                "certificate": issued["certificate_pem"], "chain": issued["chain_pem"],
                "signature": sign(issued["private_key_pem"], challenge)}
-    await service.verify_signature(VerifySignature.parse(payload))
-    assert await refused(service.verify_signature(VerifySignature.parse(payload))) == "challenge_expired"
+    await verified(service, payload)
+    assert await refused(verified(service, payload)) == "challenge_expired"
 
 
 async def test_a_challenge_expires_after_5_minutes(sandbox, http, clock) -> None:
     service = make_service(sandbox, http, clock)
     issued = sandbox.issue()
-    flow = FlowRef("flow-late", "registration")
-    challenge = base64.b64decode((await service.challenge(flow))["challenge"])
+    flow = PKI.SignatureFlow(flow_id="flow-late", purpose="registration")
+    challenge = base64.b64decode((await service.challenge(flow)).challenge)
     clock.advance(minutes=5, seconds=1)
     payload = {"flow_id": flow.flow_id, "purpose": flow.purpose,
                "certificate": issued["certificate_pem"], "chain": issued["chain_pem"],
                "signature": sign(issued["private_key_pem"], challenge)}
-    assert await refused(service.verify_signature(VerifySignature.parse(payload))) == "challenge_expired"
+    assert await refused(verified(service, payload)) == "challenge_expired"
 
 
 async def test_a_challenge_is_bound_to_its_flow(sandbox, http, clock) -> None:
     service = make_service(sandbox, http, clock)
     issued = sandbox.issue()
-    challenge = base64.b64decode((await service.challenge(FlowRef("flow-a", "login")))["challenge"])
-    await service.challenge(FlowRef("flow-b", "login"))
+    first = await service.challenge(PKI.SignatureFlow(flow_id="flow-a", purpose="login"))
+    challenge = base64.b64decode(first.challenge)
+    await service.challenge(PKI.SignatureFlow(flow_id="flow-b", purpose="login"))
     payload = {"flow_id": "flow-b", "purpose": "login", "certificate": issued["certificate_pem"],
                "chain": issued["chain_pem"], "signature": sign(issued["private_key_pem"], challenge)}
-    assert await refused(service.verify_signature(VerifySignature.parse(payload))) == "signature_invalid"
+    assert await refused(verified(service, payload)) == "signature_invalid"
 
 
 async def test_no_revocation_answer_fails_closed_unless_configured_open(sandbox, http, clock) -> None:
@@ -238,17 +246,17 @@ async def test_the_challenge_is_domain_separated_and_only_the_whole_message_veri
         sandbox, http, clock) -> None:
     service = make_service(sandbox, http, clock)
     issued = sandbox.issue()
-    flow = FlowRef("flow-ds", "registration")
-    challenge = base64.b64decode((await service.challenge(flow))["challenge"])
+    flow = PKI.SignatureFlow(flow_id="flow-ds", purpose="registration")
+    challenge = base64.b64decode((await service.challenge(flow)).challenge)
     head = b"dvcid-auth-v1\0http://127.0.0.1:8000\0"
     assert challenge.startswith(head) and len(challenge) == len(head) + 32
     nonce = challenge[-32:]
 
     def verify(message: bytes) -> Any:
-        return service.verify_signature(VerifySignature.parse({
+        return verified(service, {
             "flow_id": "flow-ds", "purpose": "registration",
             "certificate": issued["certificate_pem"], "chain": [issued["chain_pem"]],
-            "signature": sign(issued["private_key_pem"], message)}))
+            "signature": sign(issued["private_key_pem"], message)})
 
     # A signature over this very nonce, bare (what a signing oracle could be asked for) or
     # for another site, is no proof here; the whole message is.

@@ -1,13 +1,12 @@
 """Mongo side of account management (``/me``): contact and method updates of the account
-document (each one conditional update), the account's sessions, the ``method_flows``
-collection, and the unit of work that holds them."""
+document (each one conditional update), the account's sessions, the ``method_flows`` and
+``step_ups`` collections (the service's one unit of work holds them: unit_of_work.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
-from pymongo.errors import OperationFailure
 
 from services.profile.adapters.certificate_mongo import FINGERPRINT_FIELD
 from services.profile.adapters.mongo import (
@@ -15,7 +14,6 @@ from services.profile.adapters.mongo import (
     FLOW_KEPT_AFTER_EXPIRY_SECONDS,
     SESSIONS,
     Document,
-    ProfileUnitOfWork,
     _Repository,
     session_from_doc,
 )
@@ -35,13 +33,6 @@ ACCOUNT_INDEXES: dict[str, list[IndexModel]] = {
     STEP_UPS: [IndexModel([("expires_at", ASCENDING)], name="expires_at_ttl",
                           expireAfterSeconds=FLOW_KEPT_AFTER_EXPIRY_SECONDS)],
 }
-
-
-def with_account_indexes(indexes: dict[str, list[IndexModel]]) -> dict[str, list[IndexModel]]:
-    merged = {name: list(models) for name, models in indexes.items()}
-    for name, models in ACCOUNT_INDEXES.items():
-        merged.setdefault(name, []).extend(models)
-    return merged
 
 
 def _method_doc(method: AuthMethod) -> Document:
@@ -177,7 +168,18 @@ class MongoManagedSessions(_Repository):
         return result.matched_count == 1
 
 
-class MongoStepUps(_Repository):
+class _FlowMoves(_Repository):
+    async def _finish(self, flow_id: str, from_status: str, to_status: str, now: datetime,
+                      changes: Document) -> bool:
+        """``from_status`` → ``to_status`` (completing only a live flow) with ``changes``."""
+        query: Document = {"_id": flow_id, "status": from_status}
+        if to_status == "completed":
+            query["expires_at"] = {"$gt": now}
+        return await self._set_if(query, {"status": to_status}
+                                  | {k: v for k, v in changes.items() if v})
+
+
+class MongoStepUps(_FlowMoves):
     collection_name = STEP_UPS
 
     async def add(self, flow: StepUp) -> None:
@@ -189,21 +191,10 @@ class MongoStepUps(_Repository):
 
     async def finish(self, flow_id: str, from_status: str, to_status: str, now: datetime, *,
                      code: str | None = None) -> bool:
-        query: Document = {"_id": flow_id, "status": from_status}
-        if to_status == "completed":
-            query["expires_at"] = {"$gt": now}
-        changes: Document = {"status": to_status} | ({"code": code} if code else {})
-        try:
-            doc = await self._collection.find_one_and_update(query, {"$set": changes},
-                                                             session=self._session)
-        except OperationFailure as exc:
-            if exc.has_error_label("TransientTransactionError"):
-                return False
-            raise
-        return doc is not None
+        return await self._finish(flow_id, from_status, to_status, now, {"code": code})
 
 
-class MongoMethodFlows(_Repository):
+class MongoMethodFlows(_FlowMoves):
     collection_name = METHOD_FLOWS
 
     async def add(self, flow: MethodFlow) -> None:
@@ -215,38 +206,8 @@ class MongoMethodFlows(_Repository):
 
     async def finish(self, flow_id: str, from_status: str, to_status: str, now: datetime, *,
                      method_id: str | None = None, code: str | None = None) -> bool:
-        query: Document = {"_id": flow_id, "status": from_status}
-        if to_status == "completed":
-            query["expires_at"] = {"$gt": now}
-        changes: Document = {"status": to_status}
-        if method_id:
-            changes["method_id"] = method_id
-        if code:
-            changes["code"] = code
-        try:
-            doc = await self._collection.find_one_and_update(query, {"$set": changes},
-                                                             session=self._session)
-        except OperationFailure as exc:
-            # A concurrent transaction is finishing the same flow: that one wins.
-            if exc.has_error_label("TransientTransactionError"):
-                return False
-            raise
-        return doc is not None
-
-
-class AccountUnitOfWork(ProfileUnitOfWork):
-    managed_accounts: MongoManagedAccounts
-    managed_sessions: MongoManagedSessions
-    method_flows: MongoMethodFlows
-    step_ups: MongoStepUps
-
-    async def __aenter__(self) -> AccountUnitOfWork:
-        await super().__aenter__()
-        self.managed_accounts = MongoManagedAccounts(self.db, self.session)
-        self.managed_sessions = MongoManagedSessions(self.db, self.session)
-        self.method_flows = MongoMethodFlows(self.db, self.session)
-        self.step_ups = MongoStepUps(self.db, self.session)
-        return self
+        return await self._finish(flow_id, from_status, to_status, now,
+                                  {"method_id": method_id, "code": code})
 
 
 def flow_to_doc(flow: MethodFlow) -> Document:

@@ -39,13 +39,6 @@ ACTIVITY_INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
-def with_activity_indexes(indexes: dict[str, list[IndexModel]]) -> dict[str, list[IndexModel]]:
-    merged = {name: list(models) for name, models in indexes.items()}
-    for name, models in ACTIVITY_INDEXES.items():
-        merged.setdefault(name, []).extend(models)
-    return merged
-
-
 def _entry_doc(entry: Entry) -> Document:
     return entry.hashed_fields() | {"hash": entry.hash}
 

@@ -11,13 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from pymongo import ASCENDING, IndexModel
-from pymongo.errors import OperationFailure
 
 from services.profile.adapters.mongo import (
     ACCOUNTS,
     FLOW_KEPT_AFTER_EXPIRY_SECONDS,
     Document,
-    ProfileUnitOfWork,
     _Repository,
     account_from_doc,
 )
@@ -33,14 +31,6 @@ CERTIFICATE_INDEXES: dict[str, list[IndexModel]] = {
     CERTIFICATE_LOGINS: [IndexModel([("expires_at", ASCENDING)], name="expires_at_ttl",
                                     expireAfterSeconds=FLOW_KEPT_AFTER_EXPIRY_SECONDS)],
 }
-
-
-def with_certificate_indexes(indexes: dict[str, list[IndexModel]]) -> dict[str, list[IndexModel]]:
-    """``indexes`` plus ours, the lists of a collection both name joined."""
-    merged = {name: list(models) for name, models in indexes.items()}
-    for name, models in CERTIFICATE_INDEXES.items():
-        merged.setdefault(name, []).extend(models)
-    return merged
 
 
 class MongoCertificateLogins(_Repository):
@@ -65,15 +55,7 @@ class MongoCertificateLogins(_Repository):
         query: Document = {"_id": flow_id, "status": "awaiting_signature"}
         if live_at is not None:
             query["expires_at"] = {"$gt": live_at}
-        try:
-            doc = await self._collection.find_one_and_update(query, {"$set": changes},
-                                                             session=self._session)
-        except OperationFailure as exc:
-            # A concurrent transaction is finishing the same flow: that one wins.
-            if exc.has_error_label("TransientTransactionError"):
-                return False
-            raise
-        return doc is not None
+        return await self._set_if(query, changes)
 
 
 class MongoCertificateAccounts(_Repository):
@@ -83,17 +65,6 @@ class MongoCertificateAccounts(_Repository):
         doc = await self._collection.find_one({FINGERPRINT_FIELD: fingerprint_sha256},
                                               session=self._session)
         return account_from_doc(doc) if doc else None
-
-
-class CertificateUnitOfWork(ProfileUnitOfWork):
-    certificate_logins: MongoCertificateLogins
-    certificate_accounts: MongoCertificateAccounts
-
-    async def __aenter__(self) -> CertificateUnitOfWork:
-        await super().__aenter__()
-        self.certificate_logins = MongoCertificateLogins(self.db, self.session)
-        self.certificate_accounts = MongoCertificateAccounts(self.db, self.session)
-        return self
 
 
 def flow_to_doc(flow: CertificateLogin) -> Document:

@@ -27,7 +27,6 @@ from services.profile.domain.models import (
     Phone,
     Session,
 )
-from shared.storage import UnitOfWork
 
 Document = dict[str, Any]
 Db = AsyncDatabase[Document]
@@ -74,12 +73,34 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
+def merge_indexes(*parts: dict[str, list[IndexModel]]) -> dict[str, list[IndexModel]]:
+    """The indexes of several parts of the service, the lists of a collection both name
+    joined."""
+    merged: dict[str, list[IndexModel]] = {}
+    for part in parts:
+        for name, models in part.items():
+            merged.setdefault(name, []).extend(models)
+    return merged
+
+
 class _Repository:
     collection_name: str
 
     def __init__(self, db: Db, session: AsyncClientSession | None = None) -> None:
         self._collection = db[self.collection_name]
         self._session = session
+
+    async def _set_if(self, query: Document, changes: Document) -> bool:
+        """One conditional update of a flow (a state move): True for one caller only. A
+        concurrent transaction finishing the same flow wins: False here, not an error."""
+        try:
+            doc = await self._collection.find_one_and_update(query, {"$set": changes},
+                                                             session=self._session)
+        except OperationFailure as exc:
+            if exc.has_error_label("TransientTransactionError"):
+                return False
+            raise
+        return doc is not None
 
 
 class MongoAccounts(_Repository):
@@ -138,19 +159,11 @@ class MongoLoginFlows(_Repository):
         return flow_from_doc(doc) if doc else None
 
     async def complete(self, flow_id: str, session_id: str, now: datetime) -> bool:
-        try:
-            doc = await self._collection.find_one_and_update(
-                {"_id": flow_id, "status": "otp_sent", "expires_at": {"$gt": now}},
-                # The staged first-login password is the account's now: not kept twice.
-                {"$set": {"status": "completed", "session_id": session_id,
-                          "completed_at": now, "pending_password_hash": None}},
-                session=self._session)
-        except OperationFailure as exc:
-            # A concurrent transaction is completing the same flow: that one wins.
-            if exc.has_error_label("TransientTransactionError"):
-                return False
-            raise
-        return doc is not None
+        return await self._set_if(
+            {"_id": flow_id, "status": "otp_sent", "expires_at": {"$gt": now}},
+            # The staged first-login password is the account's now: not kept twice.
+            {"status": "completed", "session_id": session_id, "completed_at": now,
+             "pending_password_hash": None})
 
     async def redirect_otp(self, flow_id: str, now: datetime, *, phone: str, phone_id: str,
                            otp_ref: str, new_phone: str | None) -> bool:
@@ -202,9 +215,17 @@ class MongoSessions(_Repository):
 
     async def touch(self, token_hash: str, now: datetime,
                     idle_expires_at: datetime) -> Session | None:
+        return await self._touch({"token_hash": token_hash}, now, idle_expires_at)
+
+    async def touch_by_id(self, session_id: str, now: datetime,
+                          idle_expires_at: datetime) -> Session | None:
+        return await self._touch({"_id": session_id}, now, idle_expires_at)
+
+    async def _touch(self, match: Document, now: datetime,
+                     idle_expires_at: datetime) -> Session | None:
         doc = await self._collection.find_one_and_update(
-            {"token_hash": token_hash, "revoked_at": None,
-             "idle_expires_at": {"$gt": now}, "absolute_expires_at": {"$gt": now}},
+            match | {"revoked_at": None,
+                     "idle_expires_at": {"$gt": now}, "absolute_expires_at": {"$gt": now}},
             # $max: a slower concurrent touch never moves the expiry back.
             {"$max": {"last_seen_at": now, "idle_expires_at": idle_expires_at}},
             return_document=ReturnDocument.AFTER, session=self._session)
@@ -269,29 +290,6 @@ class MongoStore:
         self.history = MongoLoginHistory(db, session)
         self.resets = MongoPasswordResets(db, session)
         self.credentials = MongoStagedCredentials(db, session)
-
-
-class ProfileUnitOfWork(UnitOfWork):
-    """shared's unit of work (transaction + outbox + processed ids) with profile's
-    repositories bound to its session."""
-
-    accounts: MongoAccounts
-    logins: MongoLoginFlows
-    sessions: MongoSessions
-    history: MongoLoginHistory
-    resets: MongoPasswordResets
-    credentials: MongoStagedCredentials
-
-    async def __aenter__(self) -> ProfileUnitOfWork:
-        await super().__aenter__()
-        store = MongoStore(self.db, self.session)
-        self.accounts = store.accounts
-        self.logins = store.logins
-        self.sessions = store.sessions
-        self.history = store.history
-        self.resets = store.resets
-        self.credentials = store.credentials
-        return self
 
 
 # --- documents ---------------------------------------------------------------------------

@@ -1,23 +1,23 @@
 """Account management ("Quản lý tài khoản", FLOWS.md): what the owner of an account sees and
-may change. Pure rules, the requests, the add-a-method flow and the ports it needs.
+may change. Pure rules, the views and the add-a-method flow (the requests are the contracts
+of ``shared/contracts/profile.py``, the ports are in ``ports.py``).
 
 - Identity is shown per subject type and is never edited here: it was proven (telco, BHXH,
   certificate) and only a new proof changes it. Contacts (email, address) are editable.
 - Sensitive changes (auth methods, password, email, ending another session) need a step-up
-  of the session (``step_up.py``).
+  of the session (``domain/step_up.py``, ``handlers/settings/step_up.py``).
 - The account always keeps a way to log in: password + an OTP phone, or a certificate.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import ConfigDict, Field
 
-from services.profile.domain.commands import ClientInfo, FlowRef, SessionRef
 from services.profile.domain.errors import (
     FlowExpired,
     FlowState,
@@ -30,11 +30,8 @@ from services.profile.domain.models import (
     Account,
     AuthMethod,
     LoginRecord,
-    Phone,
     Session,
 )
-from services.profile.domain.ports import UnitOfWork
-from services.profile.domain.step_up import StepUps
 from shared.phones import mask_phone
 
 MAX_PHONES = 5  # login.gov allows at most five phone numbers per account
@@ -45,71 +42,7 @@ IDENTITY_FIELDS = frozenset({"id_number", "full_name", "birth_date", "sex", "tax
                              "name", "representative", "code", "identity", "subject_type",
                              "level"})
 EDITABLE_FIELDS = ("email", "address")
-HISTORY_PAGE_DEFAULT = 20
-HISTORY_PAGE_MAX = 100
 MethodFlowStatus = Literal["otp_sent", "awaiting_signature", "completed", "failed"]
-
-
-# --- requests -------------------------------------------------------------------------------
-
-class UpdateContacts(SessionRef):
-    """PATCH /me: absent fields are left alone; ``null`` (or "") clears one."""
-
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=True, frozen=True)
-
-    email: str | None = Field(default=None, max_length=254)
-    address: str | None = Field(default=None, max_length=500)
-
-    def identity_fields(self) -> list[str]:
-        return sorted(k for k in (self.model_extra or {}) if k in IDENTITY_FIELDS)
-
-    def unknown_fields(self) -> list[str]:
-        return sorted(k for k in (self.model_extra or {}) if k not in IDENTITY_FIELDS)
-
-    def changes(self) -> dict[str, str | None]:
-        return {name: (getattr(self, name) or None) for name in EDITABLE_FIELDS
-                if name in self.model_fields_set}
-
-
-class LoginPage(SessionRef):
-    limit: int = Field(default=HISTORY_PAGE_DEFAULT, ge=1, le=HISTORY_PAGE_MAX)
-    before: datetime | None = None
-
-
-class SessionTarget(SessionRef):
-    session_id: str = Field(min_length=1, max_length=64)
-
-
-class MethodTarget(SessionRef):
-    method_id: str = Field(min_length=1, max_length=64)
-
-
-class ChangePassword(SessionRef, ClientInfo):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False, frozen=True)
-
-    current_password: str = Field(min_length=1, max_length=1024)
-    new_password: str = Field(min_length=1, max_length=1024)
-    new_password_confirmation: str = Field(min_length=1, max_length=1024)
-    end_other_sessions: bool = False
-
-
-class AddMethod(SessionRef, ClientInfo):
-    type: Literal["sms", "usb", "sim"]
-    phone: str | None = Field(default=None, min_length=1, max_length=32)
-
-
-class MethodFlowRef(SessionRef, FlowRef):
-    pass
-
-
-class MethodFlowOtp(MethodFlowRef):
-    code: str = Field(min_length=1, max_length=16)
-
-
-class MethodFlowSignature(MethodFlowRef):
-    certificate: str = Field(min_length=1, max_length=64_000)
-    chain: list[str] | str | None = None
-    signature: str = Field(min_length=1, max_length=4_000)
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -123,9 +56,12 @@ def normalised_email(raw: str) -> str:
         ]) from None
 
 
-def checked_changes(command: UpdateContacts, account: Account) -> dict[str, str | None]:
-    """The contact changes of a PATCH /me, or the reason it is refused."""
-    identity = command.identity_fields()
+def checked_changes(sent: Mapping[str, str | None], others: Iterable[str],
+                    account: Account) -> dict[str, str | None]:
+    """The contact changes of a PATCH /me, or the reason it is refused. ``sent``: the
+    editable fields the request named (absent ones are left alone; ``null`` or blank clears
+    one); ``others``: the other fields it named."""
+    identity = sorted(name for name in others if name in IDENTITY_FIELDS)
     if identity:
         why = ("Thông tin định danh đã được xác thực mức độ 3 bằng chữ ký số, không thể "
                "chỉnh sửa." if account.level >= 3 else
@@ -133,11 +69,12 @@ def checked_changes(command: UpdateContacts, account: Account) -> dict[str, str 
         raise Forbidden(why + " Chỉ có thể sửa email và địa chỉ liên hệ.",
                         fields=[{"name": name, "detail": "Trường chỉ đọc."}
                                 for name in identity])
-    unknown = command.unknown_fields()
+    unknown = sorted(name for name in others if name not in IDENTITY_FIELDS)
     if unknown:
         raise ValidationFailed(fields=[{"name": name, "detail": "Trường này không được hỗ trợ."}
                                        for name in unknown])
-    changes = command.changes()
+    changes = {name: (value or "").strip() or None for name, value in sent.items()
+               if name in EDITABLE_FIELDS}
     if not changes:
         raise ValidationFailed("Không có thông tin nào để cập nhật.", fields=[
             {"name": "body", "detail": "Cần ít nhất một trong: email, address."}])
@@ -289,91 +226,3 @@ class MethodFlow:
         if self.code:
             data["code"] = self.code
         return data
-
-
-# --- ports ----------------------------------------------------------------------------------
-
-class ManagedAccounts(Protocol):
-    async def update_contacts(self, account_id: str, changes: dict[str, str | None]) -> bool:
-        ...
-
-    async def add_phone_method(self, account_id: str, method: AuthMethod, phone: str,
-                               now: datetime, max_phones: int) -> bool:
-        """Adds the OTP phone and its sms method in one conditional update: False when the
-        account already has ``max_phones`` phones or this number."""
-        ...
-
-    async def add_certificate_method(self, account_id: str, method: AuthMethod,
-                                     level: int) -> bool:
-        """Adds a usb/sim method unless that certificate's fingerprint is bound already."""
-        ...
-
-    async def remove_method(self, account_id: str, method: AuthMethod,
-                            expected_method_ids: list[str]) -> bool:
-        """Removes the method (and its phone) only if the account's methods are still
-        exactly ``expected_method_ids``: a concurrent removal cannot leave no way in."""
-        ...
-
-    async def owner_of_fingerprint(self, fingerprint_sha256: str) -> str | None: ...
-
-    async def keep_former_phone(self, account_id: str, phone: Phone, now: datetime) -> None:
-        """Keeps a removed phone's number (the last few), so the notice of its removal can
-        still reach it."""
-        ...
-
-    async def phone_numbers(self, account_id: str, phone_ids: list[str]) -> dict[str, str]:
-        """phone id → number, for the account's phones and the ones it removed lately."""
-        ...
-
-    async def keep_former_email(self, account_id: str, email: str, event_id: str,
-                                now: datetime) -> None:
-        """Keeps the e-mail a change replaced (the last few), under the id of the event that
-        announces the change, so its notice goes to the old address."""
-        ...
-
-    async def notice_email(self, account_id: str, event_id: str) -> str | None:
-        """Where the notice of event ``event_id`` goes: the address that change replaced,
-        else the account's e-mail."""
-        ...
-
-
-class ManagedSessions(Protocol):
-    async def active(self, account_id: str, now: datetime) -> list[Session]: ...
-
-    async def revoke_one(self, account_id: str, session_id: str,
-                         now: datetime) -> Session | None:
-        """Revokes the account's live session ``session_id``; None if no such session."""
-        ...
-
-    async def revoke_others(self, account_id: str, keep_session_id: str,
-                            now: datetime) -> list[Session]: ...
-
-    async def mark_reauthenticated(self, session_id: str, at: datetime, level: int) -> bool:
-        """Records a step-up on the live session ``session_id``."""
-        ...
-
-
-class MethodFlows(Protocol):
-    async def add(self, flow: MethodFlow) -> None: ...
-
-    async def get(self, flow_id: str) -> MethodFlow | None: ...
-
-    async def finish(self, flow_id: str, from_status: str, to_status: str, now: datetime, *,
-                     method_id: str | None = None, code: str | None = None) -> bool:
-        """``from_status`` → ``to_status`` atomically, if still live: True for one caller."""
-        ...
-
-
-class AccountUnitOfWork(UnitOfWork, Protocol):
-    @property
-    def managed_accounts(self) -> ManagedAccounts: ...
-
-    @property
-    def managed_sessions(self) -> ManagedSessions: ...
-
-    @property
-    def method_flows(self) -> MethodFlows: ...
-
-    @property
-    def step_ups(self) -> StepUps: ...
-

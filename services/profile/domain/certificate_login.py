@@ -19,13 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from pydantic import Field
-
-from services.profile.domain.commands import ClientInfo, FlowRef
 from services.profile.domain.errors import FlowExpired, FlowState
 from services.profile.domain.identity_keys import id_type_of, identity_key
 from services.profile.domain.models import Account
-from services.profile.domain.ports import UnitOfWork
 from shared.phones import mask_phone
 
 SIGNATURE_LEVEL = 3
@@ -40,18 +36,6 @@ SIM_ENDING_CODES = frozenset({
 })
 
 CertificateLoginStatus = Literal["awaiting_signature", "completed", "failed"]
-_PEM = Field(min_length=1, max_length=64_000)
-
-
-class StartCertificateLogin(ClientInfo):
-    method: Literal["usb", "sim"]
-    phone: str | None = Field(default=None, min_length=1, max_length=32)
-
-
-class SubmitSignature(FlowRef, ClientInfo):
-    certificate: str = _PEM
-    chain: list[str] | str | None = None
-    signature: str = Field(min_length=1, max_length=4_000)
 
 
 @dataclass(frozen=True)
@@ -148,35 +132,6 @@ def account_for(bound: Account | None, proof: CertificateProof) -> Account | Non
 
 
 # --- ports ----------------------------------------------------------------------------------
-
-class CertificateLoginRepository(Protocol):
-    async def add(self, flow: CertificateLogin) -> None: ...
-
-    async def get(self, flow_id: str) -> CertificateLogin | None: ...
-
-    async def complete(self, flow_id: str, account_id: str, session_id: str,
-                       now: datetime) -> bool:
-        """awaiting_signature → completed, atomically and only if live: True for one caller."""
-        ...
-
-    async def fail(self, flow_id: str, code: str, now: datetime) -> bool:
-        """awaiting_signature → failed with ``code``: True for one caller."""
-        ...
-
-
-class CertificateAccounts(Protocol):
-    async def find_by_fingerprint(self, fingerprint_sha256: str) -> Account | None:
-        """The account a usb/sim method of which holds this certificate."""
-        ...
-
-
-class CertificateUnitOfWork(UnitOfWork, Protocol):
-    @property
-    def certificate_logins(self) -> CertificateLoginRepository: ...
-
-    @property
-    def certificate_accounts(self) -> CertificateAccounts: ...
-
 
 class PkiService(Protocol):
     """The pki service; its refusals come back as PkiRejected, passed to the caller."""

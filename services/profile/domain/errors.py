@@ -127,6 +127,16 @@ class PasswordMismatch(ProfileError):
     default_detail = "Mật khẩu xác nhận không khớp với mật khẩu mới."
 
 
+class ConfirmationMismatch(PasswordMismatch):
+    """The password typed again at registration (``stage_credential``) differs: the answer
+    registration's page has always shown, naming the confirmation field."""
+
+    default_detail = "Mật khẩu nhập lại không khớp với mật khẩu đã nhập."
+
+    def __init__(self) -> None:
+        super().__init__(fields=[{"name": "password_confirmation", "detail": self.default_detail}])
+
+
 class Forbidden(ProfileError):
     code = "forbidden"
     default_detail = "Tài khoản của bạn không có quyền thực hiện thao tác này."

@@ -321,8 +321,3 @@ class PasswordReset:
             raise FlowState()
         if now >= self.expires_at:
             raise FlowExpired()
-
-
-def national_digits(phone: str) -> str:
-    """``+84912345678`` → ``0912345678``: the form a person would put in a password."""
-    return "0" + phone.removeprefix("+84") if phone.startswith("+84") else phone.lstrip("+")

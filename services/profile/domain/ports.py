@@ -3,20 +3,27 @@ implement them in adapters/, in-memory fakes in the unit tests."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from services.profile.domain.account_management import MethodFlow
+from services.profile.domain.certificate_login import CertificateLogin
 from services.profile.domain.credentials import StagedCredential
 from services.profile.domain.guards import Count
 from services.profile.domain.models import (
     Account,
+    AuthMethod,
     LoginFlow,
     LoginRecord,
     PasswordReset,
+    Phone,
     Session,
     Subscriber,
 )
+from services.profile.domain.step_up import StepUp
+from shared.contracts.otp import OtpPolicy
 from shared.events import Envelope
 
 
@@ -72,6 +79,10 @@ class SessionRepository(Protocol):
                     idle_expires_at: datetime) -> Session | None:
         """Slides the idle expiry of a live session; None (and no change) if it is not live."""
 
+    async def touch_by_id(self, session_id: str, now: datetime,
+                          idle_expires_at: datetime) -> Session | None:
+        """``touch`` by the session's id (the idle touches a gateway coalesced)."""
+
     async def revoke(self, token_hash: str, now: datetime) -> Session | None:
         """Revokes a session not yet revoked; None if unknown or already revoked."""
 
@@ -123,8 +134,154 @@ class Store(Protocol):
     def credentials(self) -> StagedCredentials: ...
 
 
+# Account management (/me): contacts and methods of the account document, its sessions.
+
+class ManagedAccounts(Protocol):
+    async def update_contacts(self, account_id: str, changes: dict[str, str | None]) -> bool:
+        ...
+
+    async def add_phone_method(self, account_id: str, method: AuthMethod, phone: str,
+                               now: datetime, max_phones: int) -> bool:
+        """Adds the OTP phone and its sms method in one conditional update: False when the
+        account already has ``max_phones`` phones or this number."""
+        ...
+
+    async def add_certificate_method(self, account_id: str, method: AuthMethod,
+                                     level: int) -> bool:
+        """Adds a usb/sim method unless that certificate's fingerprint is bound already."""
+        ...
+
+    async def remove_method(self, account_id: str, method: AuthMethod,
+                            expected_method_ids: list[str]) -> bool:
+        """Removes the method (and its phone) only if the account's methods are still
+        exactly ``expected_method_ids``: a concurrent removal cannot leave no way in."""
+        ...
+
+    async def owner_of_fingerprint(self, fingerprint_sha256: str) -> str | None: ...
+
+    async def keep_former_phone(self, account_id: str, phone: Phone, now: datetime) -> None:
+        """Keeps a removed phone's number (the last few), so the notice of its removal can
+        still reach it."""
+        ...
+
+    async def phone_numbers(self, account_id: str, phone_ids: list[str]) -> dict[str, str]:
+        """phone id → number, for the account's phones and the ones it removed lately."""
+        ...
+
+    async def keep_former_email(self, account_id: str, email: str, event_id: str,
+                                now: datetime) -> None:
+        """Keeps the e-mail a change replaced (the last few), under the id of the event that
+        announces the change, so its notice goes to the old address."""
+        ...
+
+    async def notice_email(self, account_id: str, event_id: str) -> str | None:
+        """Where the notice of event ``event_id`` goes: the address that change replaced,
+        else the account's e-mail."""
+        ...
+
+
+class ManagedSessions(Protocol):
+    async def active(self, account_id: str, now: datetime) -> list[Session]: ...
+
+    async def revoke_one(self, account_id: str, session_id: str,
+                         now: datetime) -> Session | None:
+        """Revokes the account's live session ``session_id``; None if no such session."""
+        ...
+
+    async def revoke_others(self, account_id: str, keep_session_id: str,
+                            now: datetime) -> list[Session]: ...
+
+    async def mark_reauthenticated(self, session_id: str, at: datetime, level: int) -> bool:
+        """Records a step-up on the live session ``session_id``."""
+        ...
+
+
+class MethodFlowRepository(Protocol):
+    async def add(self, flow: MethodFlow) -> None: ...
+
+    async def get(self, flow_id: str) -> MethodFlow | None: ...
+
+    async def finish(self, flow_id: str, from_status: str, to_status: str, now: datetime, *,
+                     method_id: str | None = None, code: str | None = None) -> bool:
+        """``from_status`` → ``to_status`` atomically, if still live: True for one caller."""
+        ...
+
+
+class StepUpRepository(Protocol):
+    async def add(self, flow: StepUp) -> None: ...
+
+    async def get(self, flow_id: str) -> StepUp | None: ...
+
+    async def finish(self, flow_id: str, from_status: str, to_status: str, now: datetime, *,
+                     code: str | None = None) -> bool:
+        """``from_status`` → ``to_status`` atomically, if still live: True for one caller."""
+        ...
+
+
+# The signature logins (usb, sim).
+
+class CertificateLoginRepository(Protocol):
+    async def add(self, flow: CertificateLogin) -> None: ...
+
+    async def get(self, flow_id: str) -> CertificateLogin | None: ...
+
+    async def complete(self, flow_id: str, account_id: str, session_id: str,
+                       now: datetime) -> bool:
+        """awaiting_signature → completed, atomically and only if live: True for one caller."""
+        ...
+
+    async def fail(self, flow_id: str, code: str, now: datetime) -> bool:
+        """awaiting_signature → failed with ``code``: True for one caller."""
+        ...
+
+
+class CertificateAccounts(Protocol):
+    async def find_by_fingerprint(self, fingerprint_sha256: str) -> Account | None:
+        """The account a usb/sim method of which holds this certificate."""
+        ...
+
+
+class SessionMirror(Protocol):
+    """The session mirror gateways answer session checks from (issue 13,
+    adapters/session_mirror.py): profile is its only writer."""
+
+    async def opened(self, token: str, session: Session) -> None:
+        """A live session, after its commit (never raises: a miss is asked of profile)."""
+
+    async def refreshed(self, session: Session) -> None:
+        """A live session touched (never raises; never overwrites a revoked marker)."""
+
+    async def revoked(self, sessions: Sequence[Session]) -> None:
+        """Revoked sessions, before the commit that revokes them (raises if not written)."""
+
+    async def accounts_changed(self, account_ids: Iterable[str]) -> None:
+        """Accounts whose ``me`` view may have changed (never raises)."""
+
+    def accounts_changed_later(self, account_ids: Iterable[str]) -> None:
+        """``accounts_changed`` in the background (after a commit, not delaying its caller)."""
+
+
 class UnitOfWork(Store, Protocol):
-    """State, the events it causes and the consumed event id, committed together or not at all."""
+    """State, the events it causes and the consumed event id, committed together or not at
+    all: one unit of work over every repository of the service."""
+
+    @property
+    def managed_accounts(self) -> ManagedAccounts: ...
+
+    @property
+    def managed_sessions(self) -> ManagedSessions: ...
+
+    @property
+    def method_flows(self) -> MethodFlowRepository: ...
+
+    @property
+    def step_ups(self) -> StepUpRepository: ...
+
+    @property
+    def certificate_logins(self) -> CertificateLoginRepository: ...
+
+    @property
+    def certificate_accounts(self) -> CertificateAccounts: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -148,6 +305,10 @@ class OtpService(Protocol):
                      code: str) -> dict[str, Any]:
         """``phone``: where the caller's flow says the code went; a code sent to any other
         number is refused (otp_invalid). Answers ``{verified, phone, challenge_id}``."""
+
+    async def policy(self) -> OtpPolicy:
+        """otp's timing and attempts (what a decoy reset imitates): read once and kept."""
+        ...
 
 
 class AttemptCounters(Protocol):

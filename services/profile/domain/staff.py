@@ -1,6 +1,7 @@
 """Accounts an operator creates (``dvcid admin``): post-office agents and state agencies.
 
-Pure rules: the requests, the issued usernames and the accounts they make. The initial
+Pure rules: what a request must be (beyond its contract's bounds), the issued usernames and
+the accounts they make. The initial
 password is generated and hashed by the operator's tool; only its argon2id hash arrives
 here, and the account must change it at its first login (``must_change_password``).
 """
@@ -10,13 +11,11 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import Field, field_validator
-
-from services.profile.domain.commands import Command
-from services.profile.domain.errors import ReauthenticationRequired
+from services.profile.domain.errors import ReauthenticationRequired, ValidationFailed
 from services.profile.domain.identity_keys import typed_in_id_type
 from services.profile.domain.models import (
     AGENCY_SUBJECT,
@@ -39,52 +38,123 @@ OPERATOR_REGISTRATION = "operator"
 _ID_NUMBER = re.compile(r"^(\d{9}|\d{12})$")
 _AGENCY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,31}$")
 _ARGON2ID = re.compile(r"^\$argon2id\$")
+_AGENT_USERNAME = re.compile(r"^NV\d{8}$")
 # An agent's session registers citizens only this long after its login or last step-up.
 AGENT_SESSION_WINDOW = timedelta(minutes=15)
 
 
-class _StaffCommand(Command):
-    phone: str = Field(min_length=1, max_length=32)
-    password_hash: str = Field(min_length=20, max_length=512)
-
-    @field_validator("password_hash")
-    @classmethod
-    def _argon2id(cls, value: str) -> str:
-        if not _ARGON2ID.match(value):
-            raise ValueError("an argon2id hash")
-        return value
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_FIELD_DETAIL = "Giá trị không hợp lệ hoặc bị thiếu."
+_PERSONAL_CODE_DETAIL = "Mã cơ quan không được là một số CMND/CCCD."
 
 
-class CreateAgent(_StaffCommand):
-    id_number: str = Field(pattern=_ID_NUMBER.pattern)
-    full_name: str = Field(min_length=2, max_length=100)
-    office: str = Field(min_length=2, max_length=200)
-    office_code: str | None = Field(default=None, min_length=1, max_length=32)
+@dataclass(frozen=True)
+class NewAgent:
+    """An operator's request for a post-office clerk's account, its rules checked."""
+
+    id_number: str
+    full_name: str
+    phone: str
+    office: str
+    office_code: str | None
+    password_hash: str
 
 
-class CreateAgency(_StaffCommand):
-    code: str = Field(pattern=_AGENCY_CODE.pattern)
-    name: str = Field(min_length=2, max_length=200)
-    email: str | None = Field(default=None, min_length=3, max_length=254,
-                              pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    user_id_number: str | None = Field(default=None, pattern=_ID_NUMBER.pattern)
-    user_full_name: str | None = Field(default=None, min_length=2, max_length=100)
+@dataclass(frozen=True)
+class NewAgency:
+    """An operator's request for a state agency's account, its rules checked."""
 
-    @field_validator("code")
-    @classmethod
-    def _not_a_personal_number(cls, value: str) -> str:
-        # The code is the agency's username: a bare 9-/12-digit code would be read as
-        # someone's CMND/CCCD at the login (domain/identity_keys).
-        if typed_in_id_type(value) is not None:
-            raise ValueError("an agency code that is not a CMND/CCCD number")
-        return value
+    code: str
+    name: str
+    phone: str
+    email: str | None
+    user_id_number: str | None
+    user_full_name: str | None
+    password_hash: str
+
+
+class _Checks:
+    """Every field that breaks a rule, named at once (values are never echoed)."""
+
+    def __init__(self) -> None:
+        self.fields: list[dict[str, str]] = []
+
+    def require(self, name: str, ok: bool, detail: str = _FIELD_DETAIL) -> None:
+        if not ok:
+            self.fields.append({"name": name, "detail": detail})
+
+    def raise_if_any(self) -> None:
+        if self.fields:
+            raise ValidationFailed(fields=self.fields)
+
+
+def _clean(value: str | None) -> str | None:
+    return value.strip() if value is not None else None
+
+
+def _sized(value: str | None, low: int, high: int) -> bool:
+    return value is not None and low <= len(value) <= high
+
+
+def _check_staff(checks: _Checks, password_hash: str) -> None:
+    # Only an argon2id hash made by the operator's tool: never a password in clear.
+    checks.require("password_hash", bool(_ARGON2ID.match(password_hash))
+                   and _sized(password_hash, 20, 512))
+
+
+def new_agent(*, id_number: str, full_name: str, phone: str, office: str,
+              office_code: str | None, password_hash: str) -> NewAgent:
+    agent = NewAgent(id_number=id_number.strip(), full_name=full_name.strip(),
+                     phone=phone.strip(), office=office.strip(),
+                     office_code=_clean(office_code), password_hash=password_hash.strip())
+    checks = _Checks()
+    checks.require("id_number", bool(_ID_NUMBER.match(agent.id_number)))
+    checks.require("full_name", _sized(agent.full_name, 2, 100))
+    checks.require("office", _sized(agent.office, 2, 200))
+    checks.require("office_code", agent.office_code is None or _sized(agent.office_code, 1, 32))
+    _check_staff(checks, agent.password_hash)
+    checks.raise_if_any()
+    return agent
+
+
+def new_agency(*, code: str, name: str, phone: str, email: str | None,
+               user_id_number: str | None, user_full_name: str | None,
+               password_hash: str) -> NewAgency:
+    agency = NewAgency(code=code.strip(), name=name.strip(), phone=phone.strip(),
+                       email=_clean(email) or None, user_id_number=_clean(user_id_number),
+                       user_full_name=_clean(user_full_name),
+                       password_hash=password_hash.strip())
+    checks = _Checks()
+    checks.require("code", bool(_AGENCY_CODE.match(agency.code)))
+    # The code is the agency's username: a bare 9-/12-digit code would be read as someone's
+    # CMND/CCCD at the login (domain/identity_keys).
+    checks.require("code", typed_in_id_type(agency.code) is None, _PERSONAL_CODE_DETAIL)
+    checks.require("name", _sized(agency.name, 2, 200))
+    checks.require("email", agency.email is None
+                   or (_sized(agency.email, 3, 254) and bool(_EMAIL.match(agency.email))))
+    checks.require("user_id_number", agency.user_id_number is None
+                   or bool(_ID_NUMBER.match(agency.user_id_number)))
+    checks.require("user_full_name", agency.user_full_name is None
+                   or _sized(agency.user_full_name, 2, 100))
+    _check_staff(checks, agency.password_hash)
+    checks.raise_if_any()
+    return agency
+
+
+def agent_username(username: str) -> str:
+    """An operator's command about an agent names it by the username printed at its
+    creation (NV…)."""
+    name = username.strip()
+    if not _AGENT_USERNAME.match(name):
+        raise ValidationFailed(fields=[{"name": "username", "detail": _FIELD_DETAIL}])
+    return name
 
 
 def new_agent_username(randbelow: Callable[[int], int] = secrets.randbelow) -> str:
     return f"{AGENT_USERNAME_PREFIX}{randbelow(10**AGENT_USERNAME_DIGITS):0{AGENT_USERNAME_DIGITS}d}"
 
 
-def agent_account(command: CreateAgent, *, account_id: str, username: str, now: datetime,
+def agent_account(command: NewAgent, *, account_id: str, username: str, now: datetime,
                   new_id: Callable[[], str]) -> Account:
     office: dict[str, Any] = {"type": POST_OFFICE_ORGANISATION, "name": command.office}
     if command.office_code:
@@ -96,7 +166,7 @@ def agent_account(command: CreateAgent, *, account_id: str, username: str, now: 
         roles=[AGENT_ROLE], organisation=office, email=None, now=now, new_id=new_id)
 
 
-def agency_account(command: CreateAgency, *, account_id: str, now: datetime,
+def agency_account(command: NewAgency, *, account_id: str, now: datetime,
                    new_id: Callable[[], str]) -> Account:
     """The agency's account; its first user logs in with the agency code as username."""
     organisation: dict[str, Any] = {"type": AGENCY_ORGANISATION, "code": command.code,
@@ -128,12 +198,6 @@ def _staff_account(*, account_id: str, subject_type: str, username: str, identit
         username=username, must_change_password=True, roles=roles,
         organisation=organisation, email=email, password_hash=password_hash,
     )
-
-
-class AgentRef(Command):
-    """An operator's command about an agent: the username printed at its creation (NV…)."""
-
-    username: str = Field(pattern=r"^NV\d{8}$")
 
 
 def ensure_recent_agent_session(session: Session, now: datetime,

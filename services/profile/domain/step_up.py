@@ -20,11 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
-
-from services.profile.domain.commands import ClientInfo, SessionRef
 from services.profile.domain.errors import (
     FlowExpired,
     FlowState,
@@ -43,31 +40,6 @@ SIGNATURE_LEVEL = 3
 LEVEL_3_TYPES = frozenset({"usb", "sim"})
 StepUpMethod = Literal["password", "usb", "sim"]
 StepUpStatus = Literal["otp_sent", "awaiting_signature", "completed", "failed"]
-
-
-# --- requests -------------------------------------------------------------------------------
-
-class StartStepUp(SessionRef, ClientInfo):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False, frozen=True)
-
-    method: StepUpMethod
-    password: str | None = Field(default=None, min_length=1, max_length=1024)
-    phone: str | None = Field(default=None, min_length=1, max_length=32)  # the SIM's number
-    captcha: dict[str, Any] | None = None
-
-
-class StepUpRef(SessionRef):
-    id: str = Field(min_length=1, max_length=64)
-
-
-class StepUpOtp(StepUpRef):
-    code: str = Field(min_length=1, max_length=16)
-
-
-class StepUpSignature(StepUpRef):
-    certificate: str = Field(min_length=1, max_length=64_000)
-    chain: list[str] | str | None = None
-    signature: str = Field(min_length=1, max_length=4_000)
 
 
 # --- the flow -------------------------------------------------------------------------------
@@ -163,16 +135,3 @@ def coarse_device(user_agent: str | None) -> str:
 def notice_time(moment: datetime) -> str:
     """Hà Nội time, as a person reads it: ``14:05 01/12/2026``."""
     return moment.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y")
-
-
-# --- ports ----------------------------------------------------------------------------------
-
-class StepUps(Protocol):
-    async def add(self, flow: StepUp) -> None: ...
-
-    async def get(self, flow_id: str) -> StepUp | None: ...
-
-    async def finish(self, flow_id: str, from_status: str, to_status: str, now: datetime, *,
-                     code: str | None = None) -> bool:
-        """``from_status`` → ``to_status`` atomically, if still live: True for one caller."""
-        ...

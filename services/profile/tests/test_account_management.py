@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from services.profile.account_management import AccountManagement
 from services.profile.domain.account_management import MAX_PHONES
 from services.profile.domain.certificate_login import CertificateProof
 from services.profile.domain.errors import (
@@ -26,7 +25,6 @@ from services.profile.domain.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from services.profile.domain.guards import GuardPolicy
 from services.profile.domain.models import (
     Account,
     AuthMethod,
@@ -35,21 +33,14 @@ from services.profile.domain.models import (
     Phone,
     Session,
 )
-from services.profile.guard import LoginGuard
-from services.profile.handlers import Profile
-from services.profile.tests.account_fakes import (
-    FakeAccountUnitOfWork,
-    FakeManagedAccounts,
-    FakeMethodFlows,
-    FakePki,
-    FakeStepUps,
-)
 from services.profile.tests.fakes import (
-    FakeGuardStore,
-    FakeImages,
+    FakeMethodFlows,
     FakeOtp,
+    FakePki,
     FakeStore,
     FakeUnitOfWork,
+    Served,
+    fake_profile,
     fast_password_hash,
     sequential_ids,
 )
@@ -67,13 +58,13 @@ _tokens = itertools.count(1)
 
 @dataclass
 class World:
-    accounts: AccountManagement
+    accounts: Served
     store: FakeStore
     flows: FakeMethodFlows
     otp: FakeOtp
     pki: FakePki
     clock: FrozenClock
-    uow: Callable[[], FakeAccountUnitOfWork]
+    uow: Callable[[], FakeUnitOfWork]
 
     def events(self, kind: str) -> list[dict[str, Any]]:
         return [e.payload for e in self.store.published if e.type == kind]
@@ -90,26 +81,11 @@ def proof(id_number: str = ID_NUMBER, subject_type: str = "citizen",
 
 @pytest.fixture
 def world() -> World:
-    store, clock, flows, otp = FakeStore(), FrozenClock(T0), FakeMethodFlows(), FakeOtp()
+    store, clock, otp = FakeStore(), FrozenClock(T0), FakeOtp()
     pki = FakePki(proof())
-    guard = LoginGuard(store=FakeGuardStore(), images=FakeImages(), clock=clock,
-                       policy=GuardPolicy(), secret="test-guard-secret")
-    profile = Profile(uow=lambda: FakeUnitOfWork(store), store=store, otp=otp, clock=clock,
-                      policy=POLICY, guard=guard)
-
-    async def hash_password(password: str) -> str:
-        return fast_password_hash(password)
-
-    step_ups, managed = FakeStepUps(), FakeManagedAccounts(store)
-
-    def uow() -> FakeAccountUnitOfWork:
-        return FakeAccountUnitOfWork(store, flows, step_ups, managed)
-
-    accounts = AccountManagement(
-        uow=uow, store=store, otp=otp, pki=pki,
-        clock=clock, policy=POLICY, profile=profile, guard=guard, hash_password=hash_password,
-        new_id=sequential_ids("new"))
-    return World(accounts, store, flows, otp, pki, clock, uow)
+    profile = fake_profile(store, clock, otp=otp, pki=pki, new_id=sequential_ids("new"))
+    return World(Served(profile), store, store.method_flows, otp, pki, clock,
+                 lambda: FakeUnitOfWork(store))
 
 
 def add_account(world: World, account_id: str = "acc-1", *, subject_type: str = "citizen",
@@ -302,7 +278,7 @@ async def test_guesses_of_the_current_password_spend_the_accounts_budget(world: 
         await world.accounts.me_change_password(change(token))
     # The lock is the login's: the password login of the account is locked too.
     with pytest.raises(AccountLocked):
-        await world.accounts._profile.login_start({"method": "password", "username": ID_NUMBER,
+        await world.accounts.login_start({"method": "password", "username": ID_NUMBER,
                                                    "password": PASSWORD, "ip": "10.9.9.9"})
 
 

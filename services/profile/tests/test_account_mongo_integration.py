@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 
 from services.profile.adapters.account_mongo import (
-    AccountUnitOfWork,
     MongoManagedAccounts,
     MongoManagedSessions,
     MongoStepUps,
-    with_account_indexes,
 )
-from services.profile.adapters.mongo import INDEXES, MongoStore
+from services.profile.adapters.mongo import MongoStore
+from services.profile.adapters.unit_of_work import PROFILE_INDEXES, ProfileUnitOfWork
 from services.profile.domain.models import AuthMethod, Identity, Session, open_account
 from services.profile.domain.step_up import StepUp
 from shared.storage import connect_mongo, ensure_indexes
@@ -32,7 +31,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 async def db(test_servers: Any) -> AsyncIterator[Any]:
     client = connect_mongo(test_servers.mongo_url)
     database = client[f"t{uuid.uuid4().hex[:8]}_profile"]
-    await ensure_indexes(database, with_account_indexes(INDEXES))
+    await ensure_indexes(database, PROFILE_INDEXES)
     yield database
     await client.drop_database(database.name)
     await client.close()
@@ -76,7 +75,7 @@ async def test_a_session_is_revoked_only_by_its_account(db: Any) -> None:
     await MongoStore(db).sessions.add(live)
     assert [s.session_id for s in await sessions.active("acc-1", NOW)] == ["s1"]
     assert await sessions.revoke_one("acc-2", "s1", NOW) is None
-    async with AccountUnitOfWork(db.client, db) as uow:
+    async with ProfileUnitOfWork(db.client, db) as uow:
         assert await uow.managed_sessions.revoke_one("acc-1", "s1", NOW) is not None
         await uow.commit()
     assert await sessions.active("acc-1", NOW) == []

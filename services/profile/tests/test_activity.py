@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from services.profile.activity import ActivityContended, ActivityLog
 from services.profile.domain.activity import (
     ACTIVITY_EVENT_TYPES,
     GENESIS,
@@ -22,8 +21,12 @@ from services.profile.domain.activity import (
     entry_hash,
     first_break,
 )
-from services.profile.domain.errors import Unauthenticated, ValidationFailed
+from services.profile.domain.errors import Unauthenticated
+from services.profile.handlers.activity.log import ActivityContended, ActivityLog
 from services.profile.tests.activity_fakes import FakeActivityStore
+from shared.contracts import profile as P
+from shared.contracts.base import ContractViolation
+from shared.contracts.profile import SessionRef, SessionView
 from shared.events import (
     AccountCreated,
     AuthMethodAdded,
@@ -34,6 +37,7 @@ from shared.events import (
     new_event,
 )
 from shared.events.schemas import Identity
+from shared.rpc import serving
 
 KEY = "test-audit-key"
 AT = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -43,15 +47,28 @@ CHROME_WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 
                   "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")
 
 
-async def authenticate(payload: dict[str, Any]) -> dict[str, Any]:
-    account = TOKENS.get(payload["session_token"])
+async def authenticate(request: SessionRef) -> SessionView:
+    account = TOKENS.get(request.session_token)
     if account is None:
         raise Unauthenticated()
-    return {"account_id": account}
+    return SessionView(account_id=account, session_id=f"session-{account}", level=2,
+                       expires_at="2026-01-01T12:00:00+00:00")
 
 
-def activity_log(store: FakeActivityStore | None = None) -> ActivityLog:
-    return ActivityLog(store=store or FakeActivityStore(), key=KEY, authenticate=authenticate)
+class ServedActivityLog:
+    """The log's use cases, its endpoints served as the service serves them."""
+
+    def __init__(self, log: ActivityLog) -> None:
+        self.on_event = log.on_event
+        self.append = log.append
+        self.me_activity = serving(P.ME_ACTIVITY, log.me_activity)
+        self.admin_verify_audit = serving(P.ADMIN_VERIFY_AUDIT, log.admin_verify_audit)
+        self.admin_export_audit = serving(P.ADMIN_EXPORT_AUDIT, log.admin_export_audit)
+
+
+def activity_log(store: FakeActivityStore | None = None) -> ServedActivityLog:
+    return ServedActivityLog(ActivityLog(store=store or FakeActivityStore(), key=KEY,
+                                         authenticate=authenticate))
 
 
 def new(n: int, account_id: str = ACCOUNT) -> NewEntry:
@@ -252,15 +269,17 @@ async def test_the_owner_pages_through_their_own_log_newest_first() -> None:
     last = await log.me_activity({"session_token": "tok-1", "limit": 2, "before": 2})
     assert [i["seq"] for i in last["items"]] == [1] and "next_before" not in last
     assert set(first["items"][0]) == {"seq", "at", "kind", "details"}
-    # An account id in the request is not looked at: the session says whose log it is.
-    other = await log.me_activity({"session_token": "tok-2", "account_id": ACCOUNT})
+    # The session says whose log it is: an account id in the request is refused, never read.
+    other = await log.me_activity({"session_token": "tok-2"})
     assert [i["seq"] for i in other["items"]] == [1]
+    with pytest.raises(ContractViolation):
+        await log.me_activity({"session_token": "tok-2", "account_id": ACCOUNT})
 
 
 async def test_no_session_no_log() -> None:
     with pytest.raises(Unauthenticated):
         await activity_log().me_activity({"session_token": "nope"})
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ContractViolation):  # under its contract's bounds
         await activity_log().me_activity({"session_token": "tok-1", "limit": 0})
 
 

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
-from services.profile.activity import ActivityLog
 from services.profile.adapters.activity_mongo import (
     ACTIVITY,
+    ACTIVITY_INDEXES,
     MongoActivityLog,
-    with_activity_indexes,
 )
 from services.profile.domain.activity import NewEntry, burst_window, first_break
+from services.profile.handlers.activity.log import ActivityLog
+from shared.contracts.profile import SessionRef, SessionView, VerifyAudit
 from shared.storage import connect_mongo, ensure_indexes
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,7 @@ KEY = "integration-audit-key"
 AT = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
-async def _no_session(payload: dict[str, Any]) -> dict[str, Any]:
+async def _no_session(request: SessionRef) -> SessionView:
     raise AssertionError("not used")
 
 
@@ -34,7 +35,7 @@ async def _no_session(payload: dict[str, Any]) -> dict[str, Any]:
 async def db(test_servers: Any) -> AsyncIterator[Any]:
     client = connect_mongo(test_servers.mongo_url)
     database = client[f"t{uuid.uuid4().hex[:8]}_profile"]
-    await ensure_indexes(database, with_activity_indexes({}))
+    await ensure_indexes(database, ACTIVITY_INDEXES)
     yield database
     await client.drop_database(database.name)
     await client.close()
@@ -63,8 +64,8 @@ async def test_concurrent_appends_make_one_unbroken_chain(db: Any) -> None:
     assert {e.event_id for e in entries} == {f"ev-{n}" for n in range(1, 25)}
     assert first_break(KEY, "acc-1", entries, await store.head("acc-1")) is None
     assert await store.head("acc-1") == (24, entries[-1].hash)
-    verified = await writers[0].admin_verify_audit({"account_id": "acc-1"})
-    assert verified["broken"] == [] and verified["entries"] == 24
+    verified = await writers[0].admin_verify_audit(VerifyAudit(account_id="acc-1"))
+    assert verified.broken == [] and verified.entries == 24
 
 
 async def test_pages_and_accounts_in_order(db: Any) -> None:

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import pytest
 
-from services.profile.certificate_login import CertificateLogins, LoginEndpoints
-from services.profile.domain.certificate_login import CertificateLogin, CertificateProof
+from services.profile.domain.certificate_login import CertificateProof
 from services.profile.domain.errors import CertificateNotRegistered, NotFound, PkiRejected
-from services.profile.domain.models import Account
-from services.profile.tests.fakes import FakeStore, FakeUnitOfWork
-from services.profile.tests.test_handlers import POLICY, World, make_world
+from services.profile.tests.test_handlers import World, make_world
 from shared.events import AccountCreated, new_event
 
 FINGERPRINT = "ab" * 32
@@ -24,52 +19,6 @@ PROOF: dict[str, Any] = {
     "fingerprint_sha256": FINGERPRINT, "serial": "1f", "issuer": "CN=Sandbox Issuing CA",
     "not_after": "2027-01-01T00:00:00Z", "level": 3,
 }
-
-
-class FakeCertificateLogins:
-    def __init__(self) -> None:
-        self.rows: dict[str, CertificateLogin] = {}
-
-    async def add(self, flow: CertificateLogin) -> None:
-        self.rows[flow.flow_id] = dataclasses.replace(flow)
-
-    async def get(self, flow_id: str) -> CertificateLogin | None:
-        flow = self.rows.get(flow_id)
-        return dataclasses.replace(flow) if flow else None
-
-    async def complete(self, flow_id: str, account_id: str, session_id: str,
-                       now: datetime) -> bool:
-        flow = self.rows.get(flow_id)
-        if flow is None or flow.status != "awaiting_signature" or flow.is_expired(now):
-            return False
-        flow.status, flow.account_id, flow.session_id = "completed", account_id, session_id
-        return True
-
-    async def fail(self, flow_id: str, code: str, now: datetime) -> bool:
-        flow = self.rows.get(flow_id)
-        if flow is None or flow.status != "awaiting_signature":
-            return False
-        flow.status, flow.code = "failed", code
-        return True
-
-
-class FakeCertificateAccounts:
-    def __init__(self, store: FakeStore) -> None:
-        self.rows = store.accounts.rows
-
-    async def find_by_fingerprint(self, fingerprint_sha256: str) -> Account | None:
-        return next((a for a in self.rows.values() for m in a.auth_methods
-                     if m.details.get("fingerprint_sha256") == fingerprint_sha256), None)
-
-
-class FakeCertificateUnitOfWork(FakeUnitOfWork):
-    def __init__(self, store: FakeStore, logins: FakeCertificateLogins) -> None:
-        super().__init__(store)
-        self.certificate_logins = logins
-        self.certificate_accounts = FakeCertificateAccounts(store)
-
-    async def __aenter__(self) -> FakeCertificateUnitOfWork:
-        return self
 
 
 class FakePki:
@@ -100,19 +49,15 @@ class FakePki:
 class CertificateWorld:
     base: World
     pki: FakePki
-    logins: CertificateLogins
-    endpoints: LoginEndpoints
+
+    async def call(self, endpoint: str, payload: dict[str, Any]) -> Any:
+        return await self.base.call(endpoint, payload)
 
 
 @pytest.fixture
 def world() -> CertificateWorld:
-    base = make_world()
     pki = FakePki()
-    flows = FakeCertificateLogins()
-    logins = CertificateLogins(uow=lambda: FakeCertificateUnitOfWork(base.store, flows),
-                               pki=pki, clock=base.clock, policy=POLICY)
-    endpoints = LoginEndpoints(logins, base.profile.login_start, base.profile.login_get)
-    return CertificateWorld(base, pki, logins, endpoints)
+    return CertificateWorld(make_world(pki=pki), pki)
 
 
 async def register(world: CertificateWorld, method: str = "usb",
@@ -124,7 +69,7 @@ async def register(world: CertificateWorld, method: str = "usb",
         created_at="2026-01-01T00:00:00+00:00",
         certificate=certificate or {"fingerprint_sha256": FINGERPRINT, "serial": "1f",
                                     "issuer": "CN=Sandbox Issuing CA"})
-    await world.base.profile.on_account_created(new_event(created, correlation_id="reg-usb"))
+    await world.base.profile.accounts.on_account_created(new_event(created, correlation_id="reg-usb"))
 
 
 def auth(flow: dict[str, Any]) -> dict[str, str]:
@@ -137,14 +82,14 @@ SIGNED = {"certificate": "-----BEGIN CERTIFICATE-----", "signature": "c2ln"}
 async def test_usb_login_of_the_bound_account_opens_a_level_3_session(
         world: CertificateWorld) -> None:
     await register(world)
-    flow = await world.endpoints.login_start({"method": "usb"})
+    flow = await world.call("login_start", {"method": "usb"})
     assert flow["status"] == "awaiting_signature" and flow["challenge"]
-    done = await world.logins.submit_signature(auth(flow) | SIGNED | {"ip": "10.0.0.1"})
+    done = await world.call("login_submit_signature", auth(flow) | SIGNED | {"ip": "10.0.0.1"})
     assert done["status"] == "completed" and done["level"] == 3
-    me = await world.base.profile.me({"session_token": done["session_token"]})
+    me = await world.call("me", {"session_token": done["session_token"]})
     assert me["account_id"] == "acc-usb" and me["level"] == 3
     assert [e.type for e in world.base.store.published][-1] == "LoginSucceeded"
-    assert (await world.endpoints.login_get(auth(flow)))["status"] == "completed"
+    assert (await world.call("login_get", auth(flow)))["status"] == "completed"
 
 
 async def test_an_unbound_certificate_of_the_same_person_binds_nothing(
@@ -152,9 +97,9 @@ async def test_an_unbound_certificate_of_the_same_person_binds_nothing(
     await register(world, certificate={"fingerprint_sha256": "cd" * 32, "serial": "2",
                                        "issuer": "CN=x"})
     for _ in range(2):
-        flow = await world.logins.start({"method": "usb"})
+        flow = await world.call("login_start", {"method": "usb"})
         with pytest.raises(CertificateNotRegistered):
-            await world.logins.submit_signature(auth(flow) | SIGNED)
+            await world.call("login_submit_signature", auth(flow) | SIGNED)
     account = world.base.store.accounts.rows["acc-usb"]
     assert [m.details.get("fingerprint_sha256") for m in account.auth_methods
             if m.type == "usb"] == ["cd" * 32]
@@ -174,59 +119,59 @@ async def test_a_binding_to_someone_elses_account_is_not_trusted(
         world: CertificateWorld, proof: dict[str, Any]) -> None:
     await register(world)  # bound to FINGERPRINT, the CCCD holder's account
     world.pki.proof = proof
-    flow = await world.logins.start({"method": "usb"})
+    flow = await world.call("login_start", {"method": "usb"})
     with pytest.raises(CertificateNotRegistered):
-        await world.logins.submit_signature(auth(flow) | SIGNED)
+        await world.call("login_submit_signature", auth(flow) | SIGNED)
 
 
 async def test_a_12_digit_cmnd_certificate_is_the_cccd_holders(
         world: CertificateWorld) -> None:
     await register(world)
     world.pki.proof = PROOF | {"identity": PROOF["identity"] | {"id_type": "CMND"}}
-    flow = await world.logins.start({"method": "usb"})
-    done = await world.logins.submit_signature(auth(flow) | SIGNED)
+    flow = await world.call("login_start", {"method": "usb"})
+    done = await world.call("login_submit_signature", auth(flow) | SIGNED)
     assert done["status"] == "completed"
 
 
 async def test_a_certificate_of_nobody_is_not_registered(world: CertificateWorld) -> None:
-    flow = await world.logins.start({"method": "usb"})
+    flow = await world.call("login_start", {"method": "usb"})
     with pytest.raises(CertificateNotRegistered):
-        await world.logins.submit_signature(auth(flow) | SIGNED)
+        await world.call("login_submit_signature", auth(flow) | SIGNED)
     assert not [e for e in world.base.store.published if e.type == "LoginSucceeded"]
-    view = await world.endpoints.login_get(auth(flow))
+    view = await world.call("login_get", auth(flow))
     assert view["status"] == "failed" and view["code"] == "certificate_not_registered"
 
 
 async def test_a_refused_certificate_leaves_the_flow_waiting(world: CertificateWorld) -> None:
     await register(world)
-    flow = await world.logins.start({"method": "usb"})
+    flow = await world.call("login_start", {"method": "usb"})
     world.pki.refusal = PkiRejected("certificate_revoked", "Đã thu hồi.")
     with pytest.raises(PkiRejected):
-        await world.logins.submit_signature(auth(flow) | SIGNED)
-    assert (await world.logins.get(auth(flow)))["status"] == "awaiting_signature"
+        await world.call("login_submit_signature", auth(flow) | SIGNED)
+    assert (await world.call("login_get", auth(flow)))["status"] == "awaiting_signature"
     assert [e.type for e in world.base.store.published][-1] == "LoginFailed"
 
 
 async def test_sim_login_completes_on_the_poll_that_sees_the_approval(
         world: CertificateWorld) -> None:
     await register(world, method="sim")
-    flow = await world.endpoints.login_start({"method": "sim", "phone": "0912345678"})
+    flow = await world.call("login_start", {"method": "sim", "phone": "0912345678"})
     assert flow["verification_code"] == "4321"
-    assert (await world.endpoints.login_get(auth(flow)))["status"] == "awaiting_signature"
+    assert (await world.call("login_get", auth(flow)))["status"] == "awaiting_signature"
     world.pki.sim_answered = True
-    done = await world.endpoints.login_get(auth(flow))
+    done = await world.call("login_get", auth(flow))
     assert done["status"] == "completed" and done["session_token"] and done["level"] == 3
-    again = await world.endpoints.login_get(auth(flow))
+    again = await world.call("login_get", auth(flow))
     assert again["status"] == "completed" and "session_token" not in again
 
 
 async def test_a_sim_rejection_fails_the_login(world: CertificateWorld) -> None:
-    flow = await world.logins.start({"method": "sim", "phone": "0912345678"})
+    flow = await world.call("login_start", {"method": "sim", "phone": "0912345678"})
     world.pki.refusal = PkiRejected("sim_rejected", "Từ chối.")
-    view = await world.logins.get(auth(flow))
+    view = await world.call("login_get", auth(flow))
     assert view["status"] == "failed" and view["code"] == "sim_rejected"
 
 
 async def test_password_flows_still_answer_through_the_dispatch(world: CertificateWorld) -> None:
     with pytest.raises(NotFound):
-        await world.endpoints.login_get({"id": "nope", "flow_token": "t"})
+        await world.call("login_get", {"id": "nope", "flow_token": "t"})

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from services.profile.credentials import CredentialStaging
+from services.profile.bootstrap import Profile, policy_from
+from services.profile.domain import password_policy
 from services.profile.domain.errors import (
     CredentialMissing,
     FlowExpired,
@@ -17,33 +18,31 @@ from services.profile.domain.errors import (
     InvalidCredentials,
     NotFound,
     OtpRejected,
+    PasswordMismatch,
+    PasswordPolicy,
     Unauthenticated,
-    ValidationFailed,
 )
-from services.profile.domain.guards import GuardPolicy
-from services.profile.domain.models import SessionPolicy
-from services.profile.guard import LoginGuard
-from services.profile.handlers import ACCOUNT_COMMITTED_FAILPOINT, Profile, ProfilePolicy
+from services.profile.handlers.accounts import ACCOUNT_COMMITTED_FAILPOINT
+from services.profile.handlers.credentials import CredentialStaging, password_policy_view
 from services.profile.tests.fakes import (
-    FakeGuardStore,
-    FakeImages,
+    TEST_SETTINGS,
     FakeOtp,
     FakeStore,
-    FakeUnitOfWork,
     RecordingFailpoints,
+    Served,
+    fake_profile,
     fast_password_hash,
 )
 from shared import crypto
 from shared.clock import FrozenClock
+from shared.contracts.base import ContractViolation, Empty
+from shared.contracts.profile import STAGE_CREDENTIAL, StageCredential
 from shared.events import AccountCreated, Envelope, new_event
+from shared.rpc import serving
 
 PASSWORD = "Matkhau#2026"
 ID_NUMBER = "001099012345"
-POLICY = ProfilePolicy(
-    session_secret="test-session-secret", flow_secret="test-flow-secret",
-    session=SessionPolicy(idle=timedelta(minutes=30), absolute=timedelta(hours=12)),
-    login_flow_ttl=timedelta(minutes=10),
-)
+POLICY = policy_from(TEST_SETTINGS)
 _HASH = fast_password_hash(PASSWORD)
 
 
@@ -55,14 +54,18 @@ class World:
     clock: FrozenClock
     failpoints: RecordingFailpoints
 
+    async def call(self, endpoint: str, payload: dict[str, Any]) -> Any:
+        """``endpoint`` as the service serves it: the request read into its contract, the
+        answer's JSON (what the gateway receives)."""
+        return await getattr(Served(self.profile), endpoint)(payload)
 
-def make_world(otp: FakeOtp | None = None) -> World:
+
+def make_world(otp: FakeOtp | None = None, **ports: Any) -> World:
+    """Every use case from the service's bootstrap, on fakes; ``ports``: other fakes
+    (fakes.fake_ports), ``settings``: other settings."""
     store, clock, failpoints = FakeStore(), FrozenClock(), RecordingFailpoints()
     otp = otp or FakeOtp()
-    guard = LoginGuard(store=FakeGuardStore(), images=FakeImages(), clock=clock,
-                       policy=GuardPolicy(), secret="test-guard-secret")
-    profile = Profile(uow=lambda: FakeUnitOfWork(store), store=store, otp=otp, clock=clock,
-                      policy=POLICY, failpoints=failpoints, guard=guard)
+    profile = fake_profile(store, clock, otp=otp, failpoints=failpoints, **ports)
     return World(profile, store, otp, clock, failpoints)
 
 
@@ -88,21 +91,21 @@ def account_created(account_id: str = "acc-1", id_number: str = ID_NUMBER,
 
 
 async def with_account(world: World, **kwargs: Any) -> None:
-    await world.profile.on_account_created(account_created(**kwargs))
+    await world.profile.accounts.on_account_created(account_created(**kwargs))
     # The setup's own fact (AccountActivated) is not what the tests below look at.
     world.store.published[:] = [e for e in world.store.published
                                 if e.type != "AccountActivated"]
 
 
 async def started(world: World, **extra: Any) -> dict[str, Any]:
-    return await world.profile.login_start({"method": "password", "username": ID_NUMBER,
+    return await world.call("login_start", {"method": "password", "username": ID_NUMBER,
                                             "password": PASSWORD, **extra})
 
 
 async def logged_in(world: World) -> dict[str, Any]:
     await with_account(world)
     flow = await started(world)
-    return await world.profile.login_submit_otp({"id": flow["id"],
+    return await world.call("login_submit_otp", {"id": flow["id"],
                                                  "flow_token": flow["flow_token"],
                                                  "code": world.otp.code})
 
@@ -126,7 +129,7 @@ async def test_account_created_opens_the_account_and_hits_the_crash_failpoint(wo
 async def test_the_committed_account_is_announced_as_activated(world: World) -> None:
     # Read-your-writes (issue 12): registration answers "completed" only on this fact, so it
     # leaves with the account's own commit, naming the registration it completes.
-    await world.profile.on_account_created(account_created())
+    await world.profile.accounts.on_account_created(account_created())
     [activated] = [e for e in world.store.published if e.type == "AccountActivated"]
     assert activated.payload == {"account_id": "acc-1", "registration_id": "reg-1"}
     assert activated.correlation_id == "reg-1"
@@ -135,9 +138,9 @@ async def test_the_committed_account_is_announced_as_activated(world: World) -> 
 
 async def test_a_redelivered_account_created_changes_nothing(world: World) -> None:
     event = account_created()
-    await world.profile.on_account_created(event)
+    await world.profile.accounts.on_account_created(event)
     before = world.store.accounts.rows["acc-1"]
-    await world.profile.on_account_created(event)
+    await world.profile.accounts.on_account_created(event)
     assert world.store.accounts.rows == {"acc-1": before}
 
 
@@ -153,10 +156,10 @@ async def test_the_same_account_announced_by_another_event_is_created_once(world
 async def test_wrong_password_and_unknown_user_get_the_same_answer(world: World) -> None:
     await with_account(world)
     with pytest.raises(InvalidCredentials) as wrong:
-        await world.profile.login_start({"method": "password", "username": ID_NUMBER,
+        await world.call("login_start", {"method": "password", "username": ID_NUMBER,
                                          "password": "not-it", "ip": "203.0.113.9"})
     with pytest.raises(InvalidCredentials) as unknown:
-        await world.profile.login_start({"method": "password", "username": "079200000000",
+        await world.call("login_start", {"method": "password", "username": "079200000000",
                                          "password": PASSWORD})
     assert wrong.value.to_error() == unknown.value.to_error()
     assert event_types(world) == ["LoginFailed", "LoginFailed"]
@@ -199,8 +202,11 @@ async def test_an_otp_refusal_reaches_the_caller_unchanged(world: World) -> None
 
 
 async def test_a_malformed_login_is_a_validation_error(world: World) -> None:
-    with pytest.raises(ValidationFailed):
-        await world.profile.login_start({"method": "password", "username": ID_NUMBER})
+    with pytest.raises(ContractViolation) as refused:
+        await world.call("login_start", {"method": "password", "username": ID_NUMBER})
+    error = refused.value.to_error()
+    assert error["code"] == "validation_error"
+    assert [f["name"].rsplit(".", 1)[-1] for f in error["fields"]] == ["password"]
 
 
 # --- login_get / login_resend_otp --------------------------------------------------------
@@ -208,33 +214,33 @@ async def test_a_malformed_login_is_a_validation_error(world: World) -> None:
 async def test_a_flow_exists_only_for_the_holder_of_its_token(world: World) -> None:
     await with_account(world)
     flow = await started(world)
-    assert await world.profile.login_get({"id": flow["id"], "flow_token": flow["flow_token"]}) \
+    assert await world.call("login_get", {"id": flow["id"], "flow_token": flow["flow_token"]}) \
         == {"id": flow["id"], "status": "otp_sent", "method": "password",
             "phone_masked": "+8491****567"}
     with pytest.raises(NotFound):
-        await world.profile.login_get({"id": flow["id"], "flow_token": "guess"})
+        await world.call("login_get", {"id": flow["id"], "flow_token": "guess"})
     with pytest.raises(NotFound):
-        await world.profile.login_get({"id": "nope", "flow_token": flow["flow_token"]})
+        await world.call("login_get", {"id": "nope", "flow_token": flow["flow_token"]})
     world.clock.advance(minutes=10)
     with pytest.raises(FlowExpired):
-        await world.profile.login_get({"id": flow["id"], "flow_token": flow["flow_token"]})
+        await world.call("login_get", {"id": flow["id"], "flow_token": flow["flow_token"]})
 
 
 async def test_resend_sends_a_new_code_to_the_same_phone_while_the_flow_waits(world: World) -> None:
     await with_account(world)
     flow = await started(world)
     ref = {"id": flow["id"], "flow_token": flow["flow_token"]}
-    reply = await world.profile.login_resend_otp(ref)
+    reply = await world.call("login_resend_otp", ref)
     assert reply == {"status": "otp_sent", "resend_available_at": "2026-01-01T00:01:00+00:00"}
     assert [i["phone"] for i in world.otp.issued] == ["+84912345567", "+84912345567"]
     world.otp.issue_error = OtpRejected("otp_resend_too_soon", "Chờ 60 giây.", retry_after=60)
     with pytest.raises(OtpRejected) as err:
-        await world.profile.login_resend_otp(ref)
+        await world.call("login_resend_otp", ref)
     assert err.value.retry_after == 60
     world.otp.issue_error = None
-    await world.profile.login_submit_otp({**ref, "code": world.otp.code})
+    await world.call("login_submit_otp", {**ref, "code": world.otp.code})
     with pytest.raises(FlowState):
-        await world.profile.login_resend_otp(ref)
+        await world.call("login_resend_otp", ref)
 
 
 # --- login_submit_otp --------------------------------------------------------------------
@@ -242,7 +248,7 @@ async def test_resend_sends_a_new_code_to_the_same_phone_while_the_flow_waits(wo
 async def test_the_right_code_completes_the_login_with_a_level_2_session(world: World) -> None:
     await with_account(world)
     flow = await started(world, ip="203.0.113.9", user_agent="Firefox")
-    reply = await world.profile.login_submit_otp({"id": flow["id"],
+    reply = await world.call("login_submit_otp", {"id": flow["id"],
                                                   "flow_token": flow["flow_token"],
                                                   "code": world.otp.code})
     assert reply["status"] == "completed" and reply["level"] == 2
@@ -262,9 +268,9 @@ async def test_a_code_is_accepted_once(world: World) -> None:
     await with_account(world)
     flow = await started(world)
     submit = {"id": flow["id"], "flow_token": flow["flow_token"], "code": world.otp.code}
-    await world.profile.login_submit_otp(submit)
+    await world.call("login_submit_otp", submit)
     with pytest.raises(FlowState):
-        await world.profile.login_submit_otp(submit)
+        await world.call("login_submit_otp", submit)
     assert len(world.store.sessions.rows) == 1
 
 
@@ -283,7 +289,7 @@ async def test_parallel_submits_of_one_flow_open_one_session() -> None:
     await with_account(world)
     flow = await started(world)
     submit = {"id": flow["id"], "flow_token": flow["flow_token"], "code": "111111"}
-    results = await asyncio.gather(*(world.profile.login_submit_otp(submit) for _ in range(5)),
+    results = await asyncio.gather(*(world.call("login_submit_otp", submit) for _ in range(5)),
                                    return_exceptions=True)
     assert sum(isinstance(r, dict) for r in results) == 1
     assert all(isinstance(r, FlowState) for r in results if not isinstance(r, dict))
@@ -295,7 +301,7 @@ async def test_a_wrong_code_is_passed_through_and_recorded(world: World) -> None
     await with_account(world)
     flow = await started(world)
     with pytest.raises(OtpRejected) as err:
-        await world.profile.login_submit_otp({"id": flow["id"],
+        await world.call("login_submit_otp", {"id": flow["id"],
                                               "flow_token": flow["flow_token"],
                                               "code": "000000"})
     assert err.value.code == "otp_invalid"
@@ -309,7 +315,7 @@ async def test_a_code_after_the_flow_expired_is_refused(world: World) -> None:
     flow = await started(world)
     world.clock.advance(minutes=11)
     with pytest.raises(FlowExpired):
-        await world.profile.login_submit_otp({"id": flow["id"],
+        await world.call("login_submit_otp", {"id": flow["id"],
                                               "flow_token": flow["flow_token"],
                                               "code": world.otp.code})
     assert not world.otp.verified
@@ -320,7 +326,7 @@ async def test_a_code_after_the_flow_expired_is_refused(world: World) -> None:
 async def test_authenticate_answers_the_session_and_slides_its_idle_expiry(world: World) -> None:
     login = await logged_in(world)
     world.clock.advance(minutes=20)
-    answer = await world.profile.authenticate({"session_token": login["session_token"]})
+    answer = await world.call("authenticate", {"session_token": login["session_token"]})
     assert answer == {"account_id": "acc-1", "session_id": login["session_id"], "level": 2,
                       "expires_at": (world.clock.now + timedelta(minutes=30)).isoformat()}
 
@@ -329,7 +335,7 @@ async def test_an_idle_session_expires(world: World) -> None:
     login = await logged_in(world)
     world.clock.advance(minutes=30)
     with pytest.raises(Unauthenticated):
-        await world.profile.authenticate({"session_token": login["session_token"]})
+        await world.call("authenticate", {"session_token": login["session_token"]})
 
 
 async def test_an_active_session_still_ends_at_the_absolute_limit(world: World) -> None:
@@ -337,43 +343,51 @@ async def test_an_active_session_still_ends_at_the_absolute_limit(world: World) 
     token = {"session_token": login["session_token"]}
     for _ in range(12 * 3 - 1):  # a request every 20 minutes for 11h40
         world.clock.advance(minutes=20)
-        answer = await world.profile.authenticate(token)
+        answer = await world.call("authenticate", token)
     assert answer["expires_at"] == (world.clock.now + timedelta(minutes=20)).isoformat()
     world.clock.advance(minutes=20)
     with pytest.raises(Unauthenticated):
-        await world.profile.authenticate(token)
+        await world.call("authenticate", token)
 
 
 async def test_unknown_or_missing_tokens_are_unauthenticated(world: World) -> None:
-    for payload in ({"session_token": "forged"}, {}, {"session_token": 42}):
-        with pytest.raises(Unauthenticated):
-            await world.profile.authenticate(payload)
+    with pytest.raises(Unauthenticated):
+        await world.call("authenticate", {"session_token": "forged"})
+    # No token, or one that is no string, is no session either: refused by the contract
+    # before any lookup (the gateway sends neither: without a token it answers 401 itself).
+    for payload in ({}, {"session_token": 42}):
+        with pytest.raises(ContractViolation) as refused:
+            await world.call("authenticate", payload)
+        assert refused.value.fields == ["session_token"]
 
 
 async def test_me_shows_the_owner_their_account(world: World) -> None:
     login = await logged_in(world)
-    me = await world.profile.me({"session_token": login["session_token"]})
+    me = await world.call("me", {"session_token": login["session_token"]})
     phone_id = world.store.accounts.rows["acc-1"].phones[0].phone_id
     assert me == {
         "account_id": "acc-1", "subject_type": "citizen", "level": 2,
+        # The identity shaped per subject type (a citizen's addresses), and what the owner
+        # may edit, as the served ``me`` always answered.
         "identity": {"id_number": ID_NUMBER, "full_name": "Nguyễn Văn An",
-                     "birth_date": "1999-01-02", "sex": "male"},
+                     "birth_date": "1999-01-02", "sex": "male", "addresses": []},
         "contacts": {"phones": [{"phone_id": phone_id, "phone_masked": "+8491****567",
                                  "otp": True}],
                      "email": "an@example.vn", "address": None},
+        "editable": ["email", "address"],
     }
 
 
 async def test_logout_revokes_at_once_and_twice_is_harmless(world: World) -> None:
     login = await logged_in(world)
     token = {"session_token": login["session_token"]}
-    assert await world.profile.logout(token) == {}
+    assert await world.call("logout", token) == {}
     with pytest.raises(Unauthenticated):
-        await world.profile.authenticate(token)
+        await world.call("authenticate", token)
     with pytest.raises(Unauthenticated):
-        await world.profile.me(token)
-    assert await world.profile.logout(token) == {}
-    assert await world.profile.logout({"session_token": "unknown"}) == {}
+        await world.call("me", token)
+    assert await world.call("logout", token) == {}
+    assert await world.call("logout", {"session_token": "unknown"}) == {}
     assert event_types(world) == ["LoginSucceeded", "SessionRevoked"]
     assert world.store.sessions.rows[login["session_id"]].revoked_at == world.clock.now
 
@@ -385,28 +399,28 @@ async def test_account_created_takes_the_staged_password_and_the_event_carries_n
     staging = CredentialStaging(credentials=world.store.credentials, clock=world.clock,
                                 lifetime=timedelta(days=7), hash_password=_fast_hash,
                                 new_id=lambda: "cred-1")
-    staged = await staging.stage_credential({"registration_id": "reg-1", "password": PASSWORD})
-    assert staged == {"credential_id": "cred-1"}
+    staged = await staging.stage_credential(stage("reg-1"))
+    assert staged.wire() == {"credential_id": "cred-1"}
     stored = world.store.credentials.rows["cred-1"]
     assert stored.password_hash != PASSWORD and stored.expires_at - stored.created_at == \
         timedelta(days=7)
 
     event = account_created(credential_id="cred-1")
     assert "$argon2" not in event.model_dump_json()
-    await world.profile.on_account_created(event)
+    await world.profile.accounts.on_account_created(event)
     account = world.store.accounts.rows["acc-1"]
     assert await crypto.verify_password(account.password_hash, PASSWORD)
     # Taken once: the hash now lives in the account only.
     assert world.store.credentials.rows == {}
     # A redelivery finds the event processed; it needs the credential no more.
-    await world.profile.on_account_created(event)
+    await world.profile.accounts.on_account_created(event)
     assert world.store.accounts.rows["acc-1"].password_hash == account.password_hash
 
 
 async def test_an_account_is_never_made_without_the_password_its_event_names(
         world: World) -> None:
     with pytest.raises(CredentialMissing):
-        await world.profile.on_account_created(account_created(credential_id="cred-gone"))
+        await world.profile.accounts.on_account_created(account_created(credential_id="cred-gone"))
     assert world.store.accounts.rows == {}
 
 
@@ -414,9 +428,9 @@ async def test_a_credential_staged_for_another_registration_is_not_taken(world: 
     staging = CredentialStaging(credentials=world.store.credentials, clock=world.clock,
                                 lifetime=timedelta(days=7), hash_password=_fast_hash,
                                 new_id=lambda: "cred-1")
-    await staging.stage_credential({"registration_id": "reg-other", "password": PASSWORD})
+    await staging.stage_credential(stage("reg-other"))
     with pytest.raises(CredentialMissing):
-        await world.profile.on_account_created(account_created(credential_id="cred-1"))
+        await world.profile.accounts.on_account_created(account_created(credential_id="cred-1"))
     assert "cred-1" in world.store.credentials.rows
 
 
@@ -428,10 +442,67 @@ async def test_stage_credential_refuses_bad_input_without_echoing_it(
         world: World, payload: dict[str, Any]) -> None:
     staging = CredentialStaging(credentials=world.store.credentials, clock=world.clock,
                                 lifetime=timedelta(days=7), hash_password=_fast_hash)
-    with pytest.raises(ValidationFailed) as refused:
-        await staging.stage_credential(payload)
+    endpoint = serving(STAGE_CREDENTIAL, staging.stage_credential)
+    full = {"password_confirmation": PASSWORD, "id_number": ID_NUMBER, "phone": "+84912345567"}
+    with pytest.raises(ContractViolation) as refused:
+        await endpoint(full | payload if payload else payload)
     assert PASSWORD not in repr(refused.value.to_error())
     assert world.store.credentials.rows == {}
+
+
+# --- the password rule: profile is its one owner (issue 16) -------------------------------
+
+def stage(registration_id: str = "reg-1", password: str = PASSWORD,
+          confirmation: str | None = None, phone: str = "+84912345567") -> StageCredential:
+    return StageCredential(registration_id=registration_id, password=password,
+                           password_confirmation=password if confirmation is None
+                           else confirmation, id_number=ID_NUMBER, phone=phone)
+
+
+def _staging(world: World) -> CredentialStaging:
+    return CredentialStaging(credentials=world.store.credentials, clock=world.clock,
+                             lifetime=timedelta(days=7), hash_password=_fast_hash)
+
+
+async def test_stage_credential_answers_the_policy_as_registration_always_did(
+        world: World) -> None:
+    with pytest.raises(PasswordPolicy) as refused:
+        await _staging(world).stage_credential(stage(password="abc", confirmation="xyz"))
+    # The rule comes before the confirmation; every unmet rule at once, in order.
+    error = refused.value.to_error()
+    assert error["code"] == "password_policy"
+    assert [f["rule"] for f in error["fields"]] == ["min_length", "uppercase", "digit",
+                                                    "special"]
+    assert error["fields"][0] == {"name": "password", "rule": "min_length",
+                                  "detail": "Mật khẩu cần có ít nhất 8 ký tự."}
+    assert error["detail"].startswith("Mật khẩu chưa đạt yêu cầu. Mật khẩu cần: có ít nhất 8")
+    assert world.store.credentials.rows == {}
+
+
+async def test_stage_credential_refuses_a_confirmation_that_differs(world: World) -> None:
+    with pytest.raises(PasswordMismatch) as refused:
+        await _staging(world).stage_credential(stage(confirmation=PASSWORD + "x"))
+    detail = "Mật khẩu nhập lại không khớp với mật khẩu đã nhập."
+    assert refused.value.to_error() == {
+        "code": "password_mismatch", "detail": detail,
+        "fields": [{"name": "password_confirmation", "detail": detail}]}
+    assert world.store.credentials.rows == {}
+
+
+@pytest.mark.parametrize("password", ["Abc!0912345567", "Abc!912345567x", "Abc!84912345567"])
+async def test_the_phone_is_refused_in_its_national_and_bare_forms(world: World,
+                                                                  password: str) -> None:
+    # The two former copies disagreed: registration knew 912345567, profile 0912345567.
+    with pytest.raises(PasswordPolicy) as refused:
+        await _staging(world).stage_credential(stage(password=password))
+    assert [f["rule"] for f in refused.value.to_error()["fields"]] == ["no_phone"]
+
+
+async def test_password_policy_lists_the_rules_in_order() -> None:
+    view = await password_policy_view(Empty())
+    assert [rule.id for rule in view.rules] == list(password_policy.RULES)
+    assert view.rules[0].text == "có ít nhất 8 ký tự"
+    assert (view.min_length, view.max_length) == (8, 128)
 
 
 async def _fast_hash(password: str) -> str:

@@ -33,7 +33,7 @@ async def created(world: World, account_id: str, identity: dict[str, Any], *,
         created_at="2026-01-01T00:00:00+00:00",
         certificate=None if password else {"fingerprint_sha256": account_id * 4,
                                            "serial": "1", "issuer": "CN=CA"})
-    await world.profile.on_account_created(new_event(payload, correlation_id=account_id))
+    await world.profile.accounts.on_account_created(new_event(payload, correlation_id=account_id))
 
 
 def test_keys_carry_the_type() -> None:
@@ -68,7 +68,7 @@ async def test_a_typed_in_number_never_finds_a_passport_account() -> None:
     assert await world.store.accounts.find_by_login_name(NUMBER) is None
     assert await world.store.accounts.find_by_login_name("HC:123456789") is None
     with pytest.raises(InvalidCredentials):
-        await world.profile.login_start({"method": "password", "username": NUMBER,
+        await world.call("login_start", {"method": "password", "username": NUMBER,
                                          "password": PASSWORD})
 
 

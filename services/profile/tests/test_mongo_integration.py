@@ -12,32 +12,35 @@ from typing import Any
 import pytest
 from pymongo.errors import DuplicateKeyError
 
+from services.profile.adapters.activity_mongo import MongoActivityLog
 from services.profile.adapters.guards import GUARD_INDEXES, MongoGuardStore
 from services.profile.adapters.mongo import (
-    INDEXES,
     SESSIONS,
     STAGED_CREDENTIALS,
     MongoStore,
-    ProfileUnitOfWork,
+    merge_indexes,
 )
-from services.profile.credentials import CredentialStaging
+from services.profile.adapters.unit_of_work import PROFILE_INDEXES, ProfileUnitOfWork
+from services.profile.bootstrap import Ports, Profile, bootstrap
 from services.profile.domain.errors import CredentialMissing, InvalidCredentials
-from services.profile.domain.guards import GuardPolicy
 from services.profile.domain.models import Identity, Session, open_account
-from services.profile.guard import LoginGuard
-from services.profile.handlers import Profile
+from services.profile.handlers.credentials import CredentialStaging
 from services.profile.tests.fakes import (
+    TEST_SETTINGS,
     FakeImages,
+    FakeNotices,
     FakeOtp,
     RecordingFailpoints,
+    Served,
+    fast_hash,
     fast_password_hash,
     sequential_ids,
 )
 from services.profile.tests.test_handlers import (
     ID_NUMBER,
     PASSWORD,
-    POLICY,
     account_created,
+    stage,
 )
 from shared.clock import FrozenClock
 from shared.storage import PROCESSED, connect_mongo, ensure_indexes
@@ -51,19 +54,20 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 async def db(test_servers: Any) -> AsyncIterator[Any]:
     client = connect_mongo(test_servers.mongo_url)
     database = client[f"t{uuid.uuid4().hex[:8]}_profile"]
-    await ensure_indexes(database, INDEXES | GUARD_INDEXES)
+    await ensure_indexes(database, merge_indexes(PROFILE_INDEXES, GUARD_INDEXES))
     yield database
     await client.drop_database(database.name)
     await client.close()
 
 
 def _profile(db: Any, otp: FakeOtp | None = None, clock: FrozenClock | None = None) -> Profile:
-    return Profile(uow=lambda: ProfileUnitOfWork(db.client, db), store=MongoStore(db),
-                   otp=otp or FakeOtp(), clock=clock or FrozenClock(), policy=POLICY,
-                   failpoints=RecordingFailpoints(),
-                   guard=LoginGuard(store=MongoGuardStore(db), images=FakeImages(),
-                                    clock=clock or FrozenClock(), policy=GuardPolicy(),
-                                    secret="test-guard-secret"))
+    """The service's use cases on this database (the other services faked)."""
+    return bootstrap(TEST_SETTINGS, Ports(
+        uow=lambda: ProfileUnitOfWork(db.client, db), store=MongoStore(db),
+        guard_store=MongoGuardStore(db), activity_store=MongoActivityLog(db),
+        otp=otp or FakeOtp(), pki=None, notices=FakeNotices(), subscribers=None,
+        images=FakeImages(), clock=clock or FrozenClock(), failpoints=RecordingFailpoints(),
+        hash_password=fast_hash))
 
 
 def _account(account_id: str, id_number: str, subject_type: str = "citizen") -> Any:
@@ -98,9 +102,9 @@ async def test_one_account_per_id_number_and_per_username(db: Any) -> None:
 async def test_account_created_twice_creates_one_account(db: Any) -> None:
     profile = _profile(db)
     event = account_created()
-    await profile.on_account_created(event)
-    await profile.on_account_created(event)            # redelivery
-    await profile.on_account_created(account_created())  # the same account, another event
+    await profile.accounts.on_account_created(event)
+    await profile.accounts.on_account_created(event)            # redelivery
+    await profile.accounts.on_account_created(account_created())  # the same account, another event
     assert await db.accounts.count_documents({}) == 1
     assert await db[PROCESSED].count_documents({}) == 2
 
@@ -153,10 +157,10 @@ async def test_touch_slides_a_live_session_and_never_revives_an_ended_one(db: An
 
 async def test_history_pages_newest_first(db: Any) -> None:
     profile, store = _profile(db), MongoStore(db)
-    await profile.on_account_created(account_created())
+    await profile.accounts.on_account_created(account_created())
     for _ in range(3):
         with pytest.raises(InvalidCredentials):
-            await profile.login_start({"method": "password", "username": ID_NUMBER,
+            await Served(profile).login_start({"method": "password", "username": ID_NUMBER,
                                        "password": "wrong"})
     rows = await store.history.recent("acc-1", limit=2)
     assert len(rows) == 2 and rows[0].at >= rows[1].at
@@ -174,11 +178,11 @@ class LenientOtp(FakeOtp):
 
 async def test_parallel_submits_of_one_flow_open_exactly_one_session(db: Any) -> None:
     profile = _profile(db, otp=LenientOtp())
-    await profile.on_account_created(account_created())
-    flow = await profile.login_start({"method": "password", "username": ID_NUMBER,
+    await profile.accounts.on_account_created(account_created())
+    flow = await Served(profile).login_start({"method": "password", "username": ID_NUMBER,
                                       "password": PASSWORD})
     submit = {"id": flow["id"], "flow_token": flow["flow_token"], "code": "123456"}
-    results = await asyncio.gather(*(profile.login_submit_otp(submit) for _ in range(6)),
+    results = await asyncio.gather(*(Served(profile).login_submit_otp(submit) for _ in range(6)),
                                    return_exceptions=True)
     winners = [r for r in results if isinstance(r, dict)]
     assert len(winners) == 1, results
@@ -193,7 +197,7 @@ async def test_a_staged_password_becomes_the_accounts_in_the_creating_transactio
         db: Any) -> None:
     staging = CredentialStaging(credentials=MongoStore(db).credentials, clock=FrozenClock(NOW),
                                 lifetime=timedelta(days=7), hash_password=_fast_hash)
-    staged = await staging.stage_credential({"registration_id": "reg-1", "password": PASSWORD})
+    staged = (await staging.stage_credential(stage("reg-1"))).wire()
     doc = await db[STAGED_CREDENTIALS].find_one({"_id": staged["credential_id"]})
     assert doc["registration_id"] == "reg-1" and doc["password_hash"].startswith("$argon2")
     assert PASSWORD not in repr(doc)
@@ -202,7 +206,7 @@ async def test_a_staged_password_becomes_the_accounts_in_the_creating_transactio
     assert indexes["expires_at_ttl"]["expireAfterSeconds"] == 0
 
     profile = _profile(db)
-    await profile.on_account_created(account_created(credential_id=staged["credential_id"]))
+    await profile.accounts.on_account_created(account_created(credential_id=staged["credential_id"]))
     account = await MongoStore(db).accounts.get("acc-1")
     assert account is not None and account.password_hash == doc["password_hash"]
     assert await db[STAGED_CREDENTIALS].count_documents({}) == 0
@@ -211,7 +215,7 @@ async def test_a_staged_password_becomes_the_accounts_in_the_creating_transactio
 async def test_no_account_is_made_when_its_staged_password_is_gone(db: Any) -> None:
     profile = _profile(db)
     with pytest.raises(CredentialMissing):
-        await profile.on_account_created(account_created(credential_id="never-staged"))
+        await profile.accounts.on_account_created(account_created(credential_id="never-staged"))
     assert await db.accounts.count_documents({}) == 0
     # Nothing committed: the event is not marked processed, a replay can still succeed.
     assert await db[PROCESSED].count_documents({}) == 0

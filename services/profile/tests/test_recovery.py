@@ -19,11 +19,9 @@ from services.profile.domain.errors import (
     Unauthenticated,
 )
 from services.profile.domain.models import Subscriber
-from services.profile.recovery import Recovery
-from services.profile.tests.fakes import FakeSubscribers, FakeUnitOfWork, fast_password_hash
+from services.profile.tests.fakes import FakeSubscribers
 from services.profile.tests.test_handlers import (
     ID_NUMBER,
-    POLICY,
     World,
     logged_in,
     make_world,
@@ -35,21 +33,12 @@ NEW_PHONE = "+84987654321"
 NEW_PASSWORD = "Sen-Vang#2027vn"
 
 
-def recovery_of(world: World) -> Recovery:
-    async def hash_password(password: str) -> str:
-        return fast_password_hash(password)
-
-    return Recovery(uow=lambda: FakeUnitOfWork(world.store), store=world.store, otp=world.otp,
-                    clock=world.clock, policy=POLICY, guard=world.profile.guard,
-                    hash_password=hash_password)
-
-
-def with_registry(world: World, owner: str = ID_NUMBER) -> FakeSubscribers:
+def with_registry(owner: str = ID_NUMBER) -> World:
+    """A world whose carrier registry has NEW_PHONE registered to ``owner``."""
     registry = FakeSubscribers()
     registry.rows[NEW_PHONE] = Subscriber(NEW_PHONE, owner, "Nguyễn Văn  AN", "1999-01-02",
                                           "active")
-    world.profile._subscribers = registry
-    return registry
+    return make_world(subscribers=registry)
 
 
 def ref(flow: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -57,26 +46,24 @@ def ref(flow: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 async def test_a_lost_phone_owned_by_the_holder_replaces_the_otp_phone() -> None:
-    world = make_world()
-    with_registry(world)
+    world = with_registry()
     await with_account(world)
     flow = await started(world)
-    answer = await recovery_of(world).login_lost_phone(ref(flow, phone="0987 654 321"))
+    answer = await world.call("login_lost_phone", ref(flow, phone="0987 654 321"))
     assert answer["status"] == "otp_sent" and world.otp.issued[-1]["phone"] == NEW_PHONE
-    done = await world.profile.login_submit_otp(ref(flow, code=world.otp.code))
+    done = await world.call("login_submit_otp", ref(flow, code=world.otp.code))
     assert done["status"] == "completed"
     assert [p.phone for p in world.store.accounts.rows["acc-1"].phones] == [NEW_PHONE]
     assert "OtpPhoneReplaced" in [e.type for e in world.store.published]
 
 
 async def test_a_lost_phone_of_someone_else_changes_nothing() -> None:
-    world = make_world()
-    with_registry(world, owner="079200000000")
+    world = with_registry(owner="079200000000")
     await with_account(world)
     flow = await started(world)
-    await recovery_of(world).login_lost_phone(ref(flow, phone=NEW_PHONE))
+    await world.call("login_lost_phone", ref(flow, phone=NEW_PHONE))
     with pytest.raises(SubscriberMismatch):
-        await world.profile.login_submit_otp(ref(flow, code=world.otp.code))
+        await world.call("login_submit_otp", ref(flow, code=world.otp.code))
     assert [p.phone for p in world.store.accounts.rows["acc-1"].phones] == ["+84912345567"]
     assert world.store.sessions.rows == {}
 
@@ -86,32 +73,31 @@ async def test_a_lost_phone_must_be_a_vietnamese_mobile() -> None:
     await with_account(world)
     flow = await started(world)
     with pytest.raises(InvalidPhone):
-        await recovery_of(world).login_lost_phone(ref(flow, phone="12345"))
+        await world.call("login_lost_phone", ref(flow, phone="12345"))
 
 
 async def test_a_password_reset_ends_every_session_and_needs_a_strong_password() -> None:
     world = make_world()
     session = await logged_in(world)
-    recovery = recovery_of(world)
-    reset = await recovery.reset_start({"username": ID_NUMBER, "ip": "203.0.113.1"})
+    reset = await world.call("reset_start", {"username": ID_NUMBER, "ip": "203.0.113.1"})
     with pytest.raises(FlowState):
-        await recovery.reset_set_password(ref(reset, password=NEW_PASSWORD,
+        await world.call("reset_set_password", ref(reset, password=NEW_PASSWORD,
                                               password_confirmation=NEW_PASSWORD))
-    assert (await recovery.reset_submit_otp(ref(reset, code=world.otp.code)))["status"] == \
+    assert (await world.call("reset_submit_otp", ref(reset, code=world.otp.code)))["status"] == \
         "awaiting_password"
     with pytest.raises(PasswordPolicy) as weak:
-        await recovery.reset_set_password(ref(reset, password=f"Ab#{ID_NUMBER}",
+        await world.call("reset_set_password", ref(reset, password=f"Ab#{ID_NUMBER}",
                                               password_confirmation=f"Ab#{ID_NUMBER}"))
     assert "no_id_number" in [f["rule"] for f in weak.value.fields or []]
-    done = await recovery.reset_set_password(ref(reset, password=NEW_PASSWORD,
+    done = await world.call("reset_set_password", ref(reset, password=NEW_PASSWORD,
                                                  password_confirmation=NEW_PASSWORD))
     assert done == {"status": "completed"}
     with pytest.raises(Unauthenticated):
-        await world.profile.authenticate({"session_token": session["session_token"]})
+        await world.call("authenticate", {"session_token": session["session_token"]})
     types = [e.type for e in world.store.published]
     assert "SessionRevoked" in types and "PasswordChanged" in types
     # The new password logs in.
-    flow = await world.profile.login_start({"method": "password", "username": ID_NUMBER,
+    flow = await world.call("login_start", {"method": "password", "username": ID_NUMBER,
                                             "password": NEW_PASSWORD})
     assert flow["status"] == "otp_sent"
 
@@ -124,8 +110,8 @@ async def test_a_one_time_password_must_be_changed_before_the_otp() -> None:
     flow = await started(world)
     assert flow["status"] == "password_change_required" and world.otp.issued == []
     with pytest.raises(FlowState):
-        await world.profile.login_submit_otp(ref(flow, code=world.otp.code))
-    answer = await recovery_of(world).login_change_password(
+        await world.call("login_submit_otp", ref(flow, code=world.otp.code))
+    answer = await world.call("login_change_password",
         ref(flow, new_password=NEW_PASSWORD, new_password_confirmation=NEW_PASSWORD))
     assert answer["status"] == "otp_sent"
     # Not saved before the OTP: the one-time password is still the account's.
@@ -133,9 +119,9 @@ async def test_a_one_time_password_must_be_changed_before_the_otp() -> None:
     assert account.must_change_password and account.password_hash == before
     assert "PasswordChanged" not in [e.type for e in world.store.published]
     with pytest.raises(OtpRejected):
-        await world.profile.login_submit_otp(ref(flow, code="000000"))
+        await world.call("login_submit_otp", ref(flow, code="000000"))
     assert world.store.accounts.rows["acc-1"].password_hash == before
-    done = await world.profile.login_submit_otp(ref(flow, code=world.otp.code))
+    done = await world.call("login_submit_otp", ref(flow, code=world.otp.code))
     assert done["status"] == "completed"
     account = world.store.accounts.rows["acc-1"]
     assert not account.must_change_password and account.password_hash != before
@@ -145,41 +131,38 @@ async def test_a_one_time_password_must_be_changed_before_the_otp() -> None:
 
 async def test_a_refused_send_leaves_the_flow_on_the_number_its_code_went_to() -> None:
     """The lost-phone code swap: a code to one number never opens a flow now naming another."""
-    world = make_world()
-    with_registry(world)  # NEW_PHONE is the holder's
+    world = with_registry()  # NEW_PHONE is the holder's
     await with_account(world)
     flow = await started(world)
-    recovery = recovery_of(world)
-    await recovery.login_lost_phone(ref(flow, phone="0911 222 333"))  # the attacker's SIM
+    await world.call("login_lost_phone", ref(flow, phone="0911 222 333"))  # the attacker's SIM
     world.otp.issue_error = OtpRejected("otp_resend_too_soon", retry_after=42)
     with pytest.raises(OtpRejected):
-        await recovery.login_lost_phone(ref(flow, phone=NEW_PHONE))
+        await world.call("login_lost_phone", ref(flow, phone=NEW_PHONE))
     assert world.store.logins.rows[flow["id"]].new_phone == "+84911222333"
     with pytest.raises(SubscriberMismatch):  # checked on the number the code went to
-        await world.profile.login_submit_otp(ref(flow, code=world.otp.code))
+        await world.call("login_submit_otp", ref(flow, code=world.otp.code))
     assert world.store.sessions.rows == {}
 
 
 async def test_an_unknown_name_gets_the_same_answer_and_no_sms() -> None:
     world = make_world()
     await with_account(world)
-    recovery = recovery_of(world)
-    real = await recovery.reset_start({"username": ID_NUMBER, "ip": "203.0.113.1"})
-    decoy = await recovery.reset_start({"username": "079200000000", "ip": "203.0.113.1"})
-    again = await recovery.reset_start({"username": "079200000000", "ip": "203.0.113.2"})
+    real = await world.call("reset_start", {"username": ID_NUMBER, "ip": "203.0.113.1"})
+    decoy = await world.call("reset_start", {"username": "079200000000", "ip": "203.0.113.1"})
+    again = await world.call("reset_start", {"username": "079200000000", "ip": "203.0.113.2"})
     assert set(real) == set(decoy) and decoy["status"] == "otp_sent"
     assert decoy["phone_masked"] == again["phone_masked"]
     assert len(decoy["phone_masked"]) == len(real["phone_masked"])
     assert [i["flow_id"] for i in world.otp.issued] == [real["id"]]
     for remaining in (4, 3, 2, 1):
         with pytest.raises(OtpRejected) as wrong:
-            await recovery.reset_submit_otp(ref(decoy, code=world.otp.code))
+            await world.call("reset_submit_otp", ref(decoy, code=world.otp.code))
         assert (wrong.value.code, wrong.value.detail) == \
             ("otp_invalid", f"Mã OTP không đúng. Bạn còn {remaining} lần nhập.")
     with pytest.raises(OtpRejected):
-        await recovery.reset_submit_otp(ref(decoy, code=world.otp.code))
+        await world.call("reset_submit_otp", ref(decoy, code=world.otp.code))
     with pytest.raises(OtpRejected) as exceeded:
-        await recovery.reset_submit_otp(ref(decoy, code=world.otp.code))
+        await world.call("reset_submit_otp", ref(decoy, code=world.otp.code))
     assert exceeded.value.code == "otp_attempts_exceeded"
 
 
@@ -187,11 +170,10 @@ async def test_reset_sms_are_capped_per_account_whatever_the_name_or_address() -
     world = make_world()
     await with_account(world)
     world.store.accounts.rows["acc-1"].username = "BD0000000001"
-    recovery = recovery_of(world)
-    await recovery.reset_start({"username": ID_NUMBER, "ip": "203.0.113.1"})
-    await recovery.reset_start({"username": "BD0000000001", "ip": "203.0.113.2"})
+    await world.call("reset_start", {"username": ID_NUMBER, "ip": "203.0.113.1"})
+    await world.call("reset_start", {"username": "BD0000000001", "ip": "203.0.113.2"})
     with pytest.raises(RateLimited) as limited:
-        await recovery.reset_start({"username": ID_NUMBER, "ip": "203.0.113.3"})
+        await world.call("reset_start", {"username": ID_NUMBER, "ip": "203.0.113.3"})
     assert limited.value.retry_after == 3600
     assert len(world.otp.issued) == 2
 
@@ -200,12 +182,11 @@ async def test_a_reset_never_gives_a_passwordless_account_a_password() -> None:
     world = make_world()
     await with_account(world)
     world.store.accounts.rows["acc-1"].password_hash = None  # SIM or USB only
-    recovery = recovery_of(world)
-    reset = await recovery.reset_start({"username": ID_NUMBER, "ip": "203.0.113.1"})
+    reset = await world.call("reset_start", {"username": ID_NUMBER, "ip": "203.0.113.1"})
     with pytest.raises(NoPasswordMethod):  # told once the phone is proven
-        await recovery.reset_submit_otp(ref(reset, code=world.otp.code))
+        await world.call("reset_submit_otp", ref(reset, code=world.otp.code))
     with pytest.raises(FlowState):
-        await recovery.reset_set_password(ref(reset, password=NEW_PASSWORD,
+        await world.call("reset_set_password", ref(reset, password=NEW_PASSWORD,
                                               password_confirmation=NEW_PASSWORD))
     assert world.store.accounts.rows["acc-1"].password_hash is None
 
@@ -213,49 +194,46 @@ async def test_a_reset_never_gives_a_passwordless_account_a_password() -> None:
 async def test_a_reset_code_can_be_sent_again_within_the_reset_sms_cap() -> None:
     world = make_world()
     await with_account(world)
-    recovery = recovery_of(world)
-    reset = await recovery.reset_start({"username": ID_NUMBER, "ip": "203.0.113.1"})
+    reset = await world.call("reset_start", {"username": ID_NUMBER, "ip": "203.0.113.1"})
     world.otp.issue_error = OtpRejected("otp_resend_too_soon", retry_after=30)
     with pytest.raises(OtpRejected):  # refused by the otp rules: no SMS, none counted
-        await recovery.reset_resend_otp(ref(reset, ip="203.0.113.1"))
+        await world.call("reset_resend_otp", ref(reset, ip="203.0.113.1"))
     world.otp.issue_error = None
     world.clock.advance(seconds=61)
-    resent = await recovery.reset_resend_otp(ref(reset, ip="203.0.113.1"))
+    resent = await world.call("reset_resend_otp", ref(reset, ip="203.0.113.1"))
     assert set(resent) == {"status", "resend_available_at"} and resent["status"] == "otp_sent"
     assert [i["flow_id"] for i in world.otp.issued] == [reset["id"], reset["id"]]
     world.clock.advance(seconds=61)
     with pytest.raises(RateLimited):  # the start and one resend: the hour's two reset SMS
-        await recovery.reset_resend_otp(ref(reset, ip="203.0.113.1"))
+        await world.call("reset_resend_otp", ref(reset, ip="203.0.113.1"))
     assert len(world.otp.issued) == 2
     with pytest.raises(NotFound):
-        await recovery.reset_resend_otp(ref(reset, flow_token="not-the-token"))
+        await world.call("reset_resend_otp", ref(reset, flow_token="not-the-token"))
 
 
 async def test_a_decoy_reset_resends_by_the_otp_services_rules_and_sends_nothing() -> None:
     world = make_world()
-    recovery = recovery_of(world)
-    decoy = await recovery.reset_start({"username": "079200000000", "ip": "203.0.113.1"})
+    decoy = await world.call("reset_start", {"username": "079200000000", "ip": "203.0.113.1"})
     with pytest.raises(OtpRejected) as early:
-        await recovery.reset_resend_otp(ref(decoy))
+        await world.call("reset_resend_otp", ref(decoy))
     assert early.value.code == "otp_resend_too_soon" and early.value.retry_after == 60
     world.clock.advance(seconds=61)
-    resent = await recovery.reset_resend_otp(ref(decoy))
+    resent = await world.call("reset_resend_otp", ref(decoy))
     assert set(resent) == {"status", "resend_available_at"}
     assert resent["resend_available_at"] == (world.clock.now + timedelta(seconds=60)).isoformat()
     world.clock.advance(seconds=61)
     with pytest.raises(RateLimited):
-        await recovery.reset_resend_otp(ref(decoy))
+        await world.call("reset_resend_otp", ref(decoy))
     assert world.otp.issued == []
 
 
 async def test_a_decoy_reset_refuses_a_resend_after_five_wrong_codes() -> None:
     world = make_world()
-    recovery = recovery_of(world)
-    decoy = await recovery.reset_start({"username": "079200000000", "ip": "203.0.113.1"})
+    decoy = await world.call("reset_start", {"username": "079200000000", "ip": "203.0.113.1"})
     for _ in range(5):
         with pytest.raises(OtpRejected):
-            await recovery.reset_submit_otp(ref(decoy, code="000000"))
+            await world.call("reset_submit_otp", ref(decoy, code="000000"))
     world.clock.advance(seconds=61)
     with pytest.raises(OtpRejected) as locked:
-        await recovery.reset_resend_otp(ref(decoy))
+        await world.call("reset_resend_otp", ref(decoy))
     assert locked.value.code == "otp_attempts_exceeded"

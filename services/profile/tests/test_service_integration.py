@@ -5,6 +5,7 @@ that answers on its own subject (the real otp client runs)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,10 +14,14 @@ import pytest
 
 from services.profile.adapters.mongo import SESSIONS
 from services.profile.adapters.otp import RpcOtpService
+from services.profile.bootstrap import bootstrap, ports_from
 from services.profile.config import ProfileSettings
-from services.profile.entrypoints import build_profile, wiring_for
+from services.profile.entrypoints import wiring_for
+from services.profile.handlers.accounts import ACCOUNT_CREATED_CONSUMER
 from services.profile.tests.test_handlers import PASSWORD, account_created
 from shared.bus import Consumer, ConsumerRunner, publish
+from shared.contracts import profile as P
+from shared.contracts.base import Rpc
 from shared.events import EVENTS_STREAM
 from shared.rpc import RemoteError, RpcClient, RpcServer
 from shared.runtime import Infrastructure, connect_infrastructure
@@ -82,7 +87,8 @@ async def test_an_account_from_the_bus_logs_in_over_rpc(infra: Infrastructure) -
     otp_name, profile_name = f"otp{suffix}", f"profile{suffix}"
     assert isinstance(infra.settings, ProfileSettings)
     otp_client = RpcOtpService(RpcClient(infra.nc, timeout=5), service=otp_name)
-    wiring = wiring_for(build_profile(infra, infra.settings, otp=otp_client))
+    ports, telco = ports_from(infra, infra.settings)
+    wiring = wiring_for(bootstrap(infra.settings, dataclasses.replace(ports, otp=otp_client)))
     await ensure_indexes(infra.db, wiring.indexes)
     infra.relay.start()
 
@@ -95,7 +101,7 @@ async def test_an_account_from_the_bus_logs_in_over_rpc(infra: Infrastructure) -
     for name, handler in wiring.endpoints.items():
         server.endpoint(name, handler)
     await server.start()
-    [consumer] = wiring.consumers
+    [consumer] = [c for c in wiring.consumers if c.durable == ACCOUNT_CREATED_CONSUMER]
     runner = ConsumerRunner(infra.js, Consumer(f"test-{suffix}", consumer.event_types,
                                                consumer.handler))
     await runner.start()
@@ -111,34 +117,38 @@ async def test_an_account_from_the_bus_logs_in_over_rpc(infra: Infrastructure) -
         await _eventually(account_exists)
         rpc = RpcClient(infra.nc, timeout=5)
 
+        async def ask(endpoint: Rpc[Any, Any], request: dict[str, Any]) -> dict[str, Any]:
+            # The profile under test answers under its own name, with profile's contracts.
+            under_test = dataclasses.replace(endpoint, service=profile_name)
+            answer = await rpc.ask(under_test, endpoint.request.model_validate(request))
+            return answer.wire()
+
         with pytest.raises(RemoteError) as wrong:
-            await rpc.call(profile_name, "login_start", {"method": "password",
-                                                         "username": id_number,
-                                                         "password": "wrong"})
+            await ask(P.LOGIN_START, {"method": "password", "username": id_number,
+                                      "password": "wrong"})
         assert wrong.value.error == {"code": "invalid_credentials",
                                      "detail": "Tên đăng nhập hoặc mật khẩu không đúng."}
 
-        flow = await rpc.call(profile_name, "login_start",
-                              {"method": "password", "username": id_number,
-                               "password": PASSWORD, "ip": "203.0.113.9"})
+        flow = await ask(P.LOGIN_START, {"method": "password", "username": id_number,
+                                         "password": PASSWORD, "ip": "203.0.113.9"})
         assert flow["phone_masked"] == "+8491****567"
         assert stand_in.issued == [{"flow_id": flow["id"], "purpose": "login",
                                     "phone": "+84912345567"}]
         ref = {"id": flow["id"], "flow_token": flow["flow_token"]}
         with pytest.raises(RemoteError) as refused:
-            await rpc.call(profile_name, "login_submit_otp", {**ref, "code": "000000"})
+            await ask(P.LOGIN_SUBMIT_OTP, {**ref, "code": "000000"})
         assert refused.value.error == {"code": "otp_invalid", "detail": "Mã OTP không đúng."}
 
-        login = await rpc.call(profile_name, "login_submit_otp", {**ref, "code": CODE})
+        login = await ask(P.LOGIN_SUBMIT_OTP, {**ref, "code": CODE})
         assert login["status"] == "completed" and login["level"] == 2
         token = {"session_token": login["session_token"]}
-        who = await rpc.call(profile_name, "authenticate", token)
+        who = await ask(P.AUTHENTICATE, token)
         assert (who["account_id"], who["session_id"]) == (account_id, login["session_id"])
-        me = await rpc.call(profile_name, "me", token)
+        me = await ask(P.ME, token)
         assert me["identity"]["id_number"] == id_number
-        assert await rpc.call(profile_name, "logout", token) == {}
+        assert await ask(P.LOGOUT, token) == {}
         with pytest.raises(RemoteError) as ended:
-            await rpc.call(profile_name, "authenticate", token)
+            await ask(P.AUTHENTICATE, token)
         assert ended.value.code == "unauthenticated"
 
         session = await infra.db[SESSIONS].find_one({"_id": login["session_id"]})
@@ -153,3 +163,4 @@ async def test_an_account_from_the_bus_logs_in_over_rpc(infra: Infrastructure) -
         await infra.js.delete_consumer(EVENTS_STREAM, f"test-{suffix}")
         await server.stop()
         await otp_server.stop()
+        await telco.close()

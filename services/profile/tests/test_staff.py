@@ -19,7 +19,7 @@ from services.profile.domain.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from services.profile.staff import StaffAccounts
+from services.profile.handlers.staff.accounts import StaffAccounts
 from services.profile.tests.fakes import FakeUnitOfWork, fast_password_hash
 from services.profile.tests.test_handlers import (
     ID_NUMBER,
@@ -27,8 +27,10 @@ from services.profile.tests.test_handlers import (
     logged_in,
     make_world,
 )
-from services.profile.tests.test_recovery import recovery_of
+from shared.contracts import profile as P
+from shared.contracts.base import ContractViolation
 from shared.events import AccountCreated, new_event
+from shared.rpc import serving
 
 INITIAL = "Kh0i-Tao#x9Q"
 NEW_PASSWORD = "Sen-Vang#2027vn"
@@ -39,12 +41,24 @@ AGENCY = {"code": "000.00.00.H29", "name": "Sở Tư pháp Hà Nội", "email": 
           "user_full_name": "Phạm Văn Minh"}
 
 
-def staff_of(world: World, usernames: list[str] | None = None) -> StaffAccounts:
+class ServedStaff:
+    """The staff endpoints as the service serves them (their contracts read the requests)."""
+
+    def __init__(self, staff: StaffAccounts) -> None:
+        self.admin_create_agent = serving(P.ADMIN_CREATE_AGENT, staff.admin_create_agent)
+        self.admin_create_agency = serving(P.ADMIN_CREATE_AGENCY, staff.admin_create_agency)
+        self.admin_disable_agent = serving(P.ADMIN_DISABLE_AGENT, staff.admin_disable_agent)
+        self.admin_enable_agent = serving(P.ADMIN_ENABLE_AGENT, staff.admin_enable_agent)
+        self.agent_session = serving(P.AGENT_SESSION, staff.agent_session)
+
+
+def staff_of(world: World, usernames: list[str] | None = None) -> ServedStaff:
     ids = (f"staff-{n}" for n in itertools.count())
     names = iter(usernames or [f"NV{n:08d}" for n in range(1, 100)])
-    return StaffAccounts(uow=lambda: FakeUnitOfWork(world.store), store=world.store,
-                         clock=world.clock, profile=world.profile, new_id=lambda: next(ids),
-                         new_username=lambda: next(names))
+    return ServedStaff(StaffAccounts(uow=lambda: FakeUnitOfWork(world.store), store=world.store,
+                                     clock=world.clock, sessions=world.profile.sessions,
+                                     new_id=lambda: next(ids),
+                                     new_username=lambda: next(names)))
 
 
 def with_hash(request: dict[str, Any]) -> dict[str, Any]:
@@ -53,15 +67,15 @@ def with_hash(request: dict[str, Any]) -> dict[str, Any]:
 
 async def first_login(world: World, username: str) -> dict[str, Any]:
     """Initial password → change → OTP: the session."""
-    flow = await world.profile.login_start({"method": "password", "username": username,
+    flow = await world.call("login_start", {"method": "password", "username": username,
                                             "password": INITIAL})
     assert flow["status"] == "password_change_required"
     assert world.otp.issued == [] or world.otp.issued[-1]["flow_id"] != flow["id"]
     ref = {"id": flow["id"], "flow_token": flow["flow_token"]}
-    changed = await recovery_of(world).login_change_password(
+    changed = await world.call("login_change_password",
         ref | {"new_password": NEW_PASSWORD, "new_password_confirmation": NEW_PASSWORD})
     assert changed["status"] == "otp_sent"
-    return await world.profile.login_submit_otp(ref | {"code": world.otp.code})
+    return await world.call("login_submit_otp", ref | {"code": world.otp.code})
 
 
 async def test_an_agent_gets_an_issued_username_and_must_change_the_initial_password() -> None:
@@ -73,7 +87,7 @@ async def test_an_agent_gets_an_issued_username_and_must_change_the_initial_pass
     assert account.must_change_password and account.index_key == "agent:CCCD:001088001122"
     session = await first_login(world, "NV00000001")
     assert session["status"] == "completed"
-    me = await world.profile.me({"session_token": session["session_token"]})
+    me = await world.call("me", {"session_token": session["session_token"]})
     assert me["roles"] == ["agent"]
     assert me["organisation"] == {"type": "post_office", "name": "Bưu điện Hà Nội",
                                   "code": "HN-001"}
@@ -86,7 +100,7 @@ async def test_an_agent_and_the_same_persons_citizen_account_coexist() -> None:
     world = make_world()
     await staff_of(world).admin_create_agent(with_hash(AGENT | {"id_number": ID_NUMBER}))
     session = await logged_in(world)  # the citizen account of ID_NUMBER, made afterwards
-    me = await world.profile.me({"session_token": session["session_token"]})
+    me = await world.call("me", {"session_token": session["session_token"]})
     assert me["identity"]["id_number"] == ID_NUMBER and "roles" not in me
 
 
@@ -109,7 +123,7 @@ async def test_a_taken_username_is_drawn_again() -> None:
 @pytest.mark.parametrize("change, error", [
     ({"password_hash": "plain-text-password-12345"}, ValidationFailed),
     ({"id_number": "12AB"}, ValidationFailed),
-    ({"office": ""}, ValidationFailed),
+    ({"office": ""}, ContractViolation),  # under its contract's bounds
     ({"phone": "0241234567"}, InvalidPhone),  # a Hà Nội landline gets no SMS
 ])
 async def test_a_malformed_agent_is_refused(change: dict[str, Any], error: type[Exception]) -> None:
@@ -124,7 +138,7 @@ async def test_an_agencys_first_user_logs_in_with_the_agency_code() -> None:
     created = await staff_of(world).admin_create_agency(with_hash(AGENCY))
     assert created["username"] == "000.00.00.H29" and created["subject_type"] == "agency"
     session = await first_login(world, "000.00.00.H29")
-    me = await world.profile.me({"session_token": session["session_token"]})
+    me = await world.call("me", {"session_token": session["session_token"]})
     assert me["subject_type"] == "agency"
     assert me["identity"]["id_number"] == "000.00.00.H29"
     assert me["identity"]["full_name"] == "Sở Tư pháp Hà Nội"
@@ -177,17 +191,17 @@ async def test_a_disabled_agent_is_logged_out_and_cannot_log_in_until_enabled() 
         await staff.agent_session({"session_token": agent["session_token"]})
     login = {"method": "password", "username": created["username"], "password": NEW_PASSWORD}
     with pytest.raises(AccountDisabled):
-        await world.profile.login_start(login)
+        await world.call("login_start", login)
     # A wrong password still says only that: the disabled state is no oracle for strangers.
     with pytest.raises(InvalidCredentials):
-        await world.profile.login_start(login | {"password": "Sai-Mat#Khau1"})
+        await world.call("login_start", login | {"password": "Sai-Mat#Khau1"})
     await staff.admin_enable_agent({"username": created["username"]})
-    flow = await world.profile.login_start(login)
+    flow = await world.call("login_start", login)
     assert flow["status"] == "otp_sent"
     # A login begun before the agent was disabled does not finish after.
     await staff.admin_disable_agent({"username": created["username"]})
     with pytest.raises(AccountDisabled):
-        await world.profile.login_submit_otp({"id": flow["id"], "flow_token": flow["flow_token"],
+        await world.call("login_submit_otp", {"id": flow["id"], "flow_token": flow["flow_token"],
                                               "code": world.otp.code})
 
 
@@ -210,14 +224,14 @@ async def test_a_post_office_account_takes_its_issued_username_and_one_time_pass
         created_at="2026-01-01T00:00:00+00:00", username="BD0123456789",
         must_change_password=True,
         registered_by={"agent_account_id": "staff-0", "office": {"name": "Bưu điện Hà Nội"}}))
-    await world.profile.on_account_created(new_event(created, correlation_id="po-1"))
+    await world.profile.accounts.on_account_created(new_event(created, correlation_id="po-1"))
     account = world.store.accounts.rows["acc-po"]
     assert account.username == "BD0123456789" and account.level == 3
     session = await first_login(world, "BD0123456789")
     assert session["status"] == "completed"
     assert world.store.accounts.rows["acc-po"].must_change_password is False
     # The new password is the password from now on: no second change asked.
-    again = await world.profile.login_start({"method": "password", "username": "BD0123456789",
+    again = await world.call("login_start", {"method": "password", "username": "BD0123456789",
                                              "password": NEW_PASSWORD})
     assert again["status"] == "otp_sent"
 

@@ -1,5 +1,5 @@
-"""Step-up (``step_up.py``), the level a change needs, and the notices of changes
-(``security_notices.py``) against fakes and a frozen clock."""
+"""Step-up (``handlers/settings/step_up.py``), the level a change needs, and the notices of
+changes (``handlers/settings/notices.py``) against fakes and a frozen clock."""
 
 from __future__ import annotations
 
@@ -14,13 +14,9 @@ from services.profile.domain.errors import (
     NotFound,
     ReauthenticationRequired,
 )
-from services.profile.domain.guards import GuardPolicy
 from services.profile.domain.models import AuthMethod
 from services.profile.domain.step_up import coarse_device, notice_time
-from services.profile.guard import LoginGuard
-from services.profile.security_notices import SecurityNotices
-from services.profile.step_up import StepUps
-from services.profile.tests.fakes import FakeGuardStore, FakeImages
+from services.profile.handlers.settings.notices import SecurityNotices
 from services.profile.tests.test_account_management import (
     NEW_PASSWORD,
     PASSWORD,
@@ -32,7 +28,6 @@ from services.profile.tests.test_account_management import (
     proof,
     world,
 )
-from services.profile.tests.test_handlers import POLICY
 from shared import crypto
 
 __all__ = ["world"]  # the fixture, shared with test_account_management
@@ -42,12 +37,18 @@ CHROME_ON_WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.
 BOUND = "ab" * 32
 
 
-def step_ups(world: World) -> StepUps:
-    guard = LoginGuard(store=FakeGuardStore(), images=FakeImages(), clock=world.clock,
-                       policy=GuardPolicy(), secret="test-guard-secret")
-    return StepUps(uow=world.uow, store=world.store, otp=world.otp, pki=world.pki,
-                   clock=world.clock, policy=POLICY, guard=guard,
-                   new_id=lambda: f"su-{len(world.otp.issued)}-{world.clock().timestamp()}")
+class ServedStepUps:
+    """The step-up's endpoints (``me_reauth_*``) as the service serves them."""
+
+    def __init__(self, world: World) -> None:
+        self.start = world.accounts.me_reauth_start
+        self.get = world.accounts.me_reauth_get
+        self.submit_otp = world.accounts.me_reauth_otp
+        self.submit_signature = world.accounts.me_reauth_signature
+
+
+def step_ups(world: World) -> ServedStepUps:
+    return ServedStepUps(world)
 
 
 def with_usb(world: World, fingerprint: str = BOUND) -> None:

@@ -1,4 +1,4 @@
-"""The otp service, reached over NATS request/reply (docs/messaging.md, ``dvcid.otp.*``)."""
+"""The otp service, reached over NATS request/reply (``shared/contracts/otp.py``)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from typing import Any
 
 from services.registration.domain.errors import ExternalUnavailable, OtpRejected
 from services.registration.domain.ports import OtpIssued
+from shared.contracts import otp as OTP
+from shared.contracts.base import AnswerT, Empty, RequestT, Rpc
 from shared.rpc import RemoteError, RpcClient, ServiceUnavailable
 
-OTP_SERVICE = "otp"
 UNAVAILABLE_DETAIL = "Dịch vụ mã OTP tạm thời không phản hồi. Vui lòng thử lại sau ít phút."
 # otp answers not_found when no live code exists for the flow (never sent, used, purged).
 # Passed through as-is it would read as "this registration does not exist".
@@ -18,26 +19,33 @@ _NO_LIVE_CODE_DETAIL = "Mã OTP đã hết hiệu lực hoặc chưa được g�
 class RpcOtpGateway:
     def __init__(self, rpc: RpcClient) -> None:
         self._rpc = rpc
+        self._policy: OTP.OtpPolicy | None = None
 
     async def issue(self, flow_id: str, purpose: str, phone: str) -> OtpIssued:
-        data = await self._call("issue", {"flow_id": flow_id, "purpose": purpose, "phone": phone})
-        return OtpIssued(expires_at=str(data.get("expires_at", "")),
-                         resend_available_at=str(data.get("resend_available_at", "")))
+        issued = await self._ask(OTP.ISSUE, OTP.IssueOtp.model_validate(
+            {"flow_id": flow_id, "purpose": purpose, "phone": phone}))
+        return OtpIssued(expires_at=issued.expires_at,
+                         resend_available_at=issued.resend_available_at)
 
     async def verify(self, flow_id: str, purpose: str, phone: str, code: str) -> None:
-        data = await self._call("verify", {"flow_id": flow_id, "purpose": purpose,
-                                           "phone": phone, "code": code})
-        if not data.get("verified"):
+        verified = await self._ask(OTP.VERIFY, OTP.VerifyOtp.model_validate(
+            {"flow_id": flow_id, "purpose": purpose, "phone": phone, "code": code}))
+        if not verified.verified:
             raise OtpRejected("otp_invalid", "Mã OTP không đúng.")
 
-    async def _call(self, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def policy(self) -> OTP.OtpPolicy:
+        """otp's timing (when a new code may be asked), read once: it is otp's rule."""
+        if self._policy is None:
+            self._policy = await self._ask(OTP.POLICY, Empty())
+        return self._policy
+
+    async def _ask(self, endpoint: Rpc[RequestT, AnswerT], request: RequestT) -> AnswerT:
         try:
-            data = await self._rpc.call(OTP_SERVICE, endpoint, payload)
+            return await self._rpc.ask(endpoint, request)
         except ServiceUnavailable as exc:
             raise ExternalUnavailable(UNAVAILABLE_DETAIL) from exc
         except RemoteError as exc:
             raise _rejection(exc.error) from exc
-        return data if isinstance(data, dict) else {}
 
 
 def _rejection(error: dict[str, Any]) -> OtpRejected:

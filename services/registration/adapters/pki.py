@@ -1,4 +1,4 @@
-"""The pki service, reached over NATS request/reply (docs/messaging.md, ``dvcid.pki.*``)."""
+"""The pki service, reached over NATS request/reply (``shared/contracts/pki.py``)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from typing import Any
 
 from services.registration.domain.errors import PkiRejected
 from services.registration.domain.signature import CertificateProof
+from shared.contracts import pki as PKI
+from shared.contracts.base import AnswerT, RequestT, Rpc
 from shared.rpc import RemoteError, RpcClient, ServiceUnavailable
 
-PKI_SERVICE = "pki"
 UNAVAILABLE_DETAIL = ("Dịch vụ xác thực chữ ký số tạm thời không phản hồi. Vui lòng thử lại "
                       "sau ít phút.")
 
@@ -19,32 +20,37 @@ class RpcPkiGateway:
         self._timeout = timeout
 
     async def challenge(self, flow_id: str, purpose: str) -> dict[str, Any]:
-        return await self._call("challenge", {"flow_id": flow_id, "purpose": purpose})
+        challenge = await self._ask(PKI.CHALLENGE, PKI.SignatureFlow.model_validate(
+            {"flow_id": flow_id, "purpose": purpose}))
+        return challenge.wire()
 
     async def verify_signature(self, flow_id: str, purpose: str, certificate: str,
                                chain: list[str] | str | None,
                                signature: str) -> CertificateProof:
-        payload: dict[str, Any] = {"flow_id": flow_id, "purpose": purpose,
-                                   "certificate": certificate, "signature": signature}
+        signed: dict[str, Any] = {"flow_id": flow_id, "purpose": purpose,
+                                  "certificate": certificate, "signature": signature}
         if chain:
-            payload["chain"] = chain
-        return CertificateProof.from_pki(await self._call("verify_signature", payload))
+            signed["chain"] = chain
+        validated = await self._ask(PKI.VERIFY_SIGNATURE,
+                                    PKI.VerifySignature.model_validate(signed))
+        return CertificateProof.from_pki(validated.wire())
 
     async def sim_start(self, flow_id: str, purpose: str, phone: str) -> dict[str, Any]:
-        return await self._call("sim_start", {"flow_id": flow_id, "purpose": purpose,
-                                              "phone": phone})
+        started = await self._ask(PKI.SIM_START, PKI.StartSim.model_validate(
+            {"flow_id": flow_id, "purpose": purpose, "phone": phone}))
+        return started.wire()
 
     async def sim_status(self, flow_id: str, purpose: str,
                          wait_seconds: float = 0) -> CertificateProof | None:
-        data = await self._call("sim_status", {"flow_id": flow_id, "purpose": purpose,
-                                               "wait_seconds": wait_seconds})
-        if data.get("status") != "completed":
+        state = await self._ask(PKI.SIM_STATUS, PKI.SimStatus.model_validate(
+            {"flow_id": flow_id, "purpose": purpose, "wait_seconds": wait_seconds}))
+        if state.status != "completed":
             return None
-        return CertificateProof.from_pki(data)
+        return CertificateProof.from_pki(state.wire())
 
-    async def _call(self, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def _ask(self, endpoint: Rpc[RequestT, AnswerT], request: RequestT) -> AnswerT:
         try:
-            data = await self._rpc.call(PKI_SERVICE, endpoint, payload, timeout=self._timeout)
+            return await self._rpc.ask(endpoint, request, timeout=self._timeout)
         except ServiceUnavailable as exc:
             raise PkiRejected("service_unavailable", UNAVAILABLE_DETAIL) from exc
         except RemoteError as exc:
@@ -52,4 +58,3 @@ class RpcPkiGateway:
             raise PkiRejected(exc.code, exc.error.get("detail"), fields=exc.error.get("fields"),
                               retry_after=int(retry_after) if retry_after is not None
                               else None) from exc
-        return data if isinstance(data, dict) else {}

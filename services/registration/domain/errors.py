@@ -128,23 +128,24 @@ class ExternalUnavailable(RegistrationError):
 
 
 class PasswordPolicyViolation(RegistrationError):
+    """profile, the owner of the password rule (issue 16), refused the password: its detail
+    and one field problem per unmet rule (``rule``: the rule id) pass through unchanged."""
+
     code = "password_policy"
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        # problems: (rule id, requirement phrase); every unmet rule is listed, not the first.
-        detail = "Mật khẩu chưa đạt yêu cầu. Mật khẩu cần: " + "; ".join(p for _, p in problems) + "."
-        fields = [{"name": "password", "rule": rule, "detail": f"Mật khẩu cần {phrase}."}
-                  for rule, phrase in problems]
+    def __init__(self, detail: str | None, fields: list[dict[str, str]] | None) -> None:
         super().__init__(detail, fields=fields)
-        self.rules = [rule for rule, _ in problems]
+        self.rules = [f["rule"] for f in fields or [] if "rule" in f]
 
 
 class PasswordMismatch(RegistrationError):
     code = "password_mismatch"
     default_detail = "Mật khẩu nhập lại không khớp với mật khẩu đã nhập."
 
-    def __init__(self) -> None:
-        super().__init__(fields=[{"name": "password_confirmation", "detail": self.default_detail}])
+    def __init__(self, detail: str | None = None,
+                 fields: list[dict[str, str]] | None = None) -> None:
+        super().__init__(detail, fields=fields or [
+            {"name": "password_confirmation", "detail": self.default_detail}])
 
 
 class FlowState(RegistrationError):
@@ -215,8 +216,8 @@ class CounterDailyLimit(RegistrationError):
 
 
 class ProfileRejected(RegistrationError):
-    """profile refused the password handed to it (``stage_credential``; never expected, the
-    policy was checked here): its code passes through unchanged."""
+    """profile refused to stage the credential for another reason than the password rule or
+    its confirmation: its code passes through unchanged."""
 
     def __init__(self, code: str, detail: str | None = None) -> None:
         super().__init__(detail)

@@ -1,9 +1,7 @@
-"""Reading an untrusted JSON payload field by field, collecting every problem at once."""
+"""Reading the fields of a request (its contract model has checked their types and bounds),
+collecting every problem a person can fix at once, in their words."""
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from typing import Any
 
 from services.registration.domain.errors import ValidationFailed
 
@@ -24,30 +22,25 @@ class FieldErrors:
         if self.fields:
             raise ValidationFailed(self.fields)
 
-    def required_text(self, payload: Mapping[str, Any], name: str, label: str) -> str | None:
-        value = payload.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
+    def required_text(self, value: str | None, name: str, label: str) -> str | None:
+        """The value without surrounding spaces; a missing or blank one is named."""
+        if value is None or not value.strip():
             self.add(name, f"Vui lòng nhập {label}.")
             return None
-        if not isinstance(value, str):
-            self.add(name, f"{label[:1].upper()}{label[1:]} phải là một chuỗi ký tự.")
-            return None
-        return value.strip()
-
-    def optional_text(self, payload: Mapping[str, Any], name: str, label: str) -> str | None:
-        value = payload.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if not isinstance(value, str):
-            self.add(name, f"{label[:1].upper()}{label[1:]} phải là một chuỗi ký tự.")
-            return None
         return value.strip()
 
 
-def require_text(payload: Mapping[str, Any], name: str, label: str) -> str:
-    """One required string field; raises ValidationFailed at once."""
+def optional_text(value: str | None) -> str | None:
+    """The value without surrounding spaces; None when absent or blank."""
+    if value is None or not value.strip():
+        return None
+    return value.strip()
+
+
+def require_text(value: str | None, name: str, label: str) -> str:
+    """One required field; raises ValidationFailed at once."""
     errors = FieldErrors()
-    value = errors.required_text(payload, name, label)
+    text = errors.required_text(value, name, label)
     errors.raise_if_any()
-    assert value is not None
-    return value
+    assert text is not None
+    return text

@@ -3,32 +3,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from services.registration.domain.methods.post_office import CounterFlow, CounterRegistration
-from services.registration.domain.model import (
-    IdentityRecord,
-    InsuredPerson,
-    Registration,
-    Status,
-    Subscriber,
-)
-from services.registration.domain.signature import (
-    CertificateProof,
-    SignatureRegistration,
-    SignatureStatus,
-)
+from services.registration.domain.flow import RegistrationFlow, Status
+from services.registration.domain.methods.post_office import CounterRegistration
+from services.registration.domain.model import IdentityRecord, InsuredPerson, Subscriber
+from services.registration.domain.signature import CertificateProof
 from services.registration.domain.throttle import Count
+from shared.contracts.otp import OtpPolicy
 from shared.events import Envelope
 
 
 class RegistrationRepository(Protocol):
-    async def add(self, registration: Registration) -> None: ...
+    """The flows of every method, in one collection."""
 
-    async def get(self, registration_id: str) -> Registration | None: ...
+    async def add(self, flow: RegistrationFlow) -> None: ...
+
+    async def get(self, registration_id: str) -> RegistrationFlow | None: ...
 
     async def transition(
         self,
@@ -39,15 +34,17 @@ class RegistrationRepository(Protocol):
         now: datetime,
         changes: dict[str, Any] | None = None,
         only_if_live: bool = True,
-    ) -> Registration | None:
+    ) -> RegistrationFlow | None:
         """Atomically moves the flow if it is still at ``from_status`` (and, when
-        ``only_if_live``, not expired at ``now``); the flow after the move, or None."""
+        ``only_if_live``, not expired at ``now``); the flow after the move, or None.
+        ``changes`` hold domain values (identity, certificate, …) the adapter stores."""
         ...
 
-    async def fail_one_expired(self, now: datetime) -> Registration | None:
-        """Atomically moves ONE unfinished flow whose expiry time has passed to ``failed``
-        (code ``flow_expired``); the flow after the move, or None when none is left. Of
-        several sweepers racing for a flow, exactly one gets it."""
+    async def fail_one_expired(self, now: datetime,
+                               methods: Collection[str]) -> RegistrationFlow | None:
+        """Atomically moves ONE unfinished flow of ``methods`` whose expiry time has passed to
+        ``failed`` (code ``flow_expired``); the flow after the move, or None when none is
+        left. Of several sweepers racing for a flow, exactly one gets it."""
         ...
 
 
@@ -73,6 +70,9 @@ class UnitOfWork(Protocol):
 
     @property
     def identities(self) -> IdentityRepository: ...
+
+    @property
+    def counter_registrations(self) -> CounterRegistrationRepository: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -116,11 +116,16 @@ class OtpIssued:
 
 
 class CredentialOwner(Protocol):
-    """profile, the owner of passwords (issue 11): it hashes a new account's password and
-    keeps it until the AccountCreated naming the returned ``credential_id`` takes it. The
-    password never rides an event. Unreachable: ExternalUnavailable."""
+    """profile, the owner of passwords and of the password rule (issues 11, 16): it checks the
+    rule (against the person's ID number and phone) and the confirmation, hashes a new
+    account's password and keeps it until the AccountCreated naming the returned
+    ``credential_id`` takes it. The password never rides an event. Its refusals arrive as
+    PasswordPolicyViolation / PasswordMismatch, its silence as ExternalUnavailable."""
 
-    async def stage(self, registration_id: str, password: str) -> str: ...
+    async def stage(self, registration_id: str, password: str, *, confirmation: str,
+                    id_number: str, phone: str) -> str:
+        """``phone``: E.164, as the flow holds it."""
+        ...
 
 
 class OtpGateway(Protocol):
@@ -132,34 +137,12 @@ class OtpGateway(Protocol):
     async def verify(self, flow_id: str, purpose: str, phone: str, code: str) -> None:
         """``phone``: the number the code was sent to; a code verifies for it only."""
 
-
-# --- registration with a digital signature (USB token, SIM) -----------------------------------
-
-class SignatureRegistrationRepository(Protocol):
-    async def add(self, registration: SignatureRegistration) -> None: ...
-
-    async def get(self, registration_id: str) -> SignatureRegistration | None: ...
-
-    async def transition(
-        self,
-        registration_id: str,
-        *,
-        from_status: SignatureStatus,
-        to_status: SignatureStatus,
-        now: datetime,
-        changes: dict[str, Any] | None = None,
-        only_if_live: bool = True,
-    ) -> SignatureRegistration | None:
-        """As ``RegistrationRepository.transition``, for signature flows."""
+    async def policy(self) -> OtpPolicy:
+        """otp's timing (when a new code may be asked): otp's rule, read once and kept."""
         ...
 
-    async def fail_one_expired(self, now: datetime) -> SignatureRegistration | None: ...
 
-
-class SignatureUnitOfWork(UnitOfWork, Protocol):
-    @property
-    def signature_registrations(self) -> SignatureRegistrationRepository: ...
-
+# --- registration with a digital signature (USB token, SIM) -----------------------------------
 
 class PkiGateway(Protocol):
     """The pki service. Its refusals arrive as PkiRejected (code passed through)."""
@@ -190,30 +173,11 @@ class CounterRegistrationRepository(Protocol):
         ...
 
 
-class CounterFlowRepository(Protocol):
-    async def add(self, flow: CounterFlow) -> None: ...
-
-    async def get(self, flow_id: str) -> CounterFlow | None: ...
-
-    async def complete(self, flow_id: str, now: datetime) -> bool:
-        """otp_sent → completed if still open at ``now``, ATOMICALLY (two confirmations of
-        one flow cannot both make an account); False when it was not."""
-        ...
-
-
 class AgentDayCounter(Protocol):
     async def claim(self, key: str, limit: int, purge_at: datetime) -> bool:
         """Takes one of the ``limit`` slots of ``key`` (an agent's day), ATOMICALLY; False
         when none is left."""
         ...
-
-
-class PostOfficeUnitOfWork(UnitOfWork, Protocol):
-    @property
-    def counter_registrations(self) -> CounterRegistrationRepository: ...
-
-    @property
-    def counter_flows(self) -> CounterFlowRepository: ...
 
 
 class NoticeGateway(Protocol):

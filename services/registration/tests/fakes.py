@@ -5,71 +5,98 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
+from services.registration.bootstrap import build
 from services.registration.domain.errors import (
     AccountExists,
     ExternalUnavailable,
     OtpRejected,
+    PkiRejected,
     TransactionConflict,
+    UsernameTaken,
+    ValidationFailed,
+)
+from services.registration.domain.flow import (
+    FLOW_EXPIRED_CODE,
+    UNFINISHED,
+    RegistrationFlow,
+    Status,
 )
 from services.registration.domain.identity import Sex
+from services.registration.domain.methods.post_office import DAILY_LIMIT, CounterRegistration
 from services.registration.domain.model import (
-    FLOW_EXPIRED_CODE,
-    RESEND_DELAY,
-    UNFINISHED,
     IdentityRecord,
     InsuredPerson,
-    Registration,
-    Status,
     Subscriber,
     rfc3339,
 )
 from services.registration.domain.ports import OtpIssued
+from services.registration.domain.signature import CertificateProof
 from services.registration.domain.throttle import Count
-from services.registration.handlers import Dependencies, RegistrationHandlers
+from services.registration.expiry import ExpirySweeper
+from services.registration.flows import Dependencies
+from services.registration.handlers import RegistrationHandlers
+from services.registration.methods.phone_otp import OtpEvents
+from services.registration.methods.signature import CertificateEvents
 from shared.clock import FrozenClock
+from shared.contracts import registration as REG
+from shared.contracts.base import ContractViolation
+from shared.contracts.otp import OtpPolicy
 from shared.events import Envelope
+from shared.rpc import serving
 from shared.storage import AlreadyProcessed
 
 OTP_LIFETIME = timedelta(minutes=5)
+# The otp service's wait between sends, as its policy answers it.
+RESEND_INTERVAL = timedelta(seconds=60)
 
 
 @dataclass
 class FakeStore:
     """What a committed database would hold."""
 
-    registrations: dict[str, Registration] = field(default_factory=dict)
+    registrations: dict[str, RegistrationFlow] = field(default_factory=dict)
     identities: dict[str, IdentityRecord] = field(default_factory=dict)
+    counter_registrations: dict[str, CounterRegistration] = field(default_factory=dict)
     processed: set[str] = field(default_factory=set)
     events: list[Envelope] = field(default_factory=list)
     commits: int = 0
     # The next this many commits meet a concurrent transaction (a database write conflict).
     conflicts: int = 0
+    # Runs once, then the next transition conflicts (what another writer did meanwhile).
+    conflict_once: Callable[[FakeStore], None] | None = None
 
     def events_of(self, event_type: str) -> list[Envelope]:
         return [e for e in self.events if e.type == event_type]
 
 
 class FakeRegistrationRepository:
-    def __init__(self, rows: dict[str, Registration]) -> None:
+    def __init__(self, rows: dict[str, RegistrationFlow], store: FakeStore) -> None:
         self.rows = rows
+        self.store = store
 
-    async def add(self, registration: Registration) -> None:
+    async def add(self, registration: RegistrationFlow) -> None:
         assert registration.id not in self.rows
         self.rows[registration.id] = copy.deepcopy(registration)
 
-    async def get(self, registration_id: str) -> Registration | None:
+    async def get(self, registration_id: str) -> RegistrationFlow | None:
         row = self.rows.get(registration_id)
         return copy.deepcopy(row) if row else None
 
     async def transition(self, registration_id: str, *, from_status: Status, to_status: Status,
                          now: datetime, changes: dict[str, Any] | None = None,
-                         only_if_live: bool = True) -> Registration | None:
+                         only_if_live: bool = True) -> RegistrationFlow | None:
+        if self.store.conflict_once is not None:
+            # Another writer (an event consumer) commits first: this transaction
+            # conflicts, as MongoDB's WriteConflict.
+            meanwhile, self.store.conflict_once = self.store.conflict_once, None
+            meanwhile(self.store)
+            raise TransactionConflict("WriteConflict")
         row = self.rows.get(registration_id)
         if row is None or row.status != from_status or (only_if_live and row.is_expired(now)):
             return None
@@ -77,9 +104,11 @@ class FakeRegistrationRepository:
         self.rows[registration_id] = moved
         return copy.deepcopy(moved)
 
-    async def fail_one_expired(self, now: datetime) -> Registration | None:
+    async def fail_one_expired(self, now: datetime,
+                               methods: Collection[str]) -> RegistrationFlow | None:
         lapsed = sorted((r for r in self.rows.values()
-                         if r.status in UNFINISHED and r.expires_at <= now),
+                         if r.status in UNFINISHED and r.expires_at <= now
+                         and r.method in methods),
                         key=lambda r: r.expires_at)
         if not lapsed:
             return None
@@ -104,6 +133,16 @@ class FakeIdentityRepository:
         self.rows.setdefault(record.key, record)
 
 
+class FakeCounterRegistrations:
+    def __init__(self, rows: dict[str, CounterRegistration]) -> None:
+        self.rows = rows
+
+    async def add(self, record: CounterRegistration) -> None:
+        if any(r.username == record.username for r in self.rows.values()):
+            raise UsernameTaken(record.username)
+        self.rows[record.id] = record
+
+
 class FakeUnitOfWork:
     """Works on a copy of the store; only ``commit`` makes changes and events visible."""
 
@@ -113,10 +152,12 @@ class FakeUnitOfWork:
     async def __aenter__(self) -> Self:
         self._registrations = copy.deepcopy(self.store.registrations)
         self._identities = dict(self.store.identities)
+        self._counter = dict(self.store.counter_registrations)
         self._processed = set(self.store.processed)
         self._events: list[Envelope] = []
-        self.registrations = FakeRegistrationRepository(self._registrations)
+        self.registrations = FakeRegistrationRepository(self._registrations, self.store)
         self.identities = FakeIdentityRepository(self._identities)
+        self.counter_registrations = FakeCounterRegistrations(self._counter)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -138,6 +179,7 @@ class FakeUnitOfWork:
             raise TransactionConflict("write conflict")
         self.store.registrations = self._registrations
         self.store.identities = self._identities
+        self.store.counter_registrations = self._counter
         self.store.processed = self._processed
         self.store.events.extend(self._events)
         self.store.commits += 1
@@ -224,7 +266,12 @@ class FakeOtpGateway:
         self.issued.append((flow_id, purpose, phone))
         now = self.clock()
         return OtpIssued(expires_at=rfc3339(now + OTP_LIFETIME),
-                         resend_available_at=rfc3339(now + RESEND_DELAY))
+                         resend_available_at=rfc3339(now + RESEND_INTERVAL))
+
+    async def policy(self) -> OtpPolicy:
+        return OtpPolicy(code_digits=6, code_lifetime_seconds=int(OTP_LIFETIME.total_seconds()),
+                         resend_interval_seconds=int(RESEND_INTERVAL.total_seconds()),
+                         max_attempts=5)
 
     async def verify(self, flow_id: str, purpose: str, phone: str, code: str) -> None:
         await self._fail_if_told()
@@ -242,21 +289,87 @@ async def fake_hash_password(password: str) -> str:
 
 class FakeCredentialOwner:
     """profile's ``stage_credential``: keeps what it was handed under a fresh id; can be told
-    to be unreachable. ``before_stage`` lets a test hold a call at that point."""
+    to refuse (its password rule is profile's, tested there) or to be unreachable.
+    ``before_stage`` lets a test hold a call at that point."""
 
     def __init__(self) -> None:
         self.staged: dict[str, tuple[str, str]] = {}
+        # What each call handed over besides the password (the rule's context).
+        self.contexts: list[dict[str, str]] = []
         self.error: Exception | None = None
         self.before_stage: Callable[[], Awaitable[None]] | None = None
 
-    async def stage(self, registration_id: str, password: str) -> str:
+    async def stage(self, registration_id: str, password: str, *, confirmation: str,
+                    id_number: str, phone: str) -> str:
         if self.before_stage is not None:
             await self.before_stage()
+        self.contexts.append({"registration_id": registration_id, "confirmation": confirmation,
+                              "id_number": id_number, "phone": phone})
         if self.error is not None:
             raise self.error
         credential_id = f"cred-{len(self.staged) + 1}"
         self.staged[credential_id] = (registration_id, password)
         return credential_id
+
+
+CITIZEN_IDENTITY = {"id_type": "CCCD", "id_number": "001090001234", "full_name": "Nguyễn Văn An"}
+CITIZEN_PROOF: dict[str, Any] = {
+    "subject_type": "citizen",
+    "identity": CITIZEN_IDENTITY,
+    "fingerprint_sha256": "ab" * 32, "serial": "1f", "issuer": "CN=Sandbox Issuing CA",
+    "not_after": "2027-01-01T00:00:00Z", "level": 3,
+}
+
+
+class FakePki:
+    def __init__(self) -> None:
+        self.proof: dict[str, Any] = CITIZEN_PROOF
+        self.refusal: PkiRejected | None = None
+        self.sim_answer: dict[str, Any] | None = None  # None: the owner has not answered
+        self.calls: list[tuple[str, str, str]] = []
+
+    async def challenge(self, flow_id: str, purpose: str) -> dict[str, Any]:
+        self.calls.append(("challenge", flow_id, purpose))
+        return {"challenge": "Y2hhbGxlbmdl", "expires_at": "2026-01-01T00:05:00Z"}
+
+    async def verify_signature(self, flow_id: str, purpose: str, certificate: str,
+                               chain: list[str] | str | None, signature: str) -> CertificateProof:
+        self.calls.append(("verify_signature", flow_id, purpose))
+        if self.refusal is not None:
+            raise self.refusal
+        return CertificateProof.from_pki(self.proof)
+
+    async def sim_start(self, flow_id: str, purpose: str, phone: str) -> dict[str, Any]:
+        self.calls.append(("sim_start", flow_id, phone))
+        return {"verification_code": "4321", "expires_at": "x", "status": "pending"}
+
+    async def sim_status(self, flow_id: str, purpose: str,
+                         wait_seconds: float = 0) -> CertificateProof | None:
+        if self.refusal is not None:
+            raise self.refusal
+        return CertificateProof.from_pki(self.sim_answer) if self.sim_answer else None
+
+
+class FakeNotices:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, str]] = []
+        self.error: Exception | None = None
+
+    async def send_initial_password(self, phone: str, username: str, password: str) -> None:
+        if self.error:
+            raise self.error
+        self.sent.append({"phone": phone, "username": username, "password": password})
+
+
+class FakeAgentDays:
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    async def claim(self, key: str, limit: int, purge_at: datetime) -> bool:
+        if self.counts.get(key, 0) >= limit:
+            return False
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return True
 
 
 class Failpoints:
@@ -265,6 +378,37 @@ class Failpoints:
 
     def __call__(self, name: str) -> None:
         self.hits.append(name)
+
+
+def named_fields(error: Exception) -> set[str]:
+    """The fields a refusal names: the service's own (with a detail each) or the contract's
+    (a misfit of type or bounds, refused before the service reads the request)."""
+    if isinstance(error, ContractViolation):
+        return set(error.fields)
+    assert isinstance(error, ValidationFailed)
+    return {f["name"] for f in error.fields or []}
+
+
+class Served:
+    """The endpoints as the service serves them (entrypoints.py): the JSON payload is read
+    into its contract (a misfit raises ContractViolation), the answer's JSON comes back."""
+
+    def __init__(self, handlers: RegistrationHandlers) -> None:
+        self.deps = handlers.deps
+        self.start = serving(REG.START, handlers.start)
+        self.get = serving(REG.GET, handlers.get)
+        self.submit_otp = serving(REG.SUBMIT_OTP, handlers.submit_otp)
+        self.resend_otp = serving(REG.RESEND_OTP, handlers.resend_otp)
+        self.set_password = serving(REG.SET_PASSWORD, handlers.set_password)
+        self.submit_signature = serving(REG.SUBMIT_SIGNATURE, handlers.submit_signature)
+        self.confirm = serving(REG.CONFIRM, handlers.confirm)
+        self.agent_register_start = serving(REG.AGENT_REGISTER_START,
+                                            handlers.agent_register_start)
+        self.agent_register_resend = serving(REG.AGENT_REGISTER_RESEND,
+                                             handlers.agent_register_resend)
+        self.agent_register_confirm = serving(REG.AGENT_REGISTER_CONFIRM,
+                                              handlers.agent_register_confirm)
+        self.on_account_created = handlers.on_account_created
 
 
 @dataclass
@@ -276,15 +420,26 @@ class World:
     telco: FakeSubscriberRegistry
     otp: FakeOtpGateway
     failpoints: Failpoints
-    handlers: RegistrationHandlers
+    handlers: Served
     bhxh: FakeInsuranceRegistry
     credentials: FakeCredentialOwner
+    pki: FakePki
+    notices: FakeNotices
+    otp_events: OtpEvents
+    certificate_events: CertificateEvents
+    sweeper: ExpirySweeper
+
+    def uow(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self.store)
 
 
 FLOW_SECRET = "test-flow-secret"
 
 
-def make_world(now: datetime | None = None) -> World:
+def make_world(now: datetime | None = None, *, new_id: Callable[[], str] | None = None,
+               new_username: Callable[[], str] | None = None,
+               new_password: Callable[[], str] | None = None,
+               counter_daily_limit: int = DAILY_LIMIT) -> World:
     store = FakeStore()
     clock = FrozenClock(now)
     telco = FakeSubscriberRegistry()
@@ -292,18 +447,32 @@ def make_world(now: datetime | None = None) -> World:
     otp = FakeOtpGateway(clock)
     failpoints = Failpoints()
     credentials = FakeCredentialOwner()
-    handlers = RegistrationHandlers(Dependencies(
+    pki, notices = FakePki(), FakeNotices()
+    deps = Dependencies(
         uow=lambda: FakeUnitOfWork(store),
         subscribers=telco,
         insurance=insurance,
         otp=otp,
+        pki=pki,
+        notices=notices,
+        agent_days=FakeAgentDays(),
         clock=clock,
         flow_secret=FLOW_SECRET,
         start_attempts=FakeAttemptCounter(),
         credentials=credentials,
         failpoint=failpoints,
-    ))
-    return World(store, clock, telco, otp, failpoints, handlers, insurance, credentials)
+        counter_daily_limit=counter_daily_limit,
+    )
+    if new_id is not None:
+        deps.new_id = new_id
+    if new_username is not None:
+        deps.new_username = new_username
+    if new_password is not None:
+        deps.new_password = new_password
+    built = build(deps)
+    return World(store, clock, telco, otp, failpoints, Served(built.handlers), insurance,
+                 credentials,
+                 pki, notices, built.otp_events, built.certificate_events, built.sweeper)
 
 
 class FakeAccountActivations:

@@ -5,18 +5,28 @@ announced the account usable (AccountActivated), waiting a bounded time; ``get``
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from typing import Any
 
 from services.registration.activation import ReadYourWrites
 from services.registration.tests.fakes import FakeAccountActivations
+from shared.contracts.fields import FlowRef
+from shared.contracts.registration import (
+    ReadRegistration,
+    RegistrationCompleted,
+    StepDone,
+)
 from shared.events import AccountActivated, new_event
 
 DONE = {"status": "completed", "account_id": "acc-1", "level": 2}
+REF = FlowRef(id="reg-1", flow_token="t")
 
 
-async def completes(payload: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(DONE)
+async def completes(request: Any) -> RegistrationCompleted:
+    return RegistrationCompleted.model_validate(DONE)
+
+
+def read(wait: bool = False) -> ReadRegistration:
+    return ReadRegistration(id="reg-1", flow_token="t", wait=wait)
 
 
 def activated(registration_id: str = "reg-1") -> Any:
@@ -27,47 +37,47 @@ def activated(registration_id: str = "reg-1") -> Any:
 async def test_a_completed_step_waits_for_the_activation() -> None:
     activations = FakeAccountActivations()
     usable = ReadYourWrites(activations, wait_seconds=5)
-    step = asyncio.ensure_future(usable.completing(completes)({"id": "reg-1"}))
+    step = asyncio.ensure_future(usable.completing(completes)(REF))
     await asyncio.sleep(0.01)
     assert not step.done()  # profile has not committed the account yet
     await usable.on_account_activated(activated())
-    assert await asyncio.wait_for(step, 1) == DONE
+    assert (await asyncio.wait_for(step, 1)).wire() == DONE
 
 
 async def test_past_the_wait_the_step_answers_creating_account() -> None:
     usable = ReadYourWrites(FakeAccountActivations(), wait_seconds=0.05)
-    answer = await usable.completing(completes)({"id": "reg-1"})
-    assert answer == DONE | {"status": "creating_account"}
+    answer = await usable.completing(completes)(REF)
+    assert answer.wire() == DONE | {"status": "creating_account"}
 
 
 async def test_get_never_waits_and_says_completed_once_activated() -> None:
     activations = FakeAccountActivations()
     usable = ReadYourWrites(activations, wait_seconds=60)
-    read = usable.reading(completes)
-    assert (await asyncio.wait_for(read({"id": "reg-1"}), 1))["status"] == "creating_account"
+    reading = usable.reading(completes)
+    assert (await asyncio.wait_for(reading(read()), 1)).wire()["status"] == "creating_account"
     await usable.on_account_activated(activated())
     await usable.on_account_activated(activated())  # a redelivery changes nothing
-    assert await read({"id": "reg-1"}) == DONE
+    assert (await reading(read())).wire() == DONE
     assert activations.active == {"reg-1": "acc-1"}
 
 
 async def test_get_waits_when_asked_as_the_success_page_does() -> None:
     activations = FakeAccountActivations()
     usable = ReadYourWrites(activations, wait_seconds=5)
-    read = asyncio.ensure_future(usable.reading(completes)({"id": "reg-1", "wait": True}))
+    reading = asyncio.ensure_future(usable.reading(completes)(read(wait=True)))
     await asyncio.sleep(0.01)
-    assert not read.done()
+    assert not reading.done()
     await usable.on_account_activated(activated())
-    assert await asyncio.wait_for(read, 1) == DONE
+    assert (await asyncio.wait_for(reading, 1)).wire() == DONE
 
 
 async def test_other_answers_and_other_flows_pass_unchanged() -> None:
     usable = ReadYourWrites(FakeAccountActivations(), wait_seconds=60)
 
-    async def waiting(payload: Mapping[str, Any]) -> dict[str, Any]:
-        return {"status": "awaiting_password"}
+    async def waiting(request: Any) -> StepDone:
+        return StepDone.model_validate({"status": "awaiting_password"})
 
-    assert await usable.completing(waiting)({"id": "reg-1"}) == {"status": "awaiting_password"}
+    answer = await usable.completing(waiting)(REF)
+    assert answer.wire() == {"status": "awaiting_password"}
     await usable.on_account_activated(activated("reg-other"))
-    answer = await usable.reading(completes)({"id": "reg-1"})
-    assert answer["status"] == "creating_account"
+    assert (await usable.reading(completes)(read())).wire()["status"] == "creating_account"

@@ -9,8 +9,8 @@ import pytest
 
 from services.registration.domain.errors import FlowExpired
 from services.registration.expiry import ExpirySweeper
-from services.registration.handlers import OTP_FAILED_CONSUMER
-from services.registration.tests.fakes import FakeUnitOfWork, World, make_world
+from services.registration.methods.phone_otp import OTP_FAILED_CONSUMER
+from services.registration.tests.fakes import World, make_world
 from shared.events import OtpFailed, RegistrationFailed, new_event
 
 ID_NUMBER = "001090012345"
@@ -26,7 +26,7 @@ def world() -> World:
 
 
 def sweeper(world: World) -> ExpirySweeper:
-    return ExpirySweeper(lambda: FakeUnitOfWork(world.store), world.clock)
+    return world.sweeper
 
 
 async def start(world: World) -> dict[str, Any]:
@@ -114,8 +114,8 @@ def otp_failed(flow_id: str, reason: str, purpose: str = "registration") -> Any:
 async def test_an_undelivered_code_shows_on_the_flow_until_a_resend(world: World) -> None:
     flow = await start(world)
     event = otp_failed(flow["id"], "sms_failed")
-    await world.handlers.on_otp_failed(event)
-    await world.handlers.on_otp_failed(event)  # redelivered: once
+    await world.otp_events.on_otp_failed(event)
+    await world.otp_events.on_otp_failed(event)  # redelivered: once
     view = await world.handlers.get(auth(flow))
     assert view["status"] == "otp_sent" and view["code"] == "sms_failed"
     assert f"{OTP_FAILED_CONSUMER}:{event.id}" in world.store.processed
@@ -128,7 +128,7 @@ async def test_an_undelivered_code_shows_on_the_flow_until_a_resend(world: World
 
 async def test_a_locked_code_fails_the_registration(world: World) -> None:
     flow = await start(world)
-    await world.handlers.on_otp_failed(otp_failed(flow["id"], "otp_attempts_exceeded"))
+    await world.otp_events.on_otp_failed(otp_failed(flow["id"], "otp_attempts_exceeded"))
     view = await world.handlers.get(auth(flow))
     assert view["status"] == "failed" and view["code"] == "otp_attempts_exceeded"
     [failed] = failures(world)
@@ -137,5 +137,5 @@ async def test_a_locked_code_fails_the_registration(world: World) -> None:
 
 async def test_otp_failures_of_other_purposes_are_not_ours(world: World) -> None:
     flow = await start(world)
-    await world.handlers.on_otp_failed(otp_failed(flow["id"], "sms_failed", purpose="login"))
+    await world.otp_events.on_otp_failed(otp_failed(flow["id"], "sms_failed", purpose="login"))
     assert "code" not in await world.handlers.get(auth(flow))

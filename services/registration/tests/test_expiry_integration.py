@@ -14,8 +14,8 @@ import pytest
 
 from services.registration.adapters.mongo import INDEXES, REGISTRATIONS, MongoUnitOfWork
 from services.registration.config import RegistrationSettings
+from services.registration.domain.flow import RegistrationFlow, Status
 from services.registration.domain.identity import Identity
-from services.registration.domain.model import Registration, Status
 from services.registration.expiry import ExpirySweeper
 from shared.clock import FrozenClock
 from shared.events import Envelope, RegistrationFailed
@@ -44,8 +44,8 @@ def _now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def _flow(start: datetime, status: Status, serial: int) -> Registration:
-    return Registration(
+def _flow(start: datetime, status: Status, serial: int) -> RegistrationFlow:
+    return RegistrationFlow(
         id=str(uuid.uuid4()), status=status, method="bhxh" if serial % 2 else "mobile",
         subject_type="citizen",
         identity=Identity(f"001090{serial:06d}", "Nguyễn Văn An", date(1990, 5, 17), "male"),
@@ -66,8 +66,8 @@ async def test_parallel_sweepers_fail_and_announce_each_lapsed_flow_once(
             await uow.registrations.add(flow)
         await uow.commit()
 
-    sweepers = [ExpirySweeper(lambda: MongoUnitOfWork(infra.mongo, infra.db), clock)
-                for _ in range(4)]
+    sweepers = [ExpirySweeper(lambda: MongoUnitOfWork(infra.mongo, infra.db), clock,
+                              {"mobile", "bhxh"}) for _ in range(4)]
     counts = await asyncio.gather(*(s.sweep() for s in sweepers))
     counts.append(await sweepers[0].sweep())  # whatever a conflict left behind
     assert sum(counts) == len(lapsed)

@@ -24,14 +24,14 @@ from services.registration.domain.errors import (
     SubscriberMismatch,
     ValidationFailed,
 )
+from services.registration.domain.flow import Status
 from services.registration.domain.methods import choose_method
-from services.registration.domain.model import IdentityRecord, Status
-from services.registration.handlers import (
-    ACCOUNT_CREATED_CONSUMER,
-    AFTER_COMPLETE_FAILPOINT,
-)
-from services.registration.tests.fakes import FLOW_SECRET, World, make_world
+from services.registration.domain.model import IdentityRecord
+from services.registration.handlers import ACCOUNT_CREATED_CONSUMER
+from services.registration.methods.phone_otp import AFTER_COMPLETE_FAILPOINT
+from services.registration.tests.fakes import FLOW_SECRET, World, make_world, named_fields
 from shared import crypto
+from shared.contracts.base import ContractViolation
 from shared.events import AccountCreated, OtpVerified, new_event
 
 ID_NUMBER = "001090012345"  # Hà Nội, male born in the 1900s, year 90
@@ -106,7 +106,7 @@ async def test_start_normalises_name_spacing_and_composition(world: World) -> No
     decomposed = unicodedata.normalize("NFD", "  nguyễn   văn  an ")
     world.telco.add(PHONE, ID_NUMBER, "NGUYỄN VĂN AN", BIRTH)
     flow = await started(world, full_name=decomposed)
-    assert world.store.registrations[flow["id"]].identity.full_name == "nguyễn văn an"
+    assert world.store.registrations[flow["id"]].declared_identity().full_name == "nguyễn văn an"
 
 
 async def test_start_refuses_a_known_id_number_once_the_carrier_backs_the_person(
@@ -182,15 +182,22 @@ async def test_start_tells_when_the_registry_cannot_answer(world: World) -> None
 
 @pytest.mark.parametrize("method", ["sim", "usb"])
 def test_the_signature_methods_are_available(method: str) -> None:
-    # Served by signature_handlers.py (test_signature_handlers.py), dispatched by method.
-    assert choose_method({"method": method}) == method
+    # Served by methods/usb.py and methods/sim.py (test_signature_handlers.py).
+    assert choose_method(method) == method
 
 
 @pytest.mark.parametrize("method", [..., "", "fax", 3])
 async def test_an_unknown_or_missing_method_is_a_validation_error(world: World, method: Any) -> None:
-    with pytest.raises(ValidationFailed) as err:
+    # Refused by the start's contract (its variants are the methods served) before any
+    # registry is asked.
+    with pytest.raises(ContractViolation) as err:
         await started(world, method=method)
-    assert err.value.to_error()["fields"][0]["name"] == "method"
+    assert err.value.to_error()["code"] == "validation_error"
+    assert "method" in named_fields(err.value)
+    assert world.telco.lookups == [] and world.store.registrations == {}
+    with pytest.raises(ValidationFailed) as refused:
+        choose_method(method if method is not ... else None)
+    assert refused.value.to_error()["fields"][0]["name"] == "method"
 
 
 async def test_mobile_registration_is_for_citizens_only(world: World) -> None:
@@ -202,10 +209,17 @@ async def test_mobile_registration_is_for_citizens_only(world: World) -> None:
 
 
 async def test_every_missing_or_wrong_typed_field_is_named_at_once(world: World) -> None:
+    # Wrong types and bounds: the contract names them all at once.
     payload = {"subject_type": "citizen", "method": "mobile", "id_number": 1234,
                "full_name": "", "birth_date": None, "sex": "m", "email": ["x"]}
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(ContractViolation) as misfit:
         await world.handlers.start(payload)
+    assert misfit.value.to_error()["code"] == "validation_error"
+    assert named_fields(misfit.value) == {"id_number", "full_name", "sex", "email"}
+    # Missing (a form's blank field is absent): the service names them all, in its words.
+    with pytest.raises(ValidationFailed) as err:
+        await world.handlers.start({"subject_type": "citizen", "method": "mobile",
+                                    "id_number": " ", "email": "x@"})
     error = err.value.to_error()
     assert error["code"] == "validation_error"
     assert {f["name"] for f in error["fields"]} == {
@@ -237,16 +251,27 @@ async def test_get_shows_the_flow_to_the_token_holder(world: World) -> None:
     }
 
 
-@pytest.mark.parametrize("credentials", [
-    {"flow_token": "wrong"}, {"flow_token": ""}, {"flow_token": None}, {"id": "no-such-flow"},
-    {"id": 7},
-])
+@pytest.mark.parametrize("credentials", [{"flow_token": "wrong"}, {"id": "no-such-flow"}])
 async def test_a_wrong_token_and_an_unknown_flow_look_the_same(
         world: World, credentials: dict[str, Any]) -> None:
     flow = await started(world)
     with pytest.raises(FlowNotFound) as err:
         await world.handlers.get({**_auth(flow), **credentials})
     assert err.value.to_error() == {"code": "not_found", "detail": "Không tìm thấy phiên đăng ký."}
+
+
+@pytest.mark.parametrize("credentials", [{"flow_token": ""}, {"flow_token": None}, {"id": 7}])
+async def test_no_token_or_no_id_at_all_says_nothing_of_the_flow(
+        world: World, credentials: dict[str, Any]) -> None:
+    # Refused by the contract before any flow is looked up: the same answer for a flow that
+    # exists and one that does not (the gateway answers not_found for it).
+    flow = await started(world)
+    answers = []
+    for flow_id in (flow["id"], "no-such-flow"):
+        with pytest.raises(ContractViolation) as err:
+            await world.handlers.get({**_auth(flow), "id": flow_id, **credentials})
+        answers.append(err.value.to_error())
+    assert answers[0] == answers[1] and answers[0]["code"] == "validation_error"
 
 
 async def test_an_expired_flow_says_so(world: World) -> None:
@@ -286,8 +311,11 @@ async def test_otp_errors_pass_through_with_code_detail_and_retry_after(world: W
 
 async def test_a_missing_code_is_a_validation_error(world: World) -> None:
     flow = await started(world)
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(ContractViolation) as misfit:
         await world.handlers.submit_otp(_auth(flow))
+    assert named_fields(misfit.value) == {"code"}
+    with pytest.raises(ValidationFailed) as err:
+        await world.handlers.submit_otp({**_auth(flow), "code": "  "})
     assert err.value.to_error()["fields"][0]["name"] == "code"
     assert world.otp.verified == []
 
@@ -314,7 +342,7 @@ async def test_a_code_used_while_the_flow_lagged_answers_the_flow_state(world: W
     # The code was used by the first try, whose own write was lost; meanwhile the
     # OtpVerified consumer moved the flow: the retry's "code already used" is success.
     flow = await started(world)
-    await world.handlers.on_otp_verified(_otp_verified(flow["id"]))
+    await world.otp_events.on_otp_verified(_otp_verified(flow["id"]))
     world.store.registrations[flow["id"]].status = Status.OTP_SENT  # as read by the retry
 
     async def consumer_catches_up() -> None:
@@ -344,7 +372,7 @@ async def test_the_otp_verified_consumer_getting_there_first_is_still_success(wo
     flow = await started(world)
 
     async def consumer_first() -> None:
-        await world.handlers.on_otp_verified(_otp_verified(flow["id"]))
+        await world.otp_events.on_otp_verified(_otp_verified(flow["id"]))
 
     world.otp.after_verify = consumer_first
     answer = await world.handlers.submit_otp({**_auth(flow), "code": world.otp.valid_code})
@@ -358,7 +386,7 @@ async def test_the_otp_verified_consumer_conflicting_with_the_step_is_still_succ
     flow = await started(world)
 
     async def consumer_at_the_same_time() -> None:
-        await world.handlers.on_otp_verified(_otp_verified(flow["id"]))
+        await world.otp_events.on_otp_verified(_otp_verified(flow["id"]))
         world.store.conflicts = 1
 
     world.otp.after_verify = consumer_at_the_same_time
@@ -423,35 +451,57 @@ async def test_a_good_password_creates_the_account_in_one_unit(world: World) -> 
     assert world.failpoints.hits == [AFTER_COMPLETE_FAILPOINT]
 
 
-async def test_the_password_policy_lists_every_unmet_rule(world: World) -> None:
+# profile owns the password rule and checks the confirmation (issue 16): its refusals, as
+# its adapter turns them into this service's errors (test_profile_adapter.py), pass through.
+POLICY_REFUSAL = PasswordPolicyViolation(
+    "Mật khẩu chưa đạt yêu cầu. Mật khẩu cần: có ít nhất một chữ cái in hoa (A–Z).",
+    [{"name": "password", "rule": "uppercase",
+      "detail": "Mật khẩu cần có ít nhất một chữ cái in hoa (A–Z)."}])
+
+
+async def test_the_password_goes_to_profile_with_what_its_rule_needs(world: World) -> None:
     flow = await at_password_step(world)
+    await world.handlers.set_password(
+        {**_auth(flow), "password": GOOD_PASSWORD, "password_confirmation": GOOD_PASSWORD + "x"})
+    # The phone as the flow holds it (E.164): profile matches it in every form people type.
+    assert world.credentials.contexts == [{
+        "registration_id": flow["id"], "confirmation": GOOD_PASSWORD + "x",
+        "id_number": ID_NUMBER, "phone": PHONE}]
+
+
+async def test_a_password_profile_refuses_completes_nothing(world: World) -> None:
+    flow = await at_password_step(world)
+    world.credentials.error = POLICY_REFUSAL
     weak = "x912345678"
     with pytest.raises(PasswordPolicyViolation) as err:
         await world.handlers.set_password(
             {**_auth(flow), "password": weak, "password_confirmation": weak})
-    error = err.value.to_error()
-    assert error["code"] == "password_policy"
-    assert err.value.rules == ["uppercase", "special", "no_phone"]
-    assert [f["rule"] for f in error["fields"]] == err.value.rules
-    for phrase in ("chữ cái in hoa", "ký tự đặc biệt", "số điện thoại"):
-        assert phrase in error["detail"]
+    assert err.value.to_error() == POLICY_REFUSAL.to_error()
+    assert err.value.rules == ["uppercase"]
     assert world.store.registrations[flow["id"]].status == Status.AWAITING_PASSWORD
+    assert world.store.events_of("AccountCreated") == []
 
 
 async def test_the_confirmation_must_match(world: World) -> None:
     flow = await at_password_step(world)
+    world.credentials.error = PasswordMismatch()
     with pytest.raises(PasswordMismatch) as err:
         await world.handlers.set_password(
             {**_auth(flow), "password": GOOD_PASSWORD, "password_confirmation": GOOD_PASSWORD + "x"})
     assert err.value.to_error()["fields"][0]["name"] == "password_confirmation"
+    assert world.store.registrations[flow["id"]].status == Status.AWAITING_PASSWORD
 
 
 async def test_missing_password_fields_are_a_validation_error(world: World) -> None:
     flow = await at_password_step(world)
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(ContractViolation) as misfit:
         await world.handlers.set_password({**_auth(flow), "password": 12345678})
+    assert named_fields(misfit.value) == {"password"}
+    with pytest.raises(ValidationFailed) as err:
+        await world.handlers.set_password(_auth(flow))
     assert {f["name"] for f in err.value.to_error()["fields"]} == {
         "password", "password_confirmation"}
+    assert world.credentials.contexts == []
 
 
 async def test_a_password_before_the_otp_is_flow_state(world: World) -> None:
@@ -512,8 +562,8 @@ def _otp_verified(flow_id: str, purpose: str = "registration", phone: str = PHON
 async def test_otp_verified_moves_the_flow_once(world: World) -> None:
     flow = await started(world)
     event = _otp_verified(flow["id"])
-    await world.handlers.on_otp_verified(event)
-    await world.handlers.on_otp_verified(event)
+    await world.otp_events.on_otp_verified(event)
+    await world.otp_events.on_otp_verified(event)
     assert world.store.registrations[flow["id"]].status == Status.AWAITING_PASSWORD
     assert len(world.store.processed) == 1
 
@@ -522,12 +572,12 @@ async def test_otp_verified_moves_the_flow_once(world: World) -> None:
 async def test_otp_verified_for_another_purpose_or_phone_changes_nothing(
         world: World, event_changes: dict[str, str]) -> None:
     flow = await started(world)
-    await world.handlers.on_otp_verified(_otp_verified(flow["id"], **event_changes))
+    await world.otp_events.on_otp_verified(_otp_verified(flow["id"], **event_changes))
     assert world.store.registrations[flow["id"]].status == Status.OTP_SENT
 
 
 async def test_otp_verified_for_an_unknown_flow_is_acknowledged(world: World) -> None:
-    await world.handlers.on_otp_verified(_otp_verified("gone"))
+    await world.otp_events.on_otp_verified(_otp_verified("gone"))
     assert world.store.registrations == {}
 
 
@@ -555,7 +605,7 @@ async def test_account_created_feeds_the_duplicate_projection_idempotently(world
     AccountExists(), SubscriberMismatch(), ExternalUnavailable(), FlowState(), FlowExpired(),
     FlowNotFound(), PasswordMismatch(), InvalidPhone(), InvalidIdNumber("Sai."),
     ValidationFailed([{"name": "x", "detail": "Sai."}]),
-    PasswordPolicyViolation([("digit", "có ít nhất một chữ số (0–9)")]),
+    POLICY_REFUSAL,
 ])
 def test_every_error_has_a_stable_code_and_a_vietnamese_detail(error: RegistrationError) -> None:
     body = error.to_error()
@@ -589,8 +639,9 @@ async def test_an_unreachable_profile_completes_nothing_and_the_step_can_be_retr
                                                                          GOOD_PASSWORD)
 
 
-async def test_a_password_the_policy_refuses_never_reaches_profile(world: World) -> None:
+async def test_a_password_profile_refuses_is_not_staged(world: World) -> None:
     flow = await at_password_step(world)
+    world.credentials.error = POLICY_REFUSAL
     with pytest.raises(PasswordPolicyViolation):
         await world.handlers.set_password(
             {**_auth(flow), "password": "short", "password_confirmation": "short"})

@@ -23,16 +23,22 @@ from services.registration.adapters.throttle_mongo import (
     THROTTLE_INDEXES,
     MongoAttemptCounter,
 )
+from services.registration.bootstrap import build
 from services.registration.config import RegistrationSettings
 from services.registration.domain.errors import AccountExists
+from services.registration.domain.flow import RegistrationFlow, Status
 from services.registration.domain.identity import Identity, cccd_century_digit
-from services.registration.domain.model import IdentityRecord, Registration, Status
-from services.registration.handlers import Dependencies, RegistrationHandlers
+from services.registration.domain.model import IdentityRecord
+from services.registration.flows import Dependencies
 from services.registration.tests.fakes import (
+    FakeAgentDays,
     FakeCredentialOwner,
     FakeInsuranceRegistry,
+    FakeNotices,
     FakeOtpGateway,
+    FakePki,
     FakeSubscriberRegistry,
+    Served,
 )
 from shared.clock import FrozenClock
 from shared.events import AccountCreated, new_event
@@ -71,7 +77,7 @@ class Setup:
     clock: FrozenClock
     telco: FakeSubscriberRegistry
     otp: FakeOtpGateway
-    handlers: RegistrationHandlers
+    handlers: Served
 
     def uow(self) -> MongoUnitOfWork:
         return MongoUnitOfWork(self.infra.mongo, self.infra.db)
@@ -86,13 +92,14 @@ def setup(infra: Infrastructure) -> Setup:
     clock = FrozenClock(_now())
     telco = FakeSubscriberRegistry()
     otp = FakeOtpGateway(clock)
-    handlers = RegistrationHandlers(Dependencies(
+    handlers = build(Dependencies(
         uow=lambda: MongoUnitOfWork(infra.mongo, infra.db), subscribers=telco,
-        insurance=FakeInsuranceRegistry(), otp=otp,
-        clock=clock, flow_secret="integration-secret",
+        insurance=FakeInsuranceRegistry(), otp=otp, pki=FakePki(), notices=FakeNotices(),
+        agent_days=FakeAgentDays(), clock=clock, flow_secret="integration-secret",
         start_attempts=MongoAttemptCounter(infra.db[START_ATTEMPTS]),
-        credentials=FakeCredentialOwner()))
-    return Setup(infra, clock, telco, otp, handlers)
+        credentials=FakeCredentialOwner())).handlers
+    served = Served(handlers)
+    return Setup(infra, clock, telco, otp, served)
 
 
 def _person(serial: int) -> dict[str, Any]:
@@ -112,9 +119,9 @@ async def _to_password_step(setup: Setup, person: dict[str, Any]) -> dict[str, s
     return auth
 
 
-def _registration(clock: FrozenClock, id_number: str = "001090000001") -> Registration:
+def _registration(clock: FrozenClock, id_number: str = "001090000001") -> RegistrationFlow:
     now = clock()
-    return Registration(
+    return RegistrationFlow(
         id=str(uuid.uuid4()), status=Status.OTP_SENT, method="mobile", subject_type="citizen",
         identity=Identity(id_number, "Nguyễn Văn An", date(1990, 5, 17), "male"),
         phone="+84912345678", email=None, flow_token_hash="h", created_at=now,

@@ -59,3 +59,12 @@ async def test_a_silent_otp_service_is_external_unavailable() -> None:
     with pytest.raises(ExternalUnavailable):
         await RpcOtpGateway(FakeRpc(ServiceUnavailable("otp"))).verify("r", "registration",
                                                                       "+84912345678", "1")
+
+
+async def test_the_timing_is_asked_of_otp_once() -> None:
+    rpc = FakeRpc({"code_digits": 6, "code_lifetime_seconds": 300, "resend_interval_seconds": 60,
+                   "max_attempts": 5})
+    otp = RpcOtpGateway(rpc)
+    assert (await otp.policy()).resend_interval_seconds == 60
+    assert (await otp.policy()).code_lifetime_seconds == 300
+    assert rpc.calls == [("otp", "policy", {})]

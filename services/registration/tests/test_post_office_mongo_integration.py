@@ -11,19 +11,14 @@ from typing import Any
 
 import pytest
 
-from services.registration.adapters.post_office_mongo import (
-    COUNTER_INDEXES,
-    MongoAgentDays,
-    MongoPostOfficeUnitOfWork,
-)
+from services.registration.adapters.mongo import MongoUnitOfWork
+from services.registration.adapters.post_office_mongo import COUNTER_INDEXES, MongoAgentDays
 from services.registration.config import RegistrationSettings
 from services.registration.domain.errors import TransactionConflict
+from services.registration.domain.flow import Agent, Status
 from services.registration.domain.identity import Identity
-from services.registration.domain.methods.post_office import (
-    Agent,
-    CounterFlow,
-    PostOfficeApplication,
-)
+from services.registration.domain.methods import post_office
+from services.registration.domain.methods.post_office import PostOfficeApplication
 from shared.runtime import Infrastructure, connect_infrastructure
 from shared.storage import ensure_indexes
 
@@ -61,36 +56,49 @@ async def test_parallel_starts_never_pass_the_daily_limit(infra: Infrastructure)
 
 async def test_a_counter_flow_round_trips_and_completes_once(infra: Infrastructure) -> None:
     now = _now()
-    flow = CounterFlow(
-        id="flow-1", created_at=now, expires_at=now + timedelta(minutes=15),
-        application=PostOfficeApplication(
-            identity=Identity("079185000001", "Lê Thị Bích", date(1985, 1, 1), "female"),
-            phone="+84987654321", email=None,
-            agent=Agent("agent-1", {"name": "Bưu điện Hà Nội", "code": "HN-001"})))
-    async with MongoPostOfficeUnitOfWork(infra.mongo, infra.db) as uow:
-        await uow.counter_flows.add(flow)
+    application = PostOfficeApplication(
+        identity=Identity("079185000001", "Lê Thị Bích", date(1985, 1, 1), "female"),
+        phone="+84987654321", email=None,
+        agent=Agent("agent-1", {"name": "Bưu điện Hà Nội", "code": "HN-001"}))
+    flow = post_office.new_flow("flow-1", application, now)
+    async with MongoUnitOfWork(infra.mongo, infra.db) as uow:
+        await uow.registrations.add(flow)
         await uow.commit()
-    async with MongoPostOfficeUnitOfWork(infra.mongo, infra.db) as uow:
-        assert await uow.counter_flows.get("flow-1") == flow
+    async with MongoUnitOfWork(infra.mongo, infra.db) as uow:
+        assert await uow.registrations.get("flow-1") == flow
 
-    async def complete() -> bool:
+    async def complete(flow_id: str, at: datetime) -> bool:
         try:
-            async with MongoPostOfficeUnitOfWork(infra.mongo, infra.db) as uow:
-                done = await uow.counter_flows.complete("flow-1", now)
+            async with MongoUnitOfWork(infra.mongo, infra.db) as uow:
+                done = await uow.registrations.transition(
+                    flow_id, from_status=Status.OTP_SENT, to_status=Status.COMPLETED, now=at,
+                    changes={"completed_at": at})
                 await uow.commit()
-                return done
+                return done is not None
         except TransactionConflict:
             return False
 
-    results = await asyncio.gather(*(complete() for _ in range(5)))
+    results = await asyncio.gather(*(complete("flow-1", now) for _ in range(5)))
     assert results.count(True) == 1
-    async with MongoPostOfficeUnitOfWork(infra.mongo, infra.db) as uow:
-        current = await uow.counter_flows.get("flow-1")
-        assert current is not None and current.status == "completed"
+    async with MongoUnitOfWork(infra.mongo, infra.db) as uow:
+        current = await uow.registrations.get("flow-1")
+        assert current is not None and current.status == Status.COMPLETED
+        assert current.agent == application.agent and current.flow_token_hash is None
         # An expired flow cannot complete.
-        late = CounterFlow(id="flow-2", application=flow.application, created_at=now,
-                           expires_at=now + timedelta(minutes=15))
-        await uow.counter_flows.add(late)
+        await uow.registrations.add(post_office.new_flow("flow-2", application, now))
         await uow.commit()
-    async with MongoPostOfficeUnitOfWork(infra.mongo, infra.db) as uow:
-        assert await uow.counter_flows.complete("flow-2", now + timedelta(minutes=16)) is False
+    assert await complete("flow-2", now + timedelta(minutes=16)) is False
+
+
+async def test_a_lapsed_counter_flow_is_not_swept(infra: Infrastructure) -> None:
+    """Nothing was announced for a counter flow: it lapses silently, as before."""
+    now = _now()
+    application = PostOfficeApplication(
+        identity=Identity("079185000001", "Lê Thị Bích", date(1985, 1, 1), "female"),
+        phone="+84987654321", email=None, agent=Agent("agent-1", {"name": "Bưu điện"}))
+    async with MongoUnitOfWork(infra.mongo, infra.db) as uow:
+        await uow.registrations.add(
+            post_office.new_flow("flow-3", application, now - timedelta(hours=1)))
+        await uow.commit()
+    async with MongoUnitOfWork(infra.mongo, infra.db) as uow:
+        assert await uow.registrations.fail_one_expired(now, {"mobile", "usb"}) is None

@@ -1,6 +1,6 @@
 """Property-based tests (hypothesis) of the validators not covered elsewhere: MST (tax code),
-e-mail, BHXH code and full names. CCCD/CMND, phones and passwords have theirs in
-test_identity.py, test_phone.py and test_password_policy.py."""
+e-mail, BHXH code and full names. CCCD/CMND and phones have theirs in test_identity.py and
+test_phone.py; the password rule is profile's (services/profile/tests)."""
 
 from __future__ import annotations
 

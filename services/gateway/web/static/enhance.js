@@ -56,8 +56,12 @@
     tick();
   }
 
+  // The rules a browser can judge while typing; the others wait for the service. The least
+  // length is the owner's (profile's password_policy), carried by the list.
   var LIVE_RULES = {
-    min_length: function (p) { return p.length >= 8; },
+    min_length: function (p, list) {
+      return p.length >= parseInt(list.getAttribute("data-min-length") || "8", 10);
+    },
     lowercase: function (p) { return /\p{Ll}/u.test(p); },
     uppercase: function (p) { return /\p{Lu}/u.test(p); },
     digit: function (p) { return /[0-9]/.test(p); },
@@ -72,7 +76,9 @@
     function update() {
       var value = input.value, met = 0;
       items.forEach(function (item) {
-        var ok = LIVE_RULES[item.getAttribute("data-rule")](value);
+        var judge = LIVE_RULES[item.getAttribute("data-rule")];
+        if (!judge) return;
+        var ok = judge(value, list);
         item.classList.toggle("met", ok);
         item.classList.toggle("unmet", !ok && value.length > 0);
         item.querySelector(".rule-state").textContent = ok ? " — đã đạt" : (value ? " — chưa đạt" : "");

@@ -7,9 +7,6 @@ of API.md not built yet are recognised and answered with a clear "not available 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from services.registration.domain.errors import ValidationFailed
 
 AVAILABLE_METHODS = ("mobile", "bhxh", "sim", "usb")
@@ -20,9 +17,8 @@ SUBJECT_TYPES = ("citizen", "enterprise")
 _METHOD_LABEL = {"bhxh": "mã số BHXH", "sim": "SIM ký số", "usb": "USB ký số"}
 
 
-def choose_method(payload: Mapping[str, Any]) -> str:
-    """The registration method named by the payload, if this service can serve it now."""
-    method = payload.get("method")
+def choose_method(method: object) -> str:
+    """The registration method named by the start, if this service can serve it now."""
     if method is None or method == "":
         raise ValidationFailed([{"name": "method", "detail": "Vui lòng chọn phương thức đăng ký."}])
     if method in AVAILABLE_METHODS:

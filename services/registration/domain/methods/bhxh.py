@@ -17,10 +17,9 @@ possession of the phone, as in every level-2 registration.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from services.registration.domain.errors import (
     BhxhMismatch,
@@ -38,6 +37,7 @@ from services.registration.domain.identity import (
 from services.registration.domain.methods import person_fields as person
 from services.registration.domain.model import BHXH_LEVEL, InsuredPerson, Subscriber
 from services.registration.domain.phone import normalize_mobile
+from shared.contracts.registration import BhxhStart
 
 METHOD = "bhxh"
 LEVEL = BHXH_LEVEL
@@ -66,18 +66,18 @@ def normalize_bhxh_code(raw: str) -> str | None:
     return code if code.isascii() and _BHXH_CODE.match(code) else None
 
 
-def parse_application(payload: Mapping[str, Any], today: date) -> BhxhApplication:
+def parse_application(request: BhxhStart, today: date) -> BhxhApplication:
     """Validates the fields of a BHXH registration: shape problems together as
     ``validation_error``; then the ID number (``invalid_id_number``: province, century and
     birth-year digits against the birth date, sex being unknown until the record is read) and
     the phone (``invalid_phone``)."""
     errors = FieldErrors()
-    person.citizen_only(errors, payload, "mã số BHXH")
-    bhxh_code = _bhxh_code(errors, payload)
-    raw_id = errors.required_text(payload, "id_number", "số CCCD/CMND")
-    full_name = person.full_name(errors, payload)
-    birth_date = person.birth_date(errors, payload, today)
-    raw_phone = errors.required_text(payload, "phone", "số điện thoại")
+    person.citizen_only(errors, request.subject_type, "mã số BHXH")
+    bhxh_code = _bhxh_code(errors, request.bhxh_code)
+    raw_id = errors.required_text(request.id_number, "id_number", "số CCCD/CMND")
+    full_name = person.full_name(errors, request.full_name)
+    birth_date = person.birth_date(errors, request.birth_date, today)
+    raw_phone = errors.required_text(request.phone, "phone", "số điện thoại")
     errors.raise_if_any()
     assert bhxh_code and raw_id and full_name and birth_date and raw_phone
 
@@ -87,8 +87,8 @@ def parse_application(payload: Mapping[str, Any], today: date) -> BhxhApplicatio
                            full_name=full_name, birth_date=birth_date, phone=phone)
 
 
-def _bhxh_code(errors: FieldErrors, payload: Mapping[str, Any]) -> str | None:
-    raw = errors.required_text(payload, "bhxh_code", "mã số BHXH")
+def _bhxh_code(errors: FieldErrors, value: str | None) -> str | None:
+    raw = errors.required_text(value, "bhxh_code", "mã số BHXH")
     if raw is None:
         return None
     code = normalize_bhxh_code(raw)

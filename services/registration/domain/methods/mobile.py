@@ -8,17 +8,16 @@ OTP to that phone proves possession, and a password makes the account.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from services.registration.domain.errors import SubscriberMismatch
 from services.registration.domain.fields import FieldErrors
-from services.registration.domain.identity import Identity, name_key, validate_id_number
+from services.registration.domain.identity import Identity, name_key
 from services.registration.domain.methods import person_fields as person
 from services.registration.domain.model import MOBILE_LEVEL, Subscriber
-from services.registration.domain.phone import normalize_mobile
+from shared.contracts.registration import MobileStart
 
 METHOD = "mobile"
 LEVEL = MOBILE_LEVEL
@@ -33,8 +32,12 @@ class MobileApplication:
     phone: str  # E.164
     email: str | None
 
+    @property
+    def id_number(self) -> str:
+        return self.identity.id_number
 
-def parse_application(payload: Mapping[str, Any], today: date) -> MobileApplication:
+
+def parse_application(request: MobileStart, today: date) -> MobileApplication:
     """Validates the fields of a mobile registration.
 
     Shape problems (missing, wrong type, bad name, date, sex or e-mail) are all reported
@@ -42,24 +45,12 @@ def parse_application(payload: Mapping[str, Any], today: date) -> MobileApplicat
     valid birth date and sex to be checked) and the phone (``invalid_phone``).
     """
     errors = FieldErrors()
-    person.citizen_only(errors, payload, "thuê bao di động")
-    raw_id = errors.required_text(payload, "id_number", "số CCCD/CMND")
-    full_name = person.full_name(errors, payload)
-    birth_date = person.birth_date(errors, payload, today)
-    sex = person.sex(errors, payload)
-    raw_phone = errors.required_text(payload, "phone", "số điện thoại")
-    email = person.email(errors, payload)
+    person.citizen_only(errors, request.subject_type, "thuê bao di động")
+    declared = person.declared_citizen(errors, request, today)
     errors.raise_if_any()
-    assert raw_id and full_name and birth_date and sex and raw_phone
-
-    id_number = validate_id_number(raw_id, birth_date, sex)
-    phone = normalize_mobile(raw_phone)
-    return MobileApplication(
-        subject_type="citizen",
-        identity=Identity(id_number=id_number, full_name=full_name, birth_date=birth_date, sex=sex),
-        phone=phone,
-        email=email,
-    )
+    citizen = declared.checked()
+    return MobileApplication(subject_type="citizen", identity=citizen.identity,
+                             phone=citizen.phone, email=citizen.email)
 
 
 def check_subscriber(application: MobileApplication, subscriber: Subscriber | None) -> None:

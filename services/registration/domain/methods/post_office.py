@@ -16,17 +16,17 @@ dishonest or hijacked agent account cannot mint accounts in bulk.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from services.registration.domain.errors import FlowExpired, FlowNotFound, FlowState
 from services.registration.domain.fields import FieldErrors
-from services.registration.domain.identity import Identity, validate_id_number
+from services.registration.domain.flow import Agent, RegistrationFlow, Status
+from services.registration.domain.identity import Identity
 from services.registration.domain.methods import person_fields as person
 from services.registration.domain.model import VIETNAM_TZ
-from services.registration.domain.phone import normalize_mobile
+from shared.contracts.registration import CounterStart
 
 METHOD = "post_office"
 LEVEL = 3
@@ -39,23 +39,11 @@ _LOWER = "abcdefghijkmnpqrstuvwxyz"
 _UPPER = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 _DIGITS = "23456789"
 _SYMBOLS = "#@%+=!?"
-_OFFICE_NAME_MAX = 200
 # The otp service's purpose for the code read back at the counter (its SMS says so).
 OTP_PURPOSE = "counter"
 # Long enough for a resend and a slow reading; the citizen is standing at the counter.
 FLOW_LIFETIME = timedelta(minutes=15)
 DAILY_LIMIT = 50
-
-
-@dataclass(frozen=True)
-class Agent:
-    """Who registered the citizen, from the agent's session (given by the gateway)."""
-
-    account_id: str
-    office: dict[str, str]  # {name, code?}
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"agent_account_id": self.account_id, "office": dict(self.office)}
 
 
 @dataclass(frozen=True)
@@ -66,47 +54,26 @@ class PostOfficeApplication:
     agent: Agent
 
 
-def parse_application(payload: Mapping[str, Any], today: date) -> PostOfficeApplication:
+def parse_application(request: CounterStart, today: date) -> PostOfficeApplication:
     """Field problems together (``validation_error``), then ``invalid_id_number`` and
     ``invalid_phone``, as the mobile method does."""
     errors = FieldErrors()
-    agent = _agent(errors, payload)
-    raw_id = errors.required_text(payload, "id_number", "số CCCD/CMND")
-    full_name = person.full_name(errors, payload)
-    birth_date = person.birth_date(errors, payload, today)
-    sex = person.sex(errors, payload)
-    raw_phone = errors.required_text(payload, "phone", "số điện thoại")
-    email = person.email(errors, payload)
-    if payload.get("id_document_checked") is not True:
+    declared = person.declared_citizen(errors, request, today)
+    if request.id_document_checked is not True:
         errors.add("id_document_checked",
                    "Nhân viên phải kiểm tra giấy tờ tùy thân (CCCD/CMND) bản gốc của công dân "
                    "và xác nhận trước khi đăng ký.")
     errors.raise_if_any()
-    assert raw_id and full_name and birth_date and sex and raw_phone and agent
-
-    id_number = validate_id_number(raw_id, birth_date, sex)
-    return PostOfficeApplication(
-        identity=Identity(id_number=id_number, full_name=full_name, birth_date=birth_date, sex=sex),
-        phone=normalize_mobile(raw_phone),
-        email=email,
-        agent=agent,
-    )
+    citizen = declared.checked()
+    return PostOfficeApplication(identity=citizen.identity, phone=citizen.phone,
+                                 email=citizen.email, agent=_agent(request))
 
 
-def _agent(errors: FieldErrors, payload: Mapping[str, Any]) -> Agent | None:
-    """The gateway's part of the request: a missing agent is a caller's bug, said plainly."""
-    account_id = payload.get("agent_account_id")
-    office = payload.get("office")
-    name = office.get("name") if isinstance(office, Mapping) else None
-    if not isinstance(account_id, str) or not account_id:
-        errors.add("agent_account_id", "Thiếu tài khoản nhân viên bưu điện.")
-        return None
-    if not isinstance(name, str) or not 0 < len(name) <= _OFFICE_NAME_MAX:
-        errors.add("office", "Thiếu tên bưu điện của nhân viên.")
-        return None
-    assert isinstance(office, Mapping)
-    code = office.get("code")
-    return Agent(account_id, {"name": name} | ({"code": code} if isinstance(code, str) else {}))
+def _agent(request: CounterStart) -> Agent:
+    """Who registers, as the gateway read the agent's session from profile."""
+    office = request.office
+    return Agent(request.agent_account_id,
+                 {"name": office.name} | ({"code": office.code} if office.code else {}))
 
 
 def new_username(randbelow: Callable[[int], int] = secrets.randbelow) -> str:
@@ -127,8 +94,6 @@ def new_initial_password(choice: Callable[[str], str] = secrets.choice,
 def _secure_shuffle(items: list[str]) -> None:
     secrets.SystemRandom().shuffle(items)
 
-
-
 @dataclass(frozen=True)
 class CounterRegistration:
     """The record of a counter registration: who was registered, by which agent, where.
@@ -142,24 +107,25 @@ class CounterRegistration:
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class CounterFlow:
+def new_flow(flow_id: str, application: PostOfficeApplication,
+             now: datetime) -> RegistrationFlow:
     """A counter registration waiting for the code sent to the citizen's phone. Bound to the
-    agent who started it: no other agent can finish it."""
+    agent who started it (no flow token): no other agent can finish it."""
+    return RegistrationFlow(
+        id=flow_id, method=METHOD, status=Status.OTP_SENT, subject_type="citizen",
+        created_at=now, expires_at=now + FLOW_LIFETIME, identity=application.identity,
+        phone=application.phone, email=application.email, agent=application.agent)
 
-    id: str
-    application: PostOfficeApplication
-    created_at: datetime
-    expires_at: datetime
-    status: str = "otp_sent"  # otp_sent → completed
 
-    def ensure_open_for(self, agent_account_id: str, now: datetime) -> None:
-        if self.application.agent.account_id != agent_account_id:
-            raise FlowNotFound()
-        if self.status != "otp_sent":
-            raise FlowState()
-        if now >= self.expires_at:
-            raise FlowExpired()
+def require_open_for(flow: RegistrationFlow, agent_account_id: str, now: datetime) -> None:
+    """Only the agent who started a counter flow may go on with it, while it waits for the
+    code and has not lapsed."""
+    if flow.agent is None or flow.agent.account_id != agent_account_id:
+        raise FlowNotFound()
+    if flow.status != Status.OTP_SENT:
+        raise FlowState()
+    if flow.is_expired(now):
+        raise FlowExpired()
 
 
 def agent_day(agent_account_id: str, now: datetime) -> str:

@@ -11,14 +11,12 @@ confirms. A rejection on the phone ends the flow (``sim_rejected``), as does sil
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from services.registration.domain.fields import FieldErrors
-from services.registration.domain.methods.signing import subject_type
 from services.registration.domain.phone import normalize_mobile
 from services.registration.domain.signature import SIGNATURE_LEVEL, SIM
+from shared.contracts.registration import SimStart
 from shared.events.schemas import SubjectType
 
 METHOD = SIM
@@ -31,10 +29,9 @@ class SimApplication:
     phone: str  # E.164
 
 
-def parse_application(payload: Mapping[str, Any]) -> SimApplication:
+def parse_application(request: SimStart) -> SimApplication:
     errors = FieldErrors()
-    chosen = subject_type(errors, payload)
-    raw_phone = errors.required_text(payload, "phone", "số điện thoại của SIM ký số")
+    raw_phone = errors.required_text(request.phone, "phone", "số điện thoại của SIM ký số")
     errors.raise_if_any()
-    assert chosen is not None and raw_phone is not None
-    return SimApplication(subject_type=chosen, phone=normalize_mobile(raw_phone))
+    assert raw_phone is not None
+    return SimApplication(subject_type=request.subject_type, phone=normalize_mobile(raw_phone))

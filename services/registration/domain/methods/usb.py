@@ -9,20 +9,18 @@ from the certificate; they add an e-mail (required for enterprises) and confirm.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from services.registration.domain.fields import FieldErrors
-from services.registration.domain.methods.signing import subject_type
 from services.registration.domain.signature import SIGNATURE_LEVEL, USB
+from shared.contracts.registration import SubmitSignature, UsbStart
 from shared.events.schemas import SubjectType
 
 METHOD = USB
 LEVEL = SIGNATURE_LEVEL
-# A PEM certificate with a few intermediates is a few kilobytes; a signature well under one.
-MAX_CERTIFICATE_CHARS = 64_000
-MAX_SIGNATURE_CHARS = 4_000
+# A PEM certificate with a few intermediates is a few kilobytes: the whole chain is bounded
+# as one certificate is (each of its parts is bounded by the contract, shared/contracts).
+MAX_CHAIN_CHARS = 64_000
 
 
 @dataclass(frozen=True)
@@ -39,28 +37,17 @@ class SignedChallenge:
     signature: str
 
 
-def parse_application(payload: Mapping[str, Any]) -> UsbApplication:
-    errors = FieldErrors()
-    chosen = subject_type(errors, payload)
-    errors.raise_if_any()
-    assert chosen is not None
-    return UsbApplication(subject_type=chosen)
+def parse_application(request: UsbStart) -> UsbApplication:
+    return UsbApplication(subject_type=request.subject_type)
 
 
-def parse_signed_challenge(payload: Mapping[str, Any]) -> SignedChallenge:
+def parse_signed_challenge(request: SubmitSignature) -> SignedChallenge:
     errors = FieldErrors()
-    certificate = errors.required_text(payload, "certificate", "chứng thư số")
-    signature = errors.required_text(payload, "signature", "chữ ký")
-    if certificate and len(certificate) > MAX_CERTIFICATE_CHARS:
-        errors.add("certificate", "Chứng thư số quá dài.")
-    if signature and len(signature) > MAX_SIGNATURE_CHARS:
-        errors.add("signature", "Chữ ký quá dài.")
-    chain = payload.get("chain")
-    if chain is not None and not (isinstance(chain, str) or (
-            isinstance(chain, list) and all(isinstance(c, str) for c in chain))):
-        errors.add("chain", "Chuỗi chứng thư phải là danh sách PEM hoặc một khối PEM.")
-    elif chain is not None and sum(len(c) for c in ([chain] if isinstance(chain, str)
-                                                      else chain)) > MAX_CERTIFICATE_CHARS:
+    certificate = errors.required_text(request.certificate, "certificate", "chứng thư số")
+    signature = errors.required_text(request.signature, "signature", "chữ ký")
+    chain = request.chain
+    if chain is not None and sum(len(c) for c in ([chain] if isinstance(chain, str)
+                                                  else chain)) > MAX_CHAIN_CHARS:
         errors.add("chain", "Chuỗi chứng thư quá dài.")
     errors.raise_if_any()
     assert certificate and signature

@@ -1,0 +1,2 @@
+"""Operator-made accounts (``dvcid admin``) and the post-office agent's session
+(``accounts.py``)."""
