@@ -82,6 +82,9 @@ CALLS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 # The services the gateway talks to (their public endpoints only), and pings for /readyz.
 GATEWAY_CALLS = ("registration", "profile")
+# Single endpoints of other services the gateway reads: otp's timing for the OTP screens
+# (services/gateway/web/otp_timing.py). otp's other endpoints stay closed to it.
+GATEWAY_READS = {"otp": ("policy",)}
 BUS_SERVICES = ("otp", "registration", "pki", "profile")
 OPERATOR = "operator"
 GATEWAY = "gateway"
@@ -202,6 +205,8 @@ def _session_mirror_watch() -> list[str]:
 
 def gateway_permissions() -> Permissions:
     publish = [f"dvcid.{callee}.>" for callee in GATEWAY_CALLS]
+    publish += [f"dvcid.{callee}.{name}" for callee, names in GATEWAY_READS.items()
+                for name in names]
     publish += _idempotency_records()
     publish += _session_mirror_watch()
     publish += [f"$SRV.PING.{service}" for service in BUS_SERVICES]

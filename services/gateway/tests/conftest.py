@@ -29,7 +29,7 @@ ENDPOINTS = {
                 "login_change_password", "me_auth_methods", "me_add_method",
                 "me_activity", "me_remove_method", "me_reauth_start", "me_reauth_otp",
                 "password_policy"],
-    "otp": ["issue", "verify"],
+    "otp": ["issue", "verify", "policy"],
     "pki": ["status"],
 }
 
@@ -119,6 +119,20 @@ async def registration(nc: NATS) -> AsyncIterator[StubService]:
 @pytest.fixture
 async def profile(nc: NATS) -> AsyncIterator[StubService]:
     stub = await StubService(nc, "profile").start()
+    yield stub
+    await stub.stop()
+
+
+# otp's timing as the real otp answers it (services/otp/handlers.py ``policy``): the OTP
+# screens read it once (web/otp_timing.py).
+OTP_POLICY = {"code_digits": 6, "code_lifetime_seconds": 300, "resend_interval_seconds": 60,
+              "max_attempts": 5}
+
+
+@pytest.fixture
+async def otp(nc: NATS) -> AsyncIterator[StubService]:
+    stub = await StubService(nc, "otp").start()
+    stub.answer("policy", OTP_POLICY)
     yield stub
     await stub.stop()
 

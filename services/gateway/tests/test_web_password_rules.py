@@ -7,11 +7,8 @@ import asyncio
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from services.gateway.web.password_rules import (
-    RETRY_AFTER_SECONDS,
-    UNAVAILABLE,
-    PasswordRulesCache,
-)
+from services.gateway.web.owner_rules import RETRY_AFTER_SECONDS
+from services.gateway.web.password_rules import UNAVAILABLE, PasswordRulesCache
 from shared.contracts import profile as PROFILE
 from shared.rpc import ServiceUnavailable
 

@@ -184,7 +184,8 @@ async def test_the_forgotten_password_steps_call_the_reset_endpoints(
 
 
 async def test_the_forgotten_password_refusals_sit_beside_their_fields(
-        api: httpx.AsyncClient, recovery: StubService) -> None:
+        api: httpx.AsyncClient, recovery: StubService, otp: StubService) -> None:
+    # otp serves its timing: a code of the wrong length is told on the page (6 digits).
     recovery.fail("reset_start", "not_found", "Không tìm thấy tài khoản với tên đăng nhập này.")
     response = await post_form(api, "/quen-mat-khau", "/quen-mat-khau", {"username": "0010"})
     assert response.status_code == 404

@@ -37,6 +37,7 @@ from services.gateway.web import (
     sandbox,
 )
 from services.gateway.web.guards import PageProblem, on_page_problem
+from services.gateway.web.otp_timing import load_otp_timing
 from services.gateway.web.password_rules import load_password_rules
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -52,8 +53,12 @@ def install_web(app: FastAPI) -> None:
                    account_reauth,
                    account_activity,
                    post_office_counter, sandbox):
-        app.include_router(module.router, dependencies=[Depends(load_password_rules)]
-                           if module in NEW_PASSWORD_PAGES else None)
+        # otp's timing for the OTP screens (otp_timing.py); the password rule for the forms
+        # that set one (password_rules.py): both read once from their owners.
+        dependencies = [Depends(load_otp_timing)]
+        if module in NEW_PASSWORD_PAGES:
+            dependencies.append(Depends(load_password_rules))
+        app.include_router(module.router, dependencies=dependencies)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(PageProblem, on_page_problem)
     app.add_exception_handler(account.LoginNeeded, account.on_login_needed)

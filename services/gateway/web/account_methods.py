@@ -79,7 +79,7 @@ async def method_otp_page(request: Request, flow: MethodFlow) -> Response:
 @router.post("/otp", response_class=HTMLResponse)
 async def confirm_method_otp(request: Request, form: CheckedForm, flow: MethodFlow,
                              rpc: Rpc) -> Response:
-    code, problem = typed_code(form)
+    code, problem = typed_code(request, form)
     if problem is not None:  # told at once, no attempt spent
         return show_otp(request, OTP_SCREEN, flow, errors=problem)
     try:

@@ -109,7 +109,7 @@ async def otp_page(request: Request, flow: ReauthFlow) -> Response:
 @router.post("/otp", response_class=HTMLResponse)
 async def submit_otp(request: Request, form: CheckedForm, flow: ReauthFlow,
                      rpc: Rpc) -> Response:
-    code, problem = typed_code(form)
+    code, problem = typed_code(request, form)
     if problem is not None:  # told at once, no attempt spent
         return show_otp(request, OTP_SCREEN, flow, errors=problem)
     try:

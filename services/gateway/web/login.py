@@ -157,7 +157,7 @@ async def login_otp_page(request: Request, flow: LoginFlow) -> Response:
 @router.post("/dang-nhap/otp", response_class=HTMLResponse)
 async def submit_login_otp(request: Request, form: CheckedForm, flow: LoginFlow, client: Client,
                            rpc: Rpc, settings: Settings) -> Response:
-    code, problem = typed_code(form)
+    code, problem = typed_code(request, form)
     if problem is not None:  # told at once, no attempt spent
         return show_otp(request, OTP_SCREEN, flow, errors=problem)
     try:
@@ -179,7 +179,7 @@ async def resend_login_otp(request: Request, form: CheckedForm, flow: LoginFlow,
             id=flow.id, flow_token=flow.token, **client.as_payload()))
     except (RemoteError, ServiceUnavailable) as exc:
         return _refused(request, exc, flow)
-    flow = new_code_sent(flow, resent.resend_available_at)
+    flow = new_code_sent(request, flow, resent.resend_available_at)
     response = show_otp(request, OTP_SCREEN, flow, notice=RESENT_NOTICE)
     remember_flow(request, response, flow)
     return response

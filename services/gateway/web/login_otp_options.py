@@ -77,7 +77,7 @@ def _code_sent(request: Request, flow: WebFlow, sent: PROFILE.OtpRedirected, *,
     """The OTP screen again, the code now on its way to the phone the person chose."""
     # Another phone's code: its own lifetime; the wrong codes counted start again (whether
     # the service's count does too, its otp_attempts_exceeded still ends the flow).
-    flow = replace(new_code_sent(flow, sent.resend_available_at), wrong_codes=0,
+    flow = replace(new_code_sent(request, flow, sent.resend_available_at), wrong_codes=0,
                    phone_masked=sent.phone_masked or flow.phone_masked)
     notice = f"Mã OTP đã được gửi đến số điện thoại {vn_phone(flow.phone_masked)}."
     if new_phone:

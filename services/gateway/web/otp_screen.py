@@ -4,10 +4,11 @@ the person is (the step), the code form, how long the code lives, "Gửi lại O
 before a new code may be asked for, and the flow's own options below them
 (``OtpScreen.options``).
 
-A code of the wrong length is told as such here and costs no attempt. The service allows
-``CODE_ATTEMPTS`` wrong codes per flow; the flow cookie counts the wrong codes this browser
-typed, so the last one leads straight to the page that ends the flow (no reload needed), as
-does the service's ``otp_attempts_exceeded``."""
+A code of the wrong length is told as such here and costs no attempt. otp allows a number of
+wrong codes per flow; the flow cookie counts the wrong codes this browser typed, so the last
+one leads straight to the page that ends the flow (no reload needed), as does the service's
+``otp_attempts_exceeded``. The digits, the code's life, the resend wait and the attempts are
+otp's (``otp_timing.py``): the screen only shows them."""
 
 from __future__ import annotations
 
@@ -20,15 +21,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from services.gateway.web.guards import PageProblem
+from services.gateway.web.otp_timing import OtpTiming, otp_timing
 from services.gateway.web.rendering import FormErrors, render, seconds_until
 from services.gateway.web.security import WebFlow, remember_flow
 
-CODE_DIGITS = 6
-# FLOWS.md: a code lives 5 minutes, a new one may be asked 60 s after the last was sent, and
-# 5 wrong codes end the flow (the otp service's rules; the pages only show them).
-CODE_LIFETIME = timedelta(minutes=5)
-RESEND_WAIT = timedelta(seconds=60)
-CODE_ATTEMPTS = 5
 # The service's word that the flow's code is locked: no code will ever be accepted again.
 LOCKED_CODE = "otp_attempts_exceeded"
 
@@ -65,16 +61,18 @@ class OtpScreen:
 RESENT_NOTICE = "Mã OTP mới đã được gửi. Mã cũ không còn dùng được."
 
 
-def typed_code(form: Mapping[str, Any]) -> tuple[str, FormErrors | None]:
+def typed_code(request: Request, form: Mapping[str, Any]) -> tuple[str, FormErrors | None]:
     """The code as typed, spaces left out; or why it cannot be a code (no attempt spent)."""
+    digits = otp_timing(request).code_digits
     raw = form.get("code")
     code = "".join(raw.split()) if isinstance(raw, str) else ""
     if not code:
         problem = "Vui lòng nhập mã OTP."
     elif not (code.isascii() and code.isdigit()):
-        problem = f"Mã OTP chỉ gồm {CODE_DIGITS} chữ số (0–9)."
-    elif len(code) != CODE_DIGITS:
-        problem = f"Mã OTP gồm {CODE_DIGITS} chữ số; bạn đã nhập {len(code)} chữ số."
+        problem = (f"Mã OTP chỉ gồm {digits} chữ số (0–9)." if digits
+                   else "Mã OTP chỉ gồm các chữ số (0–9).")
+    elif digits is not None and len(code) != digits:
+        problem = f"Mã OTP gồm {digits} chữ số; bạn đã nhập {len(code)} chữ số."
     else:
         return code, None
     return code, FormErrors.invalid({"code": problem})
@@ -86,7 +84,8 @@ def show_otp(request: Request, screen: OtpScreen, flow: WebFlow, *,
     """The screen; when the service said to wait (``retry_after``), the flow cookie learns
     the new time so a reload still counts down."""
     if flow.code_expires_at is None and flow.resend_available_at:
-        flow = replace(flow, code_expires_at=_code_expiry(flow.resend_available_at))
+        flow = replace(flow, code_expires_at=_code_expiry(otp_timing(request),
+                                                          flow.resend_available_at))
         changed = True
     else:
         changed = False
@@ -106,8 +105,9 @@ def show_refusal(request: Request, screen: OtpScreen, flow: WebFlow,
     allowed wrong code, the page that ends the flow (``screen.ended``)."""
     if errors.code == "otp_invalid":
         flow = replace(flow, wrong_codes=flow.wrong_codes + 1)
-    if screen.ended is not None and (errors.code == LOCKED_CODE
-                                     or flow.wrong_codes >= CODE_ATTEMPTS):
+    attempts = otp_timing(request).max_attempts
+    if screen.ended is not None and (errors.code == LOCKED_CODE or (
+            attempts is not None and flow.wrong_codes >= attempts)):
         end = screen.ended
         raise PageProblem(400, end.title, end.message, link=end.link, link_text=end.link_text,
                           forget=flow.kind)
@@ -116,20 +116,24 @@ def show_refusal(request: Request, screen: OtpScreen, flow: WebFlow,
     return response
 
 
-def new_code_sent(flow: WebFlow, resend_available_at: Any) -> WebFlow:
+def new_code_sent(request: Request, flow: WebFlow, resend_available_at: Any) -> WebFlow:
     """The flow after a new code went out: its own lifetime and resend wait."""
     available = str(resend_available_at) if resend_available_at else None
     return replace(flow, resend_available_at=available,
-                   code_expires_at=_code_expiry(available) if available else None)
+                   code_expires_at=_code_expiry(otp_timing(request), available)
+                   if available else None)
 
 
-def _code_expiry(resend_available_at: str) -> str | None:
-    """When the code sent with this resend time expires (sent + 5 min = resend time + 4 min)."""
+def _code_expiry(timing: OtpTiming, resend_available_at: str) -> str | None:
+    """When the code sent with this resend time expires (sent + its life = resend time +
+    life - resend interval); unknown while otp's timing is."""
+    if timing.code_lifetime is None or timing.resend_interval is None:
+        return None
     try:
         available = datetime.fromisoformat(resend_available_at.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return (available - RESEND_WAIT + CODE_LIFETIME).isoformat()
+    return (available - timing.resend_interval + timing.code_lifetime).isoformat()
 
 
 def _render(request: Request, screen: OtpScreen, flow: WebFlow, errors: FormErrors | None,
@@ -138,5 +142,5 @@ def _render(request: Request, screen: OtpScreen, flow: WebFlow, errors: FormErro
                   wait_seconds=seconds_until(flow.resend_available_at),
                   expires_seconds=seconds_until(flow.code_expires_at)
                   if flow.code_expires_at else None,
-                  code_digits=CODE_DIGITS, errors=errors, notice=notice,
+                  code_digits=otp_timing(request).code_digits, errors=errors, notice=notice,
                   alternatives=flow.alternatives, **options)

@@ -80,7 +80,7 @@ async def reset_otp_page(request: Request, flow: ResetFlow) -> Response:
 @router.post("/otp", response_class=HTMLResponse)
 async def submit_reset_otp(request: Request, form: CheckedForm, flow: ResetFlow,
                            rpc: Rpc) -> Response:
-    code, problem = typed_code(form)
+    code, problem = typed_code(request, form)
     if problem is not None:  # told at once, no attempt spent
         return show_otp(request, OTP_SCREEN, flow, errors=problem)
     try:
@@ -105,7 +105,7 @@ async def resend_reset_otp(request: Request, form: CheckedForm, flow: ResetFlow,
         if errors.code in FLOW_GONE_CODES:
             raise flow_gone("reset") from exc
         return show_refusal(request, OTP_SCREEN, flow, errors)
-    flow = new_code_sent(flow, resent.resend_available_at)
+    flow = new_code_sent(request, flow, resent.resend_available_at)
     response = show_otp(request, OTP_SCREEN, flow, notice=RESENT_NOTICE)
     remember_flow(request, response, flow)
     return response

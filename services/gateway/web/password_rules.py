@@ -13,21 +13,19 @@ password is sent), and a later page asks again, at most once every ``RETRY_AFTER
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request
 
+from services.gateway.web.owner_rules import READ_TIMEOUT_SECONDS, OwnerRules
 from shared.contracts import profile as PROFILE
 from shared.contracts.base import Empty
 from shared.logging import get_logger
-from shared.rpc import RemoteError, RpcClient, ServiceUnavailable
+from shared.rpc import RpcClient
 
 log = get_logger(__name__)
 
-# A page waits this long at most for the rule; a later page asks again after the retry delay.
-READ_TIMEOUT_SECONDS = 2.0
-RETRY_AFTER_SECONDS = 30.0
 # The rules a browser can judge while the person types (static/enhance.js, LIVE_RULES).
 LIVE_RULES = frozenset({"min_length", "lowercase", "uppercase", "digit", "special"})
 UNAVAILABLE = ("Chưa tải được danh sách yêu cầu của mật khẩu. Mật khẩu vẫn được kiểm tra đầy "
@@ -59,37 +57,11 @@ class PasswordRules:
                    unavailable=None)
 
 
-ReadPolicy = Callable[[], Awaitable[PROFILE.PasswordPolicyView]]
-
-
-class PasswordRulesCache:
+class PasswordRulesCache(OwnerRules[PROFILE.PasswordPolicyView, PasswordRules]):
     """The rule as last read from profile (one per app: ``app.state``)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._rules: PasswordRules | None = None
-        self._failed_at: float | None = None
-
-    @property
-    def current(self) -> PasswordRules:
-        return self._rules or PasswordRules()
-
-    async def load(self, read: ReadPolicy) -> PasswordRules:
-        """The rule, read from profile the first time (and again after a failed read, once
-        ``RETRY_AFTER_SECONDS`` have passed)."""
-        if self._rules is not None:
-            return self._rules
-        now = self._clock()
-        if self._failed_at is not None and now - self._failed_at < RETRY_AFTER_SECONDS:
-            return self.current
-        try:
-            policy = await read()
-        except (RemoteError, ServiceUnavailable) as exc:
-            self._failed_at = now
-            log.warning("password rule not read from profile", error=type(exc).__name__)
-            return self.current
-        self._rules = PasswordRules.of(policy)
-        return self._rules
+        super().__init__(PasswordRules.of, PasswordRules(), owner="profile", clock=clock)
 
 
 def rules_cache(request: Request) -> PasswordRulesCache:

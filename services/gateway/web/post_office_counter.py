@@ -124,7 +124,7 @@ async def confirm_at_counter(request: Request, registration_id: str, form: Check
         return agent
     office = agent.office.wire()
     flow = _counter_flow(request, registration_id, so)
-    code, problem = typed_code(form)
+    code, problem = typed_code(request, form)
     if problem is not None:  # told at once, no attempt spent
         return show_otp(request, screen, flow, errors=problem, office=office)
     try:
@@ -155,7 +155,7 @@ async def resend_at_counter(request: Request, registration_id: str, form: Checke
         if isinstance(exc, RemoteError) and exc.code in FLOW_GONE:
             raise GONE from exc
         return show_refusal(request, screen, flow, FormErrors.of(exc, ("code",)), office=office)
-    flow = new_code_sent(replace(flow, phone_masked=resent.phone_masked or flow.phone_masked),
+    flow = new_code_sent(request, replace(flow, phone_masked=resent.phone_masked or flow.phone_masked),
                          resent.resend_available_at)
     response = show_otp(request, screen, flow, notice=COUNTER_RESENT, office=office)
     remember_flow(request, response, flow)

@@ -168,7 +168,7 @@ async def otp_page(request: Request, flow: RegistrationFlow, rpc: Rpc) -> Respon
 @router.post("/otp", response_class=HTMLResponse)
 async def submit_otp(request: Request, form: CheckedForm, flow: RegistrationFlow,
                      rpc: Rpc) -> Response:
-    code, problem = typed_code(form)
+    code, problem = typed_code(request, form)
     if problem is not None:  # told at once, no attempt spent
         return show_otp(request, OTP_SCREEN, flow, errors=problem)
     try:
@@ -186,7 +186,7 @@ async def resend_otp(request: Request, form: CheckedForm, flow: RegistrationFlow
         resent = await rpc.ask(REG.RESEND_OTP, flow_ref(flow))
     except (RemoteError, ServiceUnavailable) as exc:
         return _refused(request, exc, flow)
-    flow = new_code_sent(flow, resent.resend_available_at)
+    flow = new_code_sent(request, flow, resent.resend_available_at)
     response = show_otp(request, OTP_SCREEN, flow, notice=RESENT_NOTICE)
     remember_flow(request, response, flow)
     return response
