@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from services.profile.domain.errors import OtpRejected
 from shared.contracts import otp as OTP
@@ -20,16 +19,14 @@ class RpcOtpService:
         self._service = service
         self._policy: OTP.OtpPolicy | None = None
 
-    async def issue(self, flow_id: str, purpose: str, phone: str) -> dict[str, Any]:
-        issued = await self._ask(OTP.ISSUE, OTP.IssueOtp.model_validate(
+    async def issue(self, flow_id: str, purpose: str, phone: str) -> OTP.IssuedOtp:
+        return await self._ask(OTP.ISSUE, OTP.IssueOtp.model_validate(
             {"flow_id": flow_id, "purpose": purpose, "phone": phone}))
-        return issued.wire()
 
     async def verify(self, flow_id: str, purpose: str, phone: str,
-                     code: str) -> dict[str, Any]:
-        verified = await self._ask(OTP.VERIFY, OTP.VerifyOtp.model_validate(
+                     code: str) -> OTP.VerifiedOtp:
+        return await self._ask(OTP.VERIFY, OTP.VerifyOtp.model_validate(
             {"flow_id": flow_id, "purpose": purpose, "phone": phone, "code": code}))
-        return verified.wire()
 
     async def policy(self) -> OTP.OtpPolicy:
         """otp's timing and attempts, read once: decoys imitate them without sending."""

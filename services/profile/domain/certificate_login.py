@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol
 from services.profile.domain.errors import FlowExpired, FlowState
 from services.profile.domain.identity_keys import id_type_of, identity_key
 from services.profile.domain.models import Account
+from shared.contracts.pki import SignatureChallenge, SimStarted
 from shared.phones import mask_phone
 
 SIGNATURE_LEVEL = 3
@@ -136,13 +137,13 @@ def account_for(bound: Account | None, proof: CertificateProof) -> Account | Non
 class PkiService(Protocol):
     """The pki service; its refusals come back as PkiRejected, passed to the caller."""
 
-    async def challenge(self, flow_id: str, purpose: str) -> dict[str, Any]: ...
+    async def challenge(self, flow_id: str, purpose: str) -> SignatureChallenge: ...
 
     async def verify_signature(self, flow_id: str, purpose: str, certificate: str,
                                chain: list[str] | str | None,
                                signature: str) -> CertificateProof: ...
 
-    async def sim_start(self, flow_id: str, purpose: str, phone: str) -> dict[str, Any]: ...
+    async def sim_start(self, flow_id: str, purpose: str, phone: str) -> SimStarted: ...
 
     async def sim_status(self, flow_id: str, purpose: str) -> CertificateProof | None: ...
 

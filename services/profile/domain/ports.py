@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Protocol, Self
 
 from services.profile.domain.account_management import MethodFlow
 from services.profile.domain.certificate_login import CertificateLogin
@@ -23,7 +23,7 @@ from services.profile.domain.models import (
     Subscriber,
 )
 from services.profile.domain.step_up import StepUp
-from shared.contracts.otp import OtpPolicy
+from shared.contracts.otp import IssuedOtp, OtpPolicy, VerifiedOtp
 from shared.events import Envelope
 
 
@@ -299,12 +299,12 @@ class UnitOfWork(Store, Protocol):
 class OtpService(Protocol):
     """The otp service; its domain errors come back as OtpRejected, passed to the caller."""
 
-    async def issue(self, flow_id: str, purpose: str, phone: str) -> dict[str, Any]: ...
+    async def issue(self, flow_id: str, purpose: str, phone: str) -> IssuedOtp: ...
 
     async def verify(self, flow_id: str, purpose: str, phone: str,
-                     code: str) -> dict[str, Any]:
+                     code: str) -> VerifiedOtp:
         """``phone``: where the caller's flow says the code went; a code sent to any other
-        number is refused (otp_invalid). Answers ``{verified, phone, challenge_id}``."""
+        number is refused (otp_invalid)."""
 
     async def policy(self) -> OtpPolicy:
         """otp's timing and attempts (what a decoy reset imitates): read once and kept."""

@@ -38,7 +38,8 @@ from services.profile.handlers.settings.notices import NoticeSender
 from services.profile.tests.activity_fakes import FakeActivityStore
 from shared import crypto
 from shared.clock import Clock
-from shared.contracts.otp import OtpPolicy
+from shared.contracts.otp import IssuedOtp, OtpPolicy, VerifiedOtp
+from shared.contracts.pki import SignatureChallenge, SimStarted
 from shared.events import Envelope
 from shared.failpoints import Failpoints
 from shared.runtime import Endpoint
@@ -385,8 +386,8 @@ class FakePki:
         self.approved = False
         self.refusal: PkiRejected | None = None
 
-    async def challenge(self, flow_id: str, purpose: str) -> dict[str, Any]:
-        return {"challenge": "Y2hhbGxlbmdl", "expires_at": "2026-01-01T00:05:00+00:00"}
+    async def challenge(self, flow_id: str, purpose: str) -> SignatureChallenge:
+        return SignatureChallenge(challenge="Y2hhbGxlbmdl", expires_at="2026-01-01T00:05:00+00:00")
 
     async def verify_signature(self, flow_id: str, purpose: str, certificate: str,
                                chain: list[str] | str | None,
@@ -395,8 +396,9 @@ class FakePki:
             raise self.refusal
         return self.proof
 
-    async def sim_start(self, flow_id: str, purpose: str, phone: str) -> dict[str, Any]:
-        return {"verification_code": "1234", "status": "pending"}
+    async def sim_start(self, flow_id: str, purpose: str, phone: str) -> SimStarted:
+        return SimStarted(verification_code="1234", expires_at="2026-01-01T00:05:00+00:00",
+                          status="pending")
 
     async def sim_status(self, flow_id: str, purpose: str) -> CertificateProof | None:
         if self.refusal:
@@ -513,17 +515,17 @@ class FakeOtp:
         self.issue_error: OtpRejected | None = None
         self._used: set[str] = set()
 
-    async def issue(self, flow_id: str, purpose: str, phone: str) -> dict[str, Any]:
+    async def issue(self, flow_id: str, purpose: str, phone: str) -> IssuedOtp:
         if self.issue_error:
             raise self.issue_error
         self.issued.append({"flow_id": flow_id, "purpose": purpose, "phone": phone})
         self._used.discard(flow_id)
-        return {"challenge_id": f"c{len(self.issued)}", "phone_masked": "masked",
-                "expires_at": "2026-01-01T00:05:00+00:00",
-                "resend_available_at": "2026-01-01T00:01:00+00:00"}
+        return IssuedOtp(challenge_id=f"c{len(self.issued)}", phone_masked="masked",
+                         expires_at="2026-01-01T00:05:00+00:00",
+                         resend_available_at="2026-01-01T00:01:00+00:00")
 
     async def verify(self, flow_id: str, purpose: str, phone: str,
-                     code: str) -> dict[str, Any]:
+                     code: str) -> VerifiedOtp:
         self.verified.append({"flow_id": flow_id, "purpose": purpose, "phone": phone})
         if flow_id in self._used:
             raise OtpRejected("not_found", "Mã OTP đã được sử dụng.")
@@ -533,7 +535,7 @@ class FakeOtp:
         if code != self.code or sent_to != phone:
             raise OtpRejected("otp_invalid", "Mã OTP không đúng.")
         self._used.add(flow_id)
-        return {"verified": True, "phone": sent_to, "challenge_id": "c"}
+        return VerifiedOtp(verified=True, phone=sent_to, challenge_id="c")
 
     async def policy(self) -> OtpPolicy:
         """The otp service's timing, as its ``policy`` answers it."""

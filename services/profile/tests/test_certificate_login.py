@@ -10,6 +10,7 @@ import pytest
 from services.profile.domain.certificate_login import CertificateProof
 from services.profile.domain.errors import CertificateNotRegistered, NotFound, PkiRejected
 from services.profile.tests.test_handlers import World, make_world
+from shared.contracts.pki import SignatureChallenge, SimStarted
 from shared.events import AccountCreated, new_event
 
 FINGERPRINT = "ab" * 32
@@ -27,8 +28,8 @@ class FakePki:
         self.refusal: PkiRejected | None = None
         self.sim_answered = False
 
-    async def challenge(self, flow_id: str, purpose: str) -> dict[str, Any]:
-        return {"challenge": "Y2hhbGxlbmdl", "expires_at": "x"}
+    async def challenge(self, flow_id: str, purpose: str) -> SignatureChallenge:
+        return SignatureChallenge(challenge="Y2hhbGxlbmdl", expires_at="x")
 
     async def verify_signature(self, flow_id: str, purpose: str, certificate: str,
                                chain: list[str] | str | None, signature: str) -> CertificateProof:
@@ -36,8 +37,8 @@ class FakePki:
             raise self.refusal
         return CertificateProof.from_pki(self.proof)
 
-    async def sim_start(self, flow_id: str, purpose: str, phone: str) -> dict[str, Any]:
-        return {"verification_code": "4321", "expires_at": "x", "status": "pending"}
+    async def sim_start(self, flow_id: str, purpose: str, phone: str) -> SimStarted:
+        return SimStarted(verification_code="4321", expires_at="x", status="pending")
 
     async def sim_status(self, flow_id: str, purpose: str) -> CertificateProof | None:
         if self.refusal is not None:

@@ -36,6 +36,7 @@ from services.profile.tests.fakes import (
 from shared import crypto
 from shared.clock import FrozenClock
 from shared.contracts.base import ContractViolation, Empty
+from shared.contracts.otp import VerifiedOtp
 from shared.contracts.profile import STAGE_CREDENTIAL, StageCredential
 from shared.events import AccountCreated, Envelope, new_event
 from shared.rpc import serving
@@ -278,9 +279,9 @@ class LenientOtp(FakeOtp):
     """Accepts any number of times and yields first, so parallel submits interleave."""
 
     async def verify(self, flow_id: str, purpose: str, phone: str,
-                     code: str) -> dict[str, Any]:
+                     code: str) -> VerifiedOtp:
         await asyncio.sleep(0)
-        return {"verified": True, "phone": phone, "challenge_id": "c"}
+        return VerifiedOtp(verified=True, phone=phone, challenge_id="c")
 
 
 async def test_parallel_submits_of_one_flow_open_one_session() -> None:

@@ -43,6 +43,7 @@ from services.profile.tests.test_handlers import (
     stage,
 )
 from shared.clock import FrozenClock
+from shared.contracts.otp import VerifiedOtp
 from shared.storage import PROCESSED, connect_mongo, ensure_indexes
 
 pytestmark = pytest.mark.integration
@@ -171,9 +172,9 @@ async def test_history_pages_newest_first(db: Any) -> None:
 
 class LenientOtp(FakeOtp):
     async def verify(self, flow_id: str, purpose: str, phone: str,
-                     code: str) -> dict[str, Any]:
+                     code: str) -> VerifiedOtp:
         await asyncio.sleep(0)
-        return {"verified": True, "phone": phone, "challenge_id": "c"}
+        return VerifiedOtp(verified=True, phone=phone, challenge_id="c")
 
 
 async def test_parallel_submits_of_one_flow_open_exactly_one_session(db: Any) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.registration.domain.errors import ExternalUnavailable, OtpRejected
-from services.registration.domain.ports import OtpIssued
 from shared.contracts import otp as OTP
 from shared.contracts.base import AnswerT, Empty, RequestT, Rpc
 from shared.rpc import RemoteError, RpcClient, ServiceUnavailable
@@ -21,11 +18,9 @@ class RpcOtpGateway:
         self._rpc = rpc
         self._policy: OTP.OtpPolicy | None = None
 
-    async def issue(self, flow_id: str, purpose: str, phone: str) -> OtpIssued:
-        issued = await self._ask(OTP.ISSUE, OTP.IssueOtp.model_validate(
+    async def issue(self, flow_id: str, purpose: str, phone: str) -> OTP.IssuedOtp:
+        return await self._ask(OTP.ISSUE, OTP.IssueOtp.model_validate(
             {"flow_id": flow_id, "purpose": purpose, "phone": phone}))
-        return OtpIssued(expires_at=issued.expires_at,
-                         resend_available_at=issued.resend_available_at)
 
     async def verify(self, flow_id: str, purpose: str, phone: str, code: str) -> None:
         verified = await self._ask(OTP.VERIFY, OTP.VerifyOtp.model_validate(
@@ -45,10 +40,13 @@ class RpcOtpGateway:
         except ServiceUnavailable as exc:
             raise ExternalUnavailable(UNAVAILABLE_DETAIL) from exc
         except RemoteError as exc:
-            raise _rejection(exc.error) from exc
+            raise _rejection(exc) from exc
 
 
-def _rejection(error: dict[str, Any]) -> OtpRejected:
+def _rejection(refusal: RemoteError) -> OtpRejected:
+    """otp's refusal in registration's words: its code passed through, but a missing code
+    told as expired."""
+    error = refusal.error
     code = str(error.get("code") or "internal")
     if code == "not_found":
         return OtpRejected("otp_expired", _NO_LIVE_CODE_DETAIL)

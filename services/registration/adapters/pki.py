@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.registration.domain.errors import PkiRejected
 from services.registration.domain.signature import CertificateProof
 from shared.contracts import pki as PKI
@@ -19,26 +17,24 @@ class RpcPkiGateway:
         self._rpc = rpc
         self._timeout = timeout
 
-    async def challenge(self, flow_id: str, purpose: str) -> dict[str, Any]:
-        challenge = await self._ask(PKI.CHALLENGE, PKI.SignatureFlow.model_validate(
+    async def challenge(self, flow_id: str, purpose: str) -> PKI.SignatureChallenge:
+        return await self._ask(PKI.CHALLENGE, PKI.SignatureFlow.model_validate(
             {"flow_id": flow_id, "purpose": purpose}))
-        return challenge.wire()
 
     async def verify_signature(self, flow_id: str, purpose: str, certificate: str,
                                chain: list[str] | str | None,
                                signature: str) -> CertificateProof:
-        signed: dict[str, Any] = {"flow_id": flow_id, "purpose": purpose,
-                                  "certificate": certificate, "signature": signature}
-        if chain:
-            signed["chain"] = chain
-        validated = await self._ask(PKI.VERIFY_SIGNATURE,
-                                    PKI.VerifySignature.model_validate(signed))
+        # No chain stays unset (off the wire), as before.
+        with_chain = {"chain": chain} if chain else {}
+        signed = PKI.VerifySignature.model_validate(
+            {"flow_id": flow_id, "purpose": purpose, "certificate": certificate,
+             "signature": signature} | with_chain)
+        validated = await self._ask(PKI.VERIFY_SIGNATURE, signed)
         return CertificateProof.from_pki(validated.wire())
 
-    async def sim_start(self, flow_id: str, purpose: str, phone: str) -> dict[str, Any]:
-        started = await self._ask(PKI.SIM_START, PKI.StartSim.model_validate(
+    async def sim_start(self, flow_id: str, purpose: str, phone: str) -> PKI.SimStarted:
+        return await self._ask(PKI.SIM_START, PKI.StartSim.model_validate(
             {"flow_id": flow_id, "purpose": purpose, "phone": phone}))
-        return started.wire()
 
     async def sim_status(self, flow_id: str, purpose: str,
                          wait_seconds: float = 0) -> CertificateProof | None:

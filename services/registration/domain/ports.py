@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -14,7 +13,8 @@ from services.registration.domain.methods.post_office import CounterRegistration
 from services.registration.domain.model import IdentityRecord, InsuredPerson, Subscriber
 from services.registration.domain.signature import CertificateProof
 from services.registration.domain.throttle import Count
-from shared.contracts.otp import OtpPolicy
+from shared.contracts.otp import IssuedOtp, OtpPolicy
+from shared.contracts.pki import SignatureChallenge, SimStarted
 from shared.events import Envelope
 
 
@@ -109,12 +109,6 @@ class InsuranceRegistry(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class OtpIssued:
-    expires_at: str
-    resend_available_at: str
-
-
 class CredentialOwner(Protocol):
     """profile, the owner of passwords and of the password rule (issues 11, 16): it checks the
     rule (against the person's ID number and phone) and the confirmation, hashes a new
@@ -132,7 +126,7 @@ class OtpGateway(Protocol):
     """The otp service. Its refusals arrive as OtpRejected (code passed through), its silence
     as ExternalUnavailable."""
 
-    async def issue(self, flow_id: str, purpose: str, phone: str) -> OtpIssued: ...
+    async def issue(self, flow_id: str, purpose: str, phone: str) -> IssuedOtp: ...
 
     async def verify(self, flow_id: str, purpose: str, phone: str, code: str) -> None:
         """``phone``: the number the code was sent to; a code verifies for it only."""
@@ -147,17 +141,13 @@ class OtpGateway(Protocol):
 class PkiGateway(Protocol):
     """The pki service. Its refusals arrive as PkiRejected (code passed through)."""
 
-    async def challenge(self, flow_id: str, purpose: str) -> dict[str, Any]:
-        """``{challenge (base64), expires_at}``."""
-        ...
+    async def challenge(self, flow_id: str, purpose: str) -> SignatureChallenge: ...
 
     async def verify_signature(self, flow_id: str, purpose: str, certificate: str,
                                chain: list[str] | str | None,
                                signature: str) -> CertificateProof: ...
 
-    async def sim_start(self, flow_id: str, purpose: str, phone: str) -> dict[str, Any]:
-        """``{verification_code, expires_at, status}``."""
-        ...
+    async def sim_start(self, flow_id: str, purpose: str, phone: str) -> SimStarted: ...
 
     async def sim_status(self, flow_id: str, purpose: str,
                          wait_seconds: float = 0) -> CertificateProof | None:

@@ -28,7 +28,7 @@ class SimMethod(SignatureMethod):
         started = await self.deps.pki.sim_start(flow_id, PKI_PURPOSE, application.phone)
         return Beginning(
             flow=self.new_flow(flow_id, application.subject_type, now, phone=application.phone),
-            answer={"verification_code": started["verification_code"],
+            answer={"verification_code": started.verification_code,
                     "phone_masked": mask_phone(application.phone)})
 
     async def read(self, flow: RegistrationFlow) -> RegistrationFlow:

@@ -24,7 +24,7 @@ class UsbMethod(SignatureMethod):
         chosen = usb.parse_application(request).subject_type
         challenge = await self.deps.pki.challenge(flow_id, PKI_PURPOSE)
         return Beginning(flow=self.new_flow(flow_id, chosen, now),
-                         answer={"challenge": challenge["challenge"]})
+                         answer={"challenge": challenge.challenge})
 
     async def submit_signature(self, flow: RegistrationFlow,
                                request: reg.SubmitSignature) -> reg.SignatureAccepted:

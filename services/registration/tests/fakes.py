@@ -35,7 +35,6 @@ from services.registration.domain.model import (
     Subscriber,
     rfc3339,
 )
-from services.registration.domain.ports import OtpIssued
 from services.registration.domain.signature import CertificateProof
 from services.registration.domain.throttle import Count
 from services.registration.expiry import ExpirySweeper
@@ -46,8 +45,10 @@ from services.registration.methods.signature import CertificateEvents
 from shared.clock import FrozenClock
 from shared.contracts import registration as REG
 from shared.contracts.base import ContractViolation
-from shared.contracts.otp import OtpPolicy
+from shared.contracts.otp import IssuedOtp, OtpPolicy
+from shared.contracts.pki import SignatureChallenge, SimStarted
 from shared.events import Envelope
+from shared.phones import mask_phone
 from shared.rpc import serving
 from shared.storage import AlreadyProcessed
 
@@ -261,11 +262,12 @@ class FakeOtpGateway:
             await self.before_error()
         self._raise_next_error()
 
-    async def issue(self, flow_id: str, purpose: str, phone: str) -> OtpIssued:
+    async def issue(self, flow_id: str, purpose: str, phone: str) -> IssuedOtp:
         self._raise_next_error()
         self.issued.append((flow_id, purpose, phone))
         now = self.clock()
-        return OtpIssued(expires_at=rfc3339(now + OTP_LIFETIME),
+        return IssuedOtp(challenge_id=f"c{len(self.issued)}", phone_masked=mask_phone(phone),
+                         expires_at=rfc3339(now + OTP_LIFETIME),
                          resend_available_at=rfc3339(now + RESEND_INTERVAL))
 
     async def policy(self) -> OtpPolicy:
@@ -328,9 +330,9 @@ class FakePki:
         self.sim_answer: dict[str, Any] | None = None  # None: the owner has not answered
         self.calls: list[tuple[str, str, str]] = []
 
-    async def challenge(self, flow_id: str, purpose: str) -> dict[str, Any]:
+    async def challenge(self, flow_id: str, purpose: str) -> SignatureChallenge:
         self.calls.append(("challenge", flow_id, purpose))
-        return {"challenge": "Y2hhbGxlbmdl", "expires_at": "2026-01-01T00:05:00Z"}
+        return SignatureChallenge(challenge="Y2hhbGxlbmdl", expires_at="2026-01-01T00:05:00Z")
 
     async def verify_signature(self, flow_id: str, purpose: str, certificate: str,
                                chain: list[str] | str | None, signature: str) -> CertificateProof:
@@ -339,9 +341,9 @@ class FakePki:
             raise self.refusal
         return CertificateProof.from_pki(self.proof)
 
-    async def sim_start(self, flow_id: str, purpose: str, phone: str) -> dict[str, Any]:
+    async def sim_start(self, flow_id: str, purpose: str, phone: str) -> SimStarted:
         self.calls.append(("sim_start", flow_id, phone))
-        return {"verification_code": "4321", "expires_at": "x", "status": "pending"}
+        return SimStarted(verification_code="4321", expires_at="x", status="pending")
 
     async def sim_status(self, flow_id: str, purpose: str,
                          wait_seconds: float = 0) -> CertificateProof | None:

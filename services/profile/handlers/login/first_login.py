@@ -47,7 +47,7 @@ class FirstLogin:
         await self._guard.allow_otp_send(command.ip)
         sent = await self._otp.issue(flow.otp_key(), LOGIN_PURPOSE, flow.phone)
         return OtpRedirected(status="otp_sent", phone_masked=mask_phone(flow.phone),
-                             resend_available_at=sent.get("resend_available_at"))
+                             resend_available_at=sent.resend_available_at)
 
     async def _account(self, account_id: str) -> Account:
         account = await self._store.accounts.get(account_id)

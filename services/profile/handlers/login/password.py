@@ -120,7 +120,7 @@ class PasswordLogin:
             alternatives=[PhoneAlternative(phone_id=p.phone_id, phone_masked=mask_phone(p.phone))
                           for p in account.other_otp_phones(phone)],
             expires_at=iso(flow.expires_at),
-            resend_available_at=sent.get("resend_available_at"),
+            resend_available_at=sent.resend_available_at,
         )
 
     async def read(self, flow: AnyLoginFlow) -> LoginFlowView:
@@ -134,7 +134,7 @@ class PasswordLogin:
         flow.ensure_awaiting_otp(self._clock())
         await self._guard.allow_otp_send(request.ip)
         sent = await self._otp.issue(flow.otp_key(), LOGIN_PURPOSE, flow.otp_phone())
-        return OtpResent(status="otp_sent", resend_available_at=sent.get("resend_available_at"))
+        return OtpResent(status="otp_sent", resend_available_at=sent.resend_available_at)
 
     async def submit_otp(self, flow: AnyLoginFlow, request: LoginOtp) -> LoginCompleted:
         assert isinstance(flow, LoginFlow)
@@ -148,7 +148,7 @@ class PasswordLogin:
             # number is the one checked at the carrier and stored (the lost-phone code swap).
             verified = await self._otp.verify(flow.otp_key(), LOGIN_PURPOSE, flow.otp_phone(),
                                               command.code.strip())
-            if verified.get("phone") != flow.otp_phone():
+            if verified.phone != flow.otp_phone():
                 raise OtpRejected("otp_invalid", "Mã OTP không đúng.")
             if flow.new_phone is not None:
                 await self._check_new_phone(flow)

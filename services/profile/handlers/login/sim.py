@@ -56,7 +56,7 @@ class SimProof:
             raise ValidationFailed(fields=[{"name": "phone", "detail": _PHONE_MISSING}])
         number = vietnamese_mobile(phone)
         started = await self.pki.sim_start(flow_id, purpose, number)
-        return number, {"verification_code": started["verification_code"]}
+        return number, {"verification_code": started.verification_code}
 
     async def poll(self, flow_id: str, purpose: str) -> CertificateProof | None:
         """The proof once the SIM's owner signed, None while waiting; ``SimEnded`` when the

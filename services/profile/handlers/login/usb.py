@@ -37,7 +37,7 @@ class UsbProof:
                     phone: str | None = None) -> tuple[str | None, dict[str, Any]]:
         """(no phone, the answer's ``challenge``)."""
         challenge = await self.pki.challenge(flow_id, purpose)
-        return None, {"challenge": challenge["challenge"]}
+        return None, {"challenge": challenge.challenge}
 
     async def verify(self, flow_id: str, purpose: str, signed: SignatureProof
                      ) -> CertificateProof:

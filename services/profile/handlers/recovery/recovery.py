@@ -161,7 +161,7 @@ class Recovery:
                                                      new_phone=new_phone):
             raise FlowState()
         return OtpRedirected(status="otp_sent", phone_masked=mask_phone(target),
-                             resend_available_at=sent.get("resend_available_at"))
+                             resend_available_at=sent.resend_available_at)
 
     # --- forgotten password ----------------------------------------------------------------
 
@@ -191,7 +191,7 @@ class Recovery:
         resend_at: str | None = _iso(_storage_time(now) + resend_after)
         if phone is not None:
             sent = await self._otp.issue(reset.reset_id, RESET_PURPOSE, phone)
-            masked, resend_at = mask_phone(phone), sent.get("resend_available_at")
+            masked, resend_at = mask_phone(phone), sent.resend_available_at
         return ResetStarted(id=reset.reset_id, flow_token=token, status=reset.status,
                             phone_masked=masked, expires_at=_iso(reset.expires_at),
                             resend_available_at=resend_at)
@@ -215,7 +215,7 @@ class Recovery:
                 await self._guard.reset_sms_not_sent(reset.account_id, reset.phone,
                                                      reset.reset_id)
             raise
-        return OtpResent(status="otp_sent", resend_available_at=sent.get("resend_available_at"))
+        return OtpResent(status="otp_sent", resend_available_at=sent.resend_available_at)
 
     async def _decoy_resend(self, reset: PasswordReset) -> OtpResent:
         """The otp service's checks, in its order, for a reset that sends nothing."""

@@ -200,7 +200,7 @@ class AccountSettings:
             sent = await self._otp.issue(flow.flow_id, ADD_METHOD_PURPOSE, phone)
             return MethodFlowView.model_validate(
                 flow.view() | {"flow_token": token,
-                               "resend_available_at": sent.get("resend_available_at")})
+                               "resend_available_at": sent.resend_available_at})
         proof = self._usb if command.type == USB else self._sim
         phone_or_none, answer = await proof.begin(flow_id, ADD_METHOD_PURPOSE, command.phone)
         flow = self._method_flow(flow_id, token, account, command.type, "awaiting_signature",

@@ -152,7 +152,7 @@ class StepUps:
         await self._add(flow)
         sent = await self._otp.issue(flow.flow_id, STEP_UP_OTP_PURPOSE, phone.phone)
         return StepUpView.model_validate(
-            flow.view() | {"resend_available_at": sent.get("resend_available_at")})
+            flow.view() | {"resend_available_at": sent.resend_available_at})
 
     async def _complete_with(self, proof: CertificateProof, flow: StepUp, session: Session,
                              account: Account) -> StepUpView:
