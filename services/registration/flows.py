@@ -197,14 +197,23 @@ class Flows:
         raise AssertionError("unreachable: require() raised")
 
     async def fail(self, flow: RegistrationFlow, from_status: Status, code: str) -> None:
+        """The flow fails with ``code`` (and RegistrationFailed is announced) unless it has
+        moved on. An event consumer may be failing or moving the same flow at this instant
+        (e.g. CertificateValidated finding the same duplicate): on a write conflict the unit
+        runs again and finds the flow already failed, so the caller still gets its refusal,
+        never an internal error."""
         now = self.deps.clock()
-        async with self.deps.uow() as uow:
-            failed = await uow.registrations.transition(
-                flow.id, from_status=from_status, to_status=Status.FAILED, now=now,
-                changes={"code": code}, only_if_live=False)
-            if failed is not None:
-                uow.emit(failed_event(failed, code, now))
-            await uow.commit()
+
+        async def unit() -> None:
+            async with self.deps.uow() as uow:
+                failed = await uow.registrations.transition(
+                    flow.id, from_status=from_status, to_status=Status.FAILED, now=now,
+                    changes={"code": code}, only_if_live=False)
+                if failed is not None:
+                    uow.emit(failed_event(failed, code, now))
+                await uow.commit()
+
+        await retrying_conflicts(unit)
         log.info("registration failed", registration_id=flow.id, method=flow.method, code=code)
 
 

@@ -109,6 +109,29 @@ async def test_a_duplicate_identity_fails_the_flow(world: World) -> None:
     assert [e.type for e in world.store.events] == ["RegistrationFailed"]
 
 
+async def test_a_duplicate_failed_by_the_consumer_at_the_same_moment_is_still_refused(
+        world: World) -> None:
+    # The CertificateValidated consumer finds the same duplicate and fails the flow while the
+    # signature step is failing it too: the step's write conflicts. The person is told
+    # account_exists, not a 500, and the flow fails once (one RegistrationFailed, the
+    # consumer's, written by this fake only as the status).
+    world.store.identities["CCCD:001090001234"] = IdentityRecord("CCCD:001090001234", "acc",
+                                                                 "citizen", world.clock())
+    flow = await world.handlers.start({"subject_type": "citizen", "method": "usb"})
+
+    def consumer_fails_it(store: FakeStore) -> None:
+        row = store.registrations[flow["id"]]
+        store.registrations[flow["id"]] = replace(row, status=Status.FAILED,
+                                                  code="account_exists")
+
+    world.store.conflict_once = consumer_fails_it
+    with pytest.raises(AccountExists):
+        await world.handlers.submit_signature(auth(flow) | SIGNED)
+    view = await world.handlers.get(auth(flow))
+    assert view["status"] == "failed" and view["code"] == "account_exists"
+    assert world.store.events == []
+
+
 async def test_a_passport_with_the_digits_of_a_cmnd_is_another_person(
         world: World) -> None:
     world.store.identities["CMND:123456789"] = IdentityRecord("CMND:123456789", "acc",
