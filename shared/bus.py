@@ -24,8 +24,16 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    KeyValueConfig,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
 
 from shared.events import (
     DLQ_STREAM,
@@ -136,6 +144,17 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1,
                 # widen its subjects): `dvcid admin streams` applies the settings.
                 log.warning("stream settings differ from this process's and it may not change "
                             "them; run `dvcid admin streams`", stream=config.name)
+
+
+async def key_value_bucket(js: JetStreamContext, config: KeyValueConfig) -> KeyValue:
+    """The KV bucket ``config.bucket``, made with ``config`` the first time (the gateway's
+    Idempotency-Key records, profile's session mirror). An existing bucket is opened as it is:
+    its settings are changed by an operator, not by whichever instance starts first."""
+    assert config.bucket
+    try:
+        return await js.key_value(config.bucket)
+    except BucketNotFoundError:
+        return await js.create_key_value(config)
 
 
 async def publish(js: JetStreamContext, event: Envelope) -> None:

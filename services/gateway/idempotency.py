@@ -39,13 +39,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 from nats.js.api import KeyValueConfig
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from starlette.datastructures import Headers
 
 from services.gateway.config import GatewaySettings
 from services.gateway.problems import Problem
 from services.gateway.routers import API_PREFIX
+from shared.bus import key_value_bucket
 from shared.events.subjects import IDEMPOTENCY_BUCKET
 from shared.logging import get_logger
 
@@ -157,15 +158,11 @@ class Records:
     async def bucket(self) -> KeyValue:
         async with self._lock:
             if self._bucket is None:
-                js = self._nc.jetstream()
-                try:
-                    self._bucket = await js.key_value(IDEMPOTENCY_BUCKET)
-                except BucketNotFoundError:
-                    self._bucket = await js.create_key_value(KeyValueConfig(
-                        bucket=IDEMPOTENCY_BUCKET, history=1, direct=False,
-                        ttl=self._settings.idempotency_ttl_hours * 3600,
-                        replicas=self._settings.stream_replicas,
-                        description="Idempotency-Key records of the gateway"))
+                self._bucket = await key_value_bucket(self._nc.jetstream(), KeyValueConfig(
+                    bucket=IDEMPOTENCY_BUCKET, history=1, direct=False,
+                    ttl=self._settings.idempotency_ttl_hours * 3600,
+                    replicas=self._settings.stream_replicas,
+                    description="Idempotency-Key records of the gateway"))
             return self._bucket
 
     async def claim(self, name: str, record: Record) -> Record | None:

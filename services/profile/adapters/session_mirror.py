@@ -26,11 +26,12 @@ from datetime import datetime, timedelta
 
 from nats.aio.client import Client as NATS
 from nats.js.api import KeyValueConfig
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from services.profile.domain.models import Session
 from services.profile.domain.ports import ManagedSessions, SessionMirror, SessionRepository
+from shared.bus import key_value_bucket
 from shared.contracts.session_mirror import (
     SESSIONS_BUCKET,
     MirroredAccount,
@@ -78,16 +79,12 @@ class NatsSessionMirror(SessionMirror):
     async def bucket(self) -> KeyValue:
         async with self._lock:
             if self._bucket is None:
-                js = self._nc.jetstream()
-                try:
-                    self._bucket = await js.key_value(SESSIONS_BUCKET)
-                except BucketNotFoundError:
-                    # Nothing outlives a session: an entry lives at most the absolute lifetime
-                    # after its last write (a revoked marker at least as long as its session).
-                    self._bucket = await js.create_key_value(KeyValueConfig(
-                        bucket=SESSIONS_BUCKET, history=1, direct=False,
-                        ttl=self._absolute.total_seconds(), replicas=self._replicas,
-                        description="Session mirror: written by profile, read by gateways"))
+                # Nothing outlives a session: an entry lives at most the absolute lifetime
+                # after its last write (a revoked marker at least as long as its session).
+                self._bucket = await key_value_bucket(self._nc.jetstream(), KeyValueConfig(
+                    bucket=SESSIONS_BUCKET, history=1, direct=False,
+                    ttl=self._absolute.total_seconds(), replicas=self._replicas,
+                    description="Session mirror: written by profile, read by gateways"))
             return self._bucket
 
     async def opened(self, token: str, session: Session) -> None:
