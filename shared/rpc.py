@@ -29,6 +29,8 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 Endpoint = Callable[[dict[str, Any]], Awaitable[Any]]
+# How long ``RpcServer.stop`` lets requests in flight finish before cancelling them.
+STOP_GRACE_SECONDS = 10.0
 
 
 class DomainError(Protocol):
@@ -79,7 +81,12 @@ class RpcServer:
         if self._service:
             await self._service.stop()
         if self._in_flight:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
+            # Requests already taken finish their answer, within a bound: a handler stuck on
+            # a dependency must not keep the process (or a test's teardown) from stopping.
+            _, stuck = await asyncio.wait(self._in_flight, timeout=STOP_GRACE_SECONDS)
+            for task in stuck:
+                task.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
 
     def _wrap(self, name: str, handler: Endpoint) -> Callable[[Request], Awaitable[None]]:
         async def serve(request: Request) -> None:
