@@ -31,7 +31,7 @@ from typing import Any
 import nats
 from pydantic import ValidationError
 
-from dvcid import audit, dlq, operator
+from dvcid import audit, dlq, oidc_admin, operator
 from dvcid.operator import connect_operator
 from shared import crypto
 from shared.contracts.base import RequestT, Rpc
@@ -146,6 +146,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     audit.add_arguments(commands)
     # The dead-letter stream: dlq list, show, replay, discard (dlq.py).
     dlq.add_arguments(commands)
+    # The OpenID Provider: create-client, rotate-keys (oidc_admin.py).
+    oidc_admin.add_arguments(commands)
     commands.add_parser("streams", help="create the event and dead-letter streams or apply "
                                         "their configured replicas and retention (DVCID_*)")
 
@@ -159,6 +161,8 @@ def run_admin(args: argparse.Namespace) -> int:
         return audit.run(args, nats_url)
     if args.admin_command in dlq.COMMANDS:
         return dlq.run(args, nats_url)
+    if args.admin_command in oidc_admin.COMMANDS:
+        return oidc_admin.run(args, nats_url)
     if args.admin_command == "streams":
         return operator.run_streams(nats_url)
     if args.admin_command in ("disable-agent", "enable-agent"):

@@ -21,7 +21,7 @@ import httpx
 from dvcid import servers
 from dvcid.nats_auth import Keyring
 
-SERVICES = ("otp", "registration", "pki", "profile")
+SERVICES = ("otp", "registration", "pki", "profile", "oidc")
 
 
 @dataclass
@@ -126,9 +126,16 @@ class DevStack:
             "DVCID_TRUST_ANCHOR_FILES": (f"{self.sandbox_ca_dir / 'root.pem'},"
                                          f"{self.sandbox_ca_dir / 'issuing.pem'}"),
             "DVCID_MOBILE_SIGNATURE_URL": f"{self.sandbox_url}/mobile-signature/v1",
+            # dvcid's callback as registered with the sandbox's VNeID (docs/external/vneid.md).
+            "DVCID_VNEID_REDIRECT_URI": f"{self.gateway_url}/vneid/callback",
+            # The gateway as VNeID's relying party ("Đăng nhập bằng VNeID"): the sandbox's VNeID.
+            # Client id and secret: both sides' dev defaults (DVCID_VNEID_CLIENT_ID/_SECRET).
+            "DVCID_VNEID_ISSUER": f"{self.sandbox_url}/vneid",
             "DVCID_GATEWAY_PORT": str(self.ports.gateway),
             # pki puts the portal's origin in every USB challenge (the signing agent checks it).
             "DVCID_PORTAL_ORIGIN": self.gateway_url,
+            # The OpenID Provider's issuer: the gateway serves its endpoints (docs/oidc.md).
+            "DVCID_OIDC_ISSUER": self.gateway_url,
             "PYTHONUNBUFFERED": "1",
         }
 

@@ -46,6 +46,7 @@ PUBLISHES: dict[str, tuple[str, ...]] = {
     "profile": ("AccountActivated", "LoginSucceeded", "LoginFailed", "SessionRevoked", "PasswordChanged",
                 "OtpPhoneReplaced", "ProfileUpdated", "AuthMethodAdded", "AuthMethodRemoved",
                 "SecurityNoticeRequested"),
+    "oidc": (),
 }
 # Durable consumers of each service on DVCID_EVENTS (``<service>-<purpose>``); a service
 # dead-letters only its own durables' messages.
@@ -57,15 +58,17 @@ CONSUMES: dict[str, tuple[str, ...]] = {
                      "registration-account-activated"),
     "profile": ("profile-account-created", "profile-security-notices",
                 "profile-account-activity"),
+    "oidc": ("oidc-session-revoked",),
 }
 # Endpoints no one but the operator may call.
 OPERATOR_ENDPOINTS: dict[str, tuple[str, ...]] = {
     "profile": ("admin_create_agent", "admin_create_agency", "admin_disable_agent",
                 "admin_enable_agent", "admin_verify_audit", "admin_export_audit"),
+    "oidc": ("admin_create_client", "admin_rotate_keys"),
 }
 # Endpoints that services call on each other and the gateway must not.
 INTERNAL_ENDPOINTS: dict[str, tuple[str, ...]] = {
-    "profile": ("stage_credential",),
+    "profile": ("stage_credential", "oidc_claims"),
 }
 # Core NATS wake-ups a service sends only to its own instances (no payload; the truth is
 # in its database): registration's "a flow's account is usable" (issue 12 read-your-writes).
@@ -77,15 +80,17 @@ SELF_NOTICES: dict[str, tuple[str, ...]] = {
 CALLS: dict[str, dict[str, tuple[str, ...]]] = {
     "otp": {},
     "pki": {},
-    "registration": {"otp": ("*",), "pki": ("*",), "profile": INTERNAL_ENDPOINTS["profile"]},
+    "registration": {"otp": ("*",), "pki": ("*",), "profile": ("stage_credential",)},
     "profile": {"otp": ("*",), "pki": ("*",)},
+    # The OpenID Provider reads an account's claims, nothing else of profile's.
+    "oidc": {"profile": ("oidc_claims",)},
 }
 # The services the gateway talks to (their public endpoints only), and pings for /readyz.
-GATEWAY_CALLS = ("registration", "profile")
+GATEWAY_CALLS = ("registration", "profile", "oidc")
 # Single endpoints of other services the gateway reads: otp's timing for the OTP screens
 # (services/gateway/web/otp_timing.py). otp's other endpoints stay closed to it.
 GATEWAY_READS = {"otp": ("policy",)}
-BUS_SERVICES = ("otp", "registration", "pki", "profile")
+BUS_SERVICES = ("otp", "registration", "pki", "profile", "oidc")
 OPERATOR = "operator"
 GATEWAY = "gateway"
 # The one writer of the session mirror (and its one reader, the gateway).

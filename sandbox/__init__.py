@@ -45,6 +45,15 @@ route                                                      what it simulates / d
                                                            ``unreachable``, ``rate_limit``,
                                                            ``server_error``, ``none``
 ``DELETE /dev/sms-faults``                                 clear every fault
+``GET /vneid/…``                                           VNeID's OpenID Provider: discovery,
+                                                           JWKS, authorize (CCCD + PIN screen),
+                                                           token, userinfo
+                                                           (``sandbox/vneid``,
+                                                           docs/external/vneid.md)
+``POST /dev/vneid-citizens``                               add or replace a VNeID account
+                                                           ``{id_number, full_name,
+                                                           birth_date, sex?, phone?, pin}``
+``GET /dev/vneid-citizens/{id_number}``                    read one (``sub``, never the PIN)
 ``GET /healthz``                                           alive
 =========================================================  ==================================
 
@@ -52,7 +61,8 @@ Phones are accepted in any usual Vietnamese form (0912345678, +84912345678, 8491
 stored as E.164 (``phonenumbers``, region VN). Settings (``config.py``): ``DVCID_SANDBOX_HOST``,
 ``DVCID_SANDBOX_PORT``, ``DVCID_SANDBOX_SEED`` (another seed file), ``DVCID_TELCO_API_KEY``,
 ``DVCID_BHXH_API_KEY``,
-``DVCID_TWILIO_ACCOUNT_SID``, ``DVCID_TWILIO_AUTH_TOKEN``.
+``DVCID_TWILIO_ACCOUNT_SID``, ``DVCID_TWILIO_AUTH_TOKEN``, and VNeID's ``DVCID_VNEID_*``
+(docs/external/vneid.md).
 
 Seed (``seed.json``)
 --------------------
@@ -74,6 +84,8 @@ phone           CCCD            full name        birth date  sex     carrier    
 
 The registry answers ``{phone, id_number, full_name, birth_date, status: "active"}``; sex,
 carrier and province are in the seed only to document the records.
+Each subscriber with a ``vneid_pin`` (all but Đặng Thị Hà) also has a VNeID account (level 2)
+with that PIN, ``123456``.
 
 BHXH records (``bhxh_records``): the first three people above, and one person known to BHXH
 only (no seeded phone; add a subscriber or use any phone: BHXH registration proves the phone

@@ -10,6 +10,7 @@ from sandbox.mail import Mailbox, SmtpServer
 from sandbox.pki_world import install_pki
 from sandbox.problems import document_dev_problems, on_validation_error
 from sandbox.routes import bhxh, dev, telco, twilio
+from sandbox.vneid import install_vneid
 from sandbox.world import World
 from shared.clock import Clock, system_clock
 
@@ -36,6 +37,8 @@ def create_app(settings: SandboxSettings | None = None, clock: Clock = system_cl
     app.include_router(bhxh.dev_router)
     # The sandbox CA (CRL, OCSP, /dev/certificates) and the SIM signature provider.
     install_pki(app, settings, clock)
+    # VNeID, the national e-ID's OpenID Provider (sandbox/vneid).
+    install_vneid(app, settings, clock)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -10,9 +10,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SEED = Path(__file__).with_name("seed.json")
+
+
+class VneidClientSettings(BaseModel):
+    """A relying party registered with the sandbox's VNeID provider (confidential client:
+    ``client_secret_basic`` or ``client_secret_post``, PKCE S256 in any case)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    client_id: str
+    client_secret: str
+    redirect_uris: tuple[str, ...]
+    name: str = ""
 
 
 class SandboxSettings(BaseSettings):
@@ -42,6 +55,27 @@ class SandboxSettings(BaseSettings):
     # The relying party token the SIM signature provider expects (pki's
     # DVCID_MOBILE_SIGNATURE_TOKEN).
     mobile_signature_token: str = "dev-insecure-mobile-signature-token"
+    # VNeID (sandbox/vneid): dvcid is its relying party, registered with these credentials (the
+    # gateway reads the same DVCID_VNEID_CLIENT_ID / _SECRET) and its callback on the gateway.
+    vneid_client_id: str = "dvcid"
+    vneid_client_secret: str = "dev-insecure-vneid-secret"
+    vneid_redirect_uri: str = "http://127.0.0.1:8000/vneid/callback"
+    # More relying parties of VNeID (JSON list of {client_id, client_secret, redirect_uris,
+    # name}); by default the demo portal as it runs by default (sandbox/demo_portal/config.py),
+    # so `python -m sandbox.demo_portal` with DVCID_DEMO_PORTAL_ISSUER=<sandbox>/vneid logs in.
+    vneid_extra_clients: tuple[VneidClientSettings, ...] = (VneidClientSettings(
+        client_id="demo-portal", client_secret="dev-insecure-demo-portal-secret",
+        redirect_uris=("http://127.0.0.1:8300/callback",), name="Cổng dịch vụ công tỉnh mẫu"),)
+    # How long VNeID's codes and access tokens live, in seconds.
+    vneid_code_seconds: int = 60
+    vneid_token_seconds: int = 600
 
     def public_url(self) -> str:
         return self.sandbox_public_url or f"http://{self.sandbox_host}:{self.sandbox_port}"
+
+    def vneid_clients(self) -> tuple[VneidClientSettings, ...]:
+        dvcid = VneidClientSettings(client_id=self.vneid_client_id,
+                                    client_secret=self.vneid_client_secret,
+                                    redirect_uris=(self.vneid_redirect_uri,),
+                                    name="Cổng Dịch vụ công Quốc gia")
+        return (dvcid, *self.vneid_extra_clients)

@@ -7,8 +7,11 @@ the single event loop between two awaits.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -71,6 +74,43 @@ class SentMessage:
                 "from": self.from_, "sid": self.sid}
 
 
+# The namespace of VNeID's subject identifiers: ``sub`` is a UUID derived from the CCCD, so it is
+# the same for a citizen across restarts and for every relying party, and is not the CCCD itself.
+VNEID_SUBJECTS = uuid.UUID("6f1c7f5e-2b1e-4a8e-9a43-5d0c1f3b7a11")
+
+
+@dataclass(frozen=True)
+class VneidCitizen:
+    """A citizen's VNeID account (level 2: the app activated with the CCCD chip and a PIN)."""
+
+    id_number: str  # the CCCD, 12 digits
+    full_name: str
+    birth_date: date
+    sex: str | None
+    phone: str | None  # E.164
+    pin_hash: bytes = field(repr=False)
+    salt: bytes = field(repr=False)
+    level: int = 2
+
+    @classmethod
+    def with_pin(cls, id_number: str, full_name: str, birth_date: date, sex: str | None,
+                 phone: str | None, pin: str) -> VneidCitizen:
+        salt = secrets.token_bytes(16)
+        return cls(id_number=id_number, full_name=full_name, birth_date=birth_date, sex=sex,
+                   phone=phone, pin_hash=_pin_hash(pin, salt), salt=salt)
+
+    @property
+    def subject(self) -> str:
+        return str(uuid.uuid5(VNEID_SUBJECTS, self.id_number))
+
+    def pin_matches(self, pin: str) -> bool:
+        return hmac.compare_digest(_pin_hash(pin, self.salt), self.pin_hash)
+
+
+def _pin_hash(pin: str, salt: bytes) -> bytes:
+    return hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, 10_000)
+
+
 class SmsFault(StrEnum):
     """What the SMS gateway answers for a number, set by tests through ``/dev/sms-faults``."""
 
@@ -88,13 +128,20 @@ class World:
     messages: list[SentMessage] = field(default_factory=list)
     sms_faults: dict[str, SmsFault] = field(default_factory=dict)
     insured: dict[str, InsuredPerson] = field(default_factory=dict)
+    # VNeID accounts by CCCD (sandbox/vneid).
+    vneid_citizens: dict[str, VneidCitizen] = field(default_factory=dict)
 
     @classmethod
     def from_seed(cls, path: Path, clock: Callable[[], datetime]) -> World:
         seed = json.loads(path.read_text(encoding="utf-8"))
         world = cls(clock=clock)
         for record in seed.get("telco_subscribers", []):
-            world.add_subscriber(_subscriber_from_seed(record))
+            subscriber = _subscriber_from_seed(record)
+            world.add_subscriber(subscriber)
+            if record.get("vneid_pin"):
+                world.add_vneid_citizen(VneidCitizen.with_pin(
+                    subscriber.id_number, subscriber.full_name, subscriber.birth_date,
+                    subscriber.sex, subscriber.phone, record["vneid_pin"]))
         for record in seed.get("bhxh_records", []):
             world.add_insured(_insured_from_seed(record))
         return world
@@ -106,6 +153,14 @@ class World:
 
     def insured_person(self, bhxh_code: str) -> InsuredPerson | None:
         return self.insured.get(bhxh_code)
+
+    # VNeID
+    def add_vneid_citizen(self, citizen: VneidCitizen) -> None:
+        """Adds or replaces the VNeID account of a CCCD."""
+        self.vneid_citizens[citizen.id_number] = citizen
+
+    def vneid_citizen(self, id_number: str) -> VneidCitizen | None:
+        return self.vneid_citizens.get(id_number)
 
     # Telco subscriber registry
     def add_subscriber(self, subscriber: TelcoSubscriber) -> None:

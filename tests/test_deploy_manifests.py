@@ -74,11 +74,11 @@ def test_secret_template_holds_only_placeholders() -> None:
 
 
 def test_the_expected_deployments_exist() -> None:
-    assert set(deployment_names()) == {"otp", "registration", "pki", "profile", "gateway"}
+    assert set(deployment_names()) == {"otp", "registration", "pki", "profile", "oidc", "gateway"}
     assert by_name("gateway")["spec"]["replicas"] == 3
 
 
-@pytest.mark.parametrize("name", ["otp", "registration", "pki", "profile", "gateway"])
+@pytest.mark.parametrize("name", ["otp", "registration", "pki", "profile", "oidc", "gateway"])
 def test_deployment_runs_its_service_in_production(name: str) -> None:
     pod = by_name(name)["spec"]["template"]["spec"]
     (container,) = pod["containers"]
@@ -90,7 +90,7 @@ def test_deployment_runs_its_service_in_production(name: str) -> None:
     assert all(e["name"] != "DVCID_ENV" for e in container.get("env", []))
 
 
-@pytest.mark.parametrize("name", ["otp", "registration", "pki", "profile", "gateway"])
+@pytest.mark.parametrize("name", ["otp", "registration", "pki", "profile", "oidc", "gateway"])
 def test_deployment_has_resources_and_runs_as_non_root(name: str) -> None:
     pod = by_name(name)["spec"]["template"]["spec"]
     (container,) = pod["containers"]
@@ -142,7 +142,7 @@ def test_gateway_and_profile_autoscale_and_everything_has_a_disruption_budget() 
     assert budgeted >= {*deployment_names(), "nats", "mongo"}
 
 
-@pytest.mark.parametrize("name", ["otp", "registration", "pki", "profile", "gateway"])
+@pytest.mark.parametrize("name", ["otp", "registration", "pki", "profile", "oidc", "gateway"])
 def test_each_service_accepts_the_production_configuration(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -175,7 +175,7 @@ def own_secret(name: str) -> dict[str, Any]:
 
 
 # -- NATS identities and per-instance liveness (issue 11) -------------------------------------
-BUS_SERVICES = ["otp", "registration", "pki", "profile"]
+BUS_SERVICES = ["otp", "registration", "pki", "profile", "oidc"]
 
 
 def _nats_config() -> str:
@@ -257,8 +257,8 @@ def test_compose_runs_nats_under_the_map_with_one_identity_per_process() -> None
 
 
 # -- Secrets of their own, TLS, network policies, a database user per service (issue 11) ------
-SERVICES = ["otp", "registration", "pki", "profile", "gateway"]
-DATA_SERVICES = ["otp", "registration", "pki", "profile"]  # the gateway holds no database
+SERVICES = ["otp", "registration", "pki", "profile", "oidc", "gateway"]
+DATA_SERVICES = ["otp", "registration", "pki", "profile", "oidc"]  # the gateway holds no database
 
 
 def config_map(name: str = CONFIG_MAP) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from shared.contracts.base import Rpc
 ROOT = Path(__file__).resolve().parent.parent
 # The code (not its tests) of the project; the gateway serves HTTP, the others RPC.
 CODE = ("services", "shared", "sandbox", "dvcid", "bench")
-BUS_SERVICES = ("otp", "pki", "profile", "registration")
+BUS_SERVICES = ("otp", "pki", "profile", "registration", "oidc")
 # The layers of a service that are not its use cases: the pure rules, the outside world, its
 # settings and start-up. What is left (handlers, flows, methods, entrypoints, bootstrap) is
 # where the endpoint and event handlers live.

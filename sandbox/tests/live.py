@@ -15,9 +15,10 @@ from dvcid.servers import free_port
 
 
 @contextmanager
-def served(app: FastAPI) -> Iterator[str]:
-    """Yields the base URL (``http://127.0.0.1:<port>``) while the app is served."""
-    port = free_port()
+def served(app: FastAPI, port: int | None = None) -> Iterator[str]:
+    """Yields the base URL (``http://127.0.0.1:<port>``) while the app is served (on ``port``
+    when given: an app that must know its own URL beforehand)."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from services.gateway import SERVICE, VERSION, idempotency
+from services.gateway import SERVICE, VERSION, idempotency, oidc
 from services.gateway.config import GatewaySettings
 from services.gateway.idempotency import IdempotencyMiddleware, Records
 from services.gateway.metrics import GatewayMetrics, MetricsMiddleware
@@ -84,6 +84,7 @@ def create_app(settings: GatewaySettings | None = None, *,
     app.include_router(agent_counter.router)
     app.include_router(health.router)
     app.include_router(dev.router)
+    app.include_router(oidc.router)  # dvcid as an OpenID Provider (docs/oidc.md)
     install_web(app)  # the web pages (services/gateway/web)
     _problems_in_openapi(app)
     return app

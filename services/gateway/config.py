@@ -6,6 +6,9 @@ from pydantic import Field, model_validator
 
 from shared.settings import CommonSettings
 
+# The sandbox VNeID's secret for dvcid (sandbox/config.py): dev and test only.
+DEV_VNEID_CLIENT_SECRET = "dev-insecure-vneid-secret"
+
 
 class GatewaySettings(CommonSettings):
     gateway_host: str = "127.0.0.1"
@@ -28,11 +31,28 @@ class GatewaySettings(CommonSettings):
     # How long an Idempotency-Key is remembered (the TTL of the gateway's key-value bucket;
     # services/gateway/idempotency.py, whose keys derive from web_secret).
     idempotency_ttl_hours: float = Field(default=24.0, gt=0, le=24 * 7)
+    # "Đăng nhập bằng VNeID" (issue 15; services/gateway/web/vneid.py, docs/external/vneid.md):
+    # dvcid is a relying party of VNeID's OpenID Provider. No issuer: no VNeID button.
+    vneid_issuer: str | None = None
+    vneid_client_id: str = "dvcid"
+    # dvcid's callback as registered at VNeID (matched exactly; the sandbox reads the same).
+    vneid_redirect_uri: str = "http://127.0.0.1:8000/vneid/callback"
+    # Given by VNeID. Dev and test default to the sandbox's (DEV_VNEID_CLIENT_SECRET);
+    # production needs it once VNeID is on, and refuses a weak one (shared/settings.py).
+    vneid_client_secret: str | None = None
+    # How long a VNeID login (state, nonce, PKCE verifier) and a pending link may take.
+    vneid_login_seconds: int = Field(default=600, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _secure_cookies_outside_dev(self) -> GatewaySettings:
         if self.cookie_secure is None:
             self.cookie_secure = self.env not in ("dev", "test")
+        return self
+
+    @model_validator(mode="after")
+    def _sandbox_vneid_secret_in_dev(self) -> GatewaySettings:
+        if self.vneid_client_secret is None and self.env in ("dev", "test"):
+            self.vneid_client_secret = DEV_VNEID_CLIENT_SECRET
         return self
 
     def production_problems(self) -> list[str]:
@@ -42,6 +62,9 @@ class GatewaySettings(CommonSettings):
         if self.cookie_secure is False:
             problems.append("DVCID_COOKIE_SECURE (cookie_secure) is off: production sends "
                             "cookies with the Secure flag only")
+        if self.vneid_issuer is not None and not self.vneid_client_secret:
+            problems.append("DVCID_VNEID_CLIENT_SECRET (vneid_client_secret) is not set: "
+                            "VNeID (DVCID_VNEID_ISSUER) needs dvcid's client secret")
         return problems
 
     @property

@@ -56,6 +56,7 @@ from services.profile.handlers.login.password import PasswordLogin
 from services.profile.handlers.login.sim import SimLogin, SimProof
 from services.profile.handlers.login.strategy import LoginHistory, LoginStrategy
 from services.profile.handlers.login.usb import UsbLogin, UsbProof
+from services.profile.handlers.login.vneid import VneidLogins
 from services.profile.handlers.recovery.recovery import Recovery
 from services.profile.handlers.sessions.manage import SessionManagement
 from services.profile.handlers.sessions.sessions import Sessions
@@ -103,6 +104,7 @@ class Profile:
     credentials: CredentialStaging
     login: LoginFlow
     first_login: FirstLogin
+    vneid: VneidLogins
     recovery: Recovery
     sessions: Sessions
     session_management: SessionManagement
@@ -169,6 +171,8 @@ def bootstrap(settings: ProfileSettings, ports: Ports) -> Profile:
                                       hash_password=hash_password, new_id=ids),
         login=LoginFlow(strategies=strategies, store=ports.store,
                         certificate_logins=certificate_logins, policy=policy),
+        vneid=VneidLogins(uow=ports.uow, store=ports.store, sessions=sessions, clock=clock,
+                          policy=policy, history=history, new_id=ids),
         first_login=FirstLogin(store=ports.store, otp=ports.otp, clock=clock, policy=policy,
                                guard=guard, hash_password=hash_password),
         recovery=Recovery(uow=ports.uow, store=ports.store, otp=ports.otp, clock=clock,

@@ -58,6 +58,9 @@ def wiring_for(profile: Profile) -> Wiring:
     serve(P.LOGIN_SUBMIT_SIGNATURE, login.submit_signature)
     serve(P.LOGIN_CHANGE_PASSWORD, profile.first_login.login_change_password)
     serve(P.CAPTCHA_NEW, profile.guard.new_captcha)
+    # VNeID (handlers/login/vneid.py): the gateway, with the claims of an ID token it verified.
+    serve(P.VNEID_LOGIN, profile.vneid.log_in)
+    serve(P.VNEID_LINK, profile.vneid.link)
     # Recovery (handlers/recovery).
     serve(P.LOGIN_OTP_PHONE, recovery.login_otp_phone)
     serve(P.LOGIN_LOST_PHONE, recovery.login_lost_phone)
@@ -69,6 +72,7 @@ def wiring_for(profile: Profile) -> Wiring:
     serve(P.AUTHENTICATE, sessions.authenticate)
     serve(P.ME, sessions.me)
     serve(P.LOGOUT, sessions.logout)
+    serve(P.OIDC_CLAIMS, sessions.oidc_claims)  # the oidc service only (dvcid/nats_auth.py)
     serve(SESSIONS_TOUCH, sessions.touch_many)
     serve(P.AGENT_SESSION, staff.agent_session)
     serve(P.ME_LOGINS, managed.me_logins)

@@ -21,9 +21,10 @@ from services.registration.methods.post_office import PostOfficeMethod
 from services.registration.methods.signature import CertificateEvents
 from services.registration.methods.sim import SimMethod
 from services.registration.methods.usb import UsbMethod
+from services.registration.methods.vneid import VneidMethod
 
 METHOD_TYPES: tuple[type[MethodBase], ...] = (
-    MobileMethod, BhxhMethod, SimMethod, UsbMethod, PostOfficeMethod)
+    MobileMethod, BhxhMethod, SimMethod, UsbMethod, PostOfficeMethod, VneidMethod)
 
 
 @dataclass(frozen=True)

@@ -626,8 +626,74 @@ class AuditExport(Contract):
     next_after: int | None = None
 
 
+class ClaimsSubject(Contract):
+    """An account named by its id (the oidc service, for an ID token's and userinfo's claims)."""
+
+    account_id: Identifier
+
+
+class SubjectClaims(Contract):
+    """What an OpenID Provider may release about an account, before any scope filtering (the
+    oidc service filters per scope): the identity, the OTP phone (E.164) and the e-mail."""
+
+    account_id: str
+    subject_type: str
+    level: int
+    identity: dict[str, Any]
+    phone: str | None = None
+    email: str | None = None
+    organisation: dict[str, Any] | None = None
+
+
+# --- VNeID (issue 15): dvcid as VNeID's relying party ----------------------------------------
+# Called by the gateway only, with the claims of an ID token it verified (Authlib: signature
+# against VNeID's JWKS, issuer, audience, expiry, nonce). Never an HTTP body: no API route
+# takes these claims from a client.
+
+
+class VneidClaims(Contract):
+    """The verified claims of a VNeID ID token that dvcid uses."""
+
+    sub: Annotated[StrictStr, StringConstraints(min_length=1, max_length=255)]
+    cccd: Annotated[StrictStr, StringConstraints(pattern=r"^[0-9]{12}$")]
+    full_name: FullName
+    birth_date: Annotated[StrictStr, StringConstraints(max_length=10)] | None = None
+    sex: Literal["male", "female"] | None = None
+
+
+class VneidLogin(ClientFields):
+    claims: VneidClaims
+
+
+class VneidLoginAnswer(Contract):
+    """``completed``: the VNeID identity is linked, a level-2 session (``session_token``…).
+    ``link_required``: an account of this CCCD exists, not linked yet: its owner proves it once
+    by another method, then ``vneid_link``. ``no_account``: no account has this CCCD."""
+
+    status: Literal["completed", "link_required", "no_account"]
+    session_token: str | None = None
+    session_id: str | None = None
+    expires_at: str | None = None
+    level: int | None = None
+
+
+class VneidLink(ClientFields):
+    """Link the VNeID identity to the account of ``session_token`` (a login just made)."""
+
+    claims: VneidClaims
+    session_token: Annotated[StrictStr, StringConstraints(min_length=1, max_length=200)]
+
+
+class VneidLinked(Contract):
+    status: Literal["linked", "already_linked"]
+    method_id: str
+
+
 STAGE_CREDENTIAL = Rpc("profile", "stage_credential", StageCredential, StagedCredentialRef)
 PASSWORD_POLICY = Rpc("profile", "password_policy", Empty, PasswordPolicyView)
+OIDC_CLAIMS = Rpc("profile", "oidc_claims", ClaimsSubject, SubjectClaims)
+VNEID_LOGIN = Rpc("profile", "vneid_login", VneidLogin, VneidLoginAnswer)
+VNEID_LINK = Rpc("profile", "vneid_link", VneidLink, VneidLinked)
 ADMIN_CREATE_AGENT = Rpc("profile", "admin_create_agent", CreateAgent, CreatedStaffAccount)
 ADMIN_CREATE_AGENCY = Rpc("profile", "admin_create_agency", CreateAgency, CreatedStaffAccount)
 ADMIN_DISABLE_AGENT = Rpc("profile", "admin_disable_agent", AgentRef, AgentState)

@@ -21,9 +21,9 @@ returns the variant).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, StrictBool, model_validator
+from pydantic import ConfigDict, StrictBool, StrictStr, StringConstraints, model_validator
 
 from shared.contracts.base import Contract, Rpc
 from shared.contracts.fields import (
@@ -44,7 +44,7 @@ from shared.contracts.fields import (
 
 SERVICE = "registration"
 
-Method = Literal["mobile", "bhxh", "sim", "usb"]
+Method = Literal["mobile", "bhxh", "sim", "usb", "vneid"]
 # Where a flow is (``creating_account``: completed, the account usable in a moment; HTTP 202).
 Status = Literal["otp_sent", "awaiting_password", "awaiting_signature",
                  "awaiting_confirmation", "creating_account", "completed", "failed"]
@@ -124,8 +124,23 @@ class UsbStart(StartRegistration):
     method: Literal["usb"]
 
 
+class VneidStart(StartRegistration):
+    """VNeID (citizens, level 2; issue 15): the claims of a VNeID ID token the gateway
+    verified, never what a person types (no HTTP body has this variant). The flow waits for
+    ``confirm``."""
+
+    method: Literal["vneid"]
+    subject_type: Literal["citizen"]
+    vneid_sub: Annotated[StrictStr, StringConstraints(min_length=1, max_length=255)]
+    id_number: Annotated[StrictStr, StringConstraints(pattern=r"^[0-9]{12}$")]
+    full_name: FullName
+    birth_date: Annotated[StrictStr, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    sex: Literal["male", "female"]
+
+
 _START_VARIANTS: dict[str, type[StartRegistration]] = {
-    "mobile": MobileStart, "bhxh": BhxhStart, "sim": SimStart, "usb": UsbStart}
+    "mobile": MobileStart, "bhxh": BhxhStart, "sim": SimStart, "usb": UsbStart,
+    "vneid": VneidStart}
 
 
 class RegistrationStarted(Answer):

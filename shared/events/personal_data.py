@@ -57,6 +57,8 @@ PERSONAL_FIELDS: tuple[PersonalField, ...] = (
                   "the account's contact e-mail"),
     PersonalField("AccountCreated", "username", (_PROFILE_ACCOUNT,),
                   "the login name issued at the post office counter"),
+    PersonalField("AccountCreated", "vneid_sub", (_PROFILE_ACCOUNT,),
+                  "VNeID's name of the person, linked to the account it made (issue 15)"),
     PersonalField("LoginSucceeded", "ip", (_ACTIVITY,),
                   "the owner's activity log shows where a login came from"),
     PersonalField("LoginSucceeded", "user_agent", (_ACTIVITY,),

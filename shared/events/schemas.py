@@ -184,7 +184,7 @@ class AuthMethodRemoved(EventPayload):
 class SecurityNoticeRequested(EventPayload):
     """A sensitive change was made: tell the phones the account had BEFORE it (ids only, the
     numbers stay in profile) and its e-mail when it had one (``email``; the address stays in
-    profile). ``change``: sms_added, usb_added, sim_added, method_removed, password_changed,
+    profile). ``change``: sms_added, usb_added, sim_added, vneid_added, method_removed, password_changed,
     email_changed, session_ended; ``device``: coarse (browser and system)."""
 
     account_id: str

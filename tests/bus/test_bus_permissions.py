@@ -230,6 +230,16 @@ async def test_a_service_cannot_widen_the_event_stream_to_capture_requests(
     ("profile", "dvcid.otp.send_notice", True),
     ("otp", "dvcid.pki.challenge", False),
     ("pki", "dvcid.otp.issue", False),
+    # The OpenID Provider (issue 15): the gateway asks for tokens, never for raw claims;
+    # oidc reads the claims and nothing else of profile; clients are the operator's.
+    ("gateway", "dvcid.oidc.token", True),
+    ("gateway", "dvcid.profile.oidc_claims", False),
+    ("gateway", "dvcid.oidc.admin_create_client", False),
+    ("oidc", "dvcid.profile.oidc_claims", True),
+    ("oidc", "dvcid.profile.me", False),
+    ("registration", "dvcid.profile.oidc_claims", False),
+    ("operator", "dvcid.oidc.admin_rotate_keys", True),
+    ("profile", "dvcid.oidc.admin_rotate_keys", False),
 ])
 async def test_each_caller_requests_only_what_its_work_needs(
         connect: Any, caller: str, subject: str, allowed: bool) -> None:

@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 router = APIRouter(tags=["operations"])
 
 # The services whose answers the API needs: ready only when each one answers a ping.
-REQUIRED_SERVICES = ("otp", "registration", "profile", "pki")
+REQUIRED_SERVICES = ("otp", "registration", "profile", "pki", "oidc")
 PING_TIMEOUT_SECONDS = 1.0
 
 

@@ -33,3 +33,19 @@ def test_production_refuses_cookies_without_the_secure_flag() -> None:
 def test_production_refuses_a_weak_web_key(weak: str) -> None:
     with pytest.raises(ValidationError, match="DVCID_WEB_SECRET"):
         GatewaySettings(**{**PRODUCTION, "web_secret": weak})
+
+
+def test_vneid_uses_the_sandbox_secret_in_dev_only() -> None:
+    assert GatewaySettings(env="dev").vneid_client_secret == "dev-insecure-vneid-secret"
+    assert GatewaySettings(**PRODUCTION).vneid_client_secret is None
+
+
+def test_production_refuses_vneid_without_a_strong_client_secret() -> None:
+    with pytest.raises(ValidationError, match="DVCID_VNEID_CLIENT_SECRET"):
+        GatewaySettings(**PRODUCTION, vneid_issuer="https://vneid.gov.vn")
+    with pytest.raises(ValidationError, match="DVCID_VNEID_CLIENT_SECRET"):
+        GatewaySettings(**PRODUCTION, vneid_issuer="https://vneid.gov.vn",
+                        vneid_client_secret="dev-insecure-vneid-secret")
+    strong = GatewaySettings(**PRODUCTION, vneid_issuer="https://vneid.gov.vn",
+                             vneid_client_secret=secrets.token_urlsafe(32))
+    assert strong.vneid_issuer == "https://vneid.gov.vn"

@@ -35,6 +35,7 @@ from services.gateway.web import (
     register_signature,
     registration,
     sandbox,
+    vneid,
 )
 from services.gateway.web.guards import PageProblem, on_page_problem
 from services.gateway.web.otp_timing import load_otp_timing
@@ -52,7 +53,7 @@ def install_web(app: FastAPI) -> None:
                    account, account_methods, account_methods_signature, account_logins,
                    account_reauth,
                    account_activity,
-                   post_office_counter, sandbox):
+                   post_office_counter, sandbox, vneid):
         # otp's timing for the OTP screens (otp_timing.py); the password rule for the forms
         # that set one (password_rules.py): both read once from their owners.
         dependencies = [Depends(load_otp_timing)]

@@ -51,7 +51,12 @@ NOTICES = {"da-luu": "Đã lưu thông tin liên hệ.",
            "da-them": "Đã thêm phương thức xác thực.",
            "da-xoa": "Đã xóa phương thức xác thực.",
            "da-doi-mat-khau": "Đã đổi mật khẩu.",
-           "da-ket-thuc": "Đã kết thúc phiên đăng nhập."}
+           "da-ket-thuc": "Đã kết thúc phiên đăng nhập.",
+           # services/gateway/web/vneid.py: a VNeID identity linked after a login.
+           "da-lien-ket-vneid": "Đã liên kết tài khoản với VNeID: từ nay bạn có thể đăng nhập "
+                                "bằng VNeID.",
+           "da-tao-vneid": "Đã tạo tài khoản bằng VNeID. Bạn có thể thêm số điện thoại nhận "
+                           "OTP hoặc chữ ký số trong mục Phương thức xác thực."}
 
 
 class LoginNeeded(Exception):

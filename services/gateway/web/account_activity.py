@@ -33,7 +33,8 @@ KIND_TITLES = {
     "session_ended": "Kết thúc phiên đăng nhập",
     "profile_updated": "Cập nhật thông tin liên hệ",
 }
-METHOD_TYPE_TITLES = {"sms": "Số điện thoại nhận OTP", "usb": "USB ký số", "sim": "SIM ký số"}
+METHOD_TYPE_TITLES = {"sms": "Số điện thoại nhận OTP", "usb": "USB ký số", "sim": "SIM ký số",
+                      "vneid": "VNeID"}
 PASSWORD_REASONS = {"reset": "đặt lại qua Quên mật khẩu", "first_login": "đặt lần đầu",
                     "change": "đổi trong tài khoản"}
 SESSION_REASONS = {"logout": "đăng xuất", "ended_by_owner": "kết thúc từ trang Quản lý đăng nhập",
@@ -42,7 +43,7 @@ SESSION_REASONS = {"logout": "đăng xuất", "ended_by_owner": "kết thúc t�
 FIELD_TITLES = {"email": "email", "address": "địa chỉ liên hệ"}
 REGISTRATION_METHODS = METHOD_TITLES | {"mobile": "Thuê bao di động", "bhxh": "Bảo hiểm xã hội",
                                         "usb": "USB ký số", "sim": "SIM ký số",
-                                        "post_office": "Bưu điện"}
+                                        "post_office": "Bưu điện", "vneid": "VNeID"}
 
 
 def _login(d: dict[str, Any]) -> str:

@@ -24,7 +24,7 @@ PAGE_SIZE = 10
 VIETNAM = timezone(timedelta(hours=7))
 router = APIRouter(prefix=PAGE, include_in_schema=False)
 METHOD_TITLES = {"password": "Mật khẩu + OTP", "usb": "USB ký số", "sim": "SIM ký số",
-                 "post_office": "Bưu điện"}
+                 "post_office": "Bưu điện", "vneid": "VNeID"}
 RESULT_TITLES = {"success": "Thành công", "succeeded": "Thành công", "failure": "Không thành công",
                  "failed": "Không thành công"}
 

@@ -32,7 +32,8 @@ from shared.rpc import RemoteError, ServiceUnavailable
 
 PAGE = "/tai-khoan/phuong-thuc-xac-thuc"
 router = APIRouter(prefix=PAGE, include_in_schema=False)
-TYPE_TITLES = {"password": "Mật khẩu", "sms": "SMS (OTP)", "usb": "USB ký số", "sim": "SIM ký số"}
+TYPE_TITLES = {"password": "Mật khẩu", "sms": "SMS (OTP)", "usb": "USB ký số", "sim": "SIM ký số",
+               "vneid": "VNeID"}
 OTP_SCREEN = OtpScreen(heading="Xác nhận số điện thoại mới", action=f"{PAGE}/otp",
                        resend_action=None, back=PAGE, back_text="Quay lại phương thức xác thực",
                        ended=OtpEnd("Chưa thêm được số điện thoại",

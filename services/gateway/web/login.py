@@ -35,6 +35,8 @@ from services.gateway.web.otp_screen import (
 )
 from services.gateway.web.rendering import FormErrors, redirect, render
 from services.gateway.web.security import WebFlow, forget_flow, remember_flow
+from services.gateway.web.sso_resume import sso_target
+from services.gateway.web.vneid import link_target
 from shared.contracts import profile as PROFILE
 from shared.rpc import RemoteError, ServiceUnavailable
 
@@ -64,7 +66,15 @@ FIRST_PASSWORD_PAGE = "/dang-nhap/doi-mat-khau"  # login_first_password.py
 CAPTCHA_CODES = frozenset({"captcha_required", "captcha_invalid"})
 # Why the browser was sent here (?tb=<key>): fixed texts, never taken from the link.
 LOGIN_NOTICES = {"can-dang-nhap": "Vui lòng đăng nhập để xem trang tài khoản. Phiên đăng nhập "
-                                  "trước đã kết thúc hoặc bạn chưa đăng nhập."}
+                                  "trước đã kết thúc hoặc bạn chưa đăng nhập.",
+                 # A portal sent the citizen here to sign in with dvcid (services/gateway/oidc.py).
+                 "sso": "Vui lòng đăng nhập bằng tài khoản Cổng Dịch vụ công Quốc gia để tiếp "
+                        "tục vào cổng dịch vụ công đã chuyển bạn đến đây.",
+                 "sso-3": "Cổng dịch vụ công đã chuyển bạn đến đây yêu cầu đăng nhập bằng chữ "
+                          "ký số: vui lòng đăng nhập bằng SIM ký số hoặc USB ký số.",
+                 # VNeID's identity waits for a link (services/gateway/web/vneid.py).
+                 "vneid-lien-ket": "Đăng nhập một lần vào tài khoản của bạn (mật khẩu và mã "
+                                   "OTP, hoặc chữ ký số) để liên kết tài khoản với VNeID."}
 CAPTCHA_REFRESH = "/dang-nhap/ma-xac-thuc"  # "Đổi mã khác", "Nghe mã bằng âm thanh"
 CAPTCHA_UNAVAILABLE = "Chưa tạo được mã xác thực mới. Vui lòng thử lại sau ít phút."
 OTP_SCREEN = OtpScreen(heading="Nhập mã OTP", action="/dang-nhap/otp",
@@ -165,7 +175,8 @@ async def submit_login_otp(request: Request, form: CheckedForm, flow: LoginFlow,
             id=flow.id, flow_token=flow.token, code=code[:16], **client.as_payload()))
     except (RemoteError, ServiceUnavailable) as exc:
         return _refused(request, exc, flow)
-    response = redirect("/tai-khoan")
+    # To the VNeID link this login was made for, else back to a portal (SSO).
+    response = redirect(link_target(request) or sso_target(request) or "/tai-khoan")
     _set_session_cookies(response, done.session_token, settings.secure_cookies)
     forget_flow(request, response, "login")
     return response
@@ -206,7 +217,8 @@ def _login_page(request: Request, slug: str, values: dict[str, str] | None = Non
                 captcha: dict[str, Any] | None = None, notice: str | None = None) -> HTMLResponse:
     tab = next((t for t in LOGIN_TABS if t.slug == slug), LOGIN_TABS[0])
     return render(request, "login.html", tabs=LOGIN_TABS, tab=tab, values=values or {},
-                  errors=errors, captcha=captcha, notice=notice)
+                  errors=errors, captcha=captcha, notice=notice,
+                  vneid_on=request.app.state.settings.vneid_issuer is not None)
 
 
 async def _new_captcha(rpc: Rpc, client: ClientInfo,

@@ -28,6 +28,8 @@ from services.gateway.web.signing import (
     show_usb_signing,
     signed_payload,
 )
+from services.gateway.web.sso_resume import sso_target
+from services.gateway.web.vneid import link_target
 from shared.contracts import profile as PROFILE
 from shared.rpc import RemoteError, ServiceUnavailable
 
@@ -81,7 +83,7 @@ async def sim_waiting(request: Request, flow: LoginFlow, rpc: Rpc,
                                 back="/dang-nhap?tab=sim")
     if view.status == "failed":
         raise _failed(view.code, "sim")
-    response = redirect(ACCOUNT)
+    response = redirect(link_target(request) or sso_target(request) or ACCOUNT)
     _signed_in(request, response, view, settings.secure_cookies)
     return response
 
@@ -104,7 +106,7 @@ async def sim_status(request: Request, rpc: Rpc, settings: Settings) -> JSONResp
         return poll_answer(view.status)
     if view.status == "failed":
         return poll_answer(view.status, SIM_WAITING)  # that page says why
-    response = poll_answer(view.status, ACCOUNT)
+    response = poll_answer(view.status, link_target(request) or sso_target(request) or ACCOUNT)
     _signed_in(request, response, view, settings.secure_cookies)
     return response
 
@@ -145,7 +147,7 @@ async def submit_usb_signature(request: Request, form: CheckedForm, flow: LoginF
         if errors.code == "certificate_not_registered":
             raise _failed(errors.code, "usb") from exc
         return _usb_page(request, flow, errors)
-    response = redirect(ACCOUNT)
+    response = redirect(link_target(request) or sso_target(request) or ACCOUNT)
     _signed_in(request, response, done, settings.secure_cookies)
     return response
 

@@ -41,11 +41,12 @@ from services.profile.adapters.session_mirror import (
     MirroringManagedSessions,
     MirroringSessions,
 )
+from services.profile.adapters.vneid_mongo import VNEID_INDEXES, MongoVneidAccounts
 from services.profile.domain.ports import ManagedSessions, SessionMirror, SessionRepository
 from shared.events import Envelope
 from shared.storage import UnitOfWork
 
-PROFILE_INDEXES = merge_indexes(INDEXES, CERTIFICATE_INDEXES, ACCOUNT_INDEXES)
+PROFILE_INDEXES = merge_indexes(INDEXES, CERTIFICATE_INDEXES, ACCOUNT_INDEXES, VNEID_INDEXES)
 
 
 class ProfileUnitOfWork(UnitOfWork):
@@ -61,6 +62,7 @@ class ProfileUnitOfWork(UnitOfWork):
     step_ups: MongoStepUps
     certificate_logins: MongoCertificateLogins
     certificate_accounts: MongoCertificateAccounts
+    vneid_accounts: MongoVneidAccounts
 
     def __init__(self, client: AsyncMongoClient[dict[str, Any]],
                  db: AsyncDatabase[dict[str, Any]], on_commit: Callable[[], None] | None = None,
@@ -103,6 +105,7 @@ class ProfileUnitOfWork(UnitOfWork):
         self.step_ups = MongoStepUps(db, session)
         self.certificate_logins = MongoCertificateLogins(db, session)
         self.certificate_accounts = MongoCertificateAccounts(db, session)
+        self.vneid_accounts = MongoVneidAccounts(db, session)
         self._changed_accounts = set()
         if self._mirror is not None:
             self.sessions = MirroringSessions(self.sessions, self._mirror)

@@ -32,6 +32,7 @@ from services.profile.domain.models import (
     LoginRecord,
     Session,
 )
+from services.profile.domain.vneid import VNEID_METHOD
 from shared.phones import mask_phone
 
 MAX_PHONES = 5  # login.gov allows at most five phone numbers per account
@@ -95,7 +96,9 @@ def can_log_in_without(account: Account, method_id: str) -> bool:
     left_phone_ids = {m.phone_id for m in left if m.type == SMS}
     otp_phones = [p for p in account.otp_phones()
                   if p.phone_id != removed.phone_id and p.phone_id in left_phone_ids]
-    return any(m.type in SIGNATURE_TYPES for m in left) or (has_password and bool(otp_phones))
+    # A linked VNeID identity logs in by itself, as a certificate does (domain/vneid.py).
+    return any(m.type in SIGNATURE_TYPES or m.type == VNEID_METHOD for m in left) or (
+        has_password and bool(otp_phones))
 
 
 def ensure_removable(account: Account, method: AuthMethod) -> None:
@@ -136,6 +139,8 @@ def method_label(account: Account, method: AuthMethod) -> str:
     if method.type == SMS:
         phone = next((p.phone for p in account.phones if p.phone_id == method.phone_id), None)
         return f"SMS {mask_phone(phone)}" if phone else "SMS"
+    if method.type == VNEID_METHOD:
+        return f"VNeID: {account.identity.full_name}"
     kind = "USB ký số" if method.type == "usb" else "SIM ký số"
     subject = account.identity.full_name
     not_after = method.details.get("not_after")

@@ -17,6 +17,8 @@ PASSWORD_OTP_LEVEL = 2
 PASSWORD_METHOD = "password"
 # Methods whose AccountCreated carries a certificate: they become a signature method.
 SIGNATURE_METHODS = frozenset({"sim", "usb"})
+# A registration with VNeID: its account's method ``vneid`` (domain/vneid.py, VNEID_METHOD).
+VNEID_REGISTRATION = "vneid"
 # Staff accounts created by an operator (``dvcid admin``): post-office clerks and agencies.
 AGENT_ROLE = "agent"
 AGENCY_SUBJECT = "agency"
@@ -127,7 +129,8 @@ class Account:
 def open_account(*, account_id: str, registration_id: str, subject_type: str, method: str,
                  level: int, identity: Identity, phone: str | None, email: str | None,
                  password_hash: str | None, created_at: datetime,
-                 certificate: dict[str, Any], new_id: Callable[[], str]) -> Account:
+                 certificate: dict[str, Any], new_id: Callable[[], str],
+                 vneid_sub: str | None = None) -> Account:
     """The account a completed registration creates, with the ways it proved to log in."""
     # A CMND/CCCD holder's number is also their username; a passport number is never one
     # (it may have the digits of someone's CMND).
@@ -149,6 +152,10 @@ def open_account(*, account_id: str, registration_id: str, subject_type: str, me
     if method in SIGNATURE_METHODS:
         account.auth_methods.append(AuthMethod(new_id(), method, created_at,
                                                details=dict(certificate)))
+    if method == VNEID_REGISTRATION and vneid_sub:
+        # Registered with VNeID (issue 15): VNeID is its way in (domain/vneid.py).
+        account.auth_methods.append(AuthMethod(new_id(), VNEID_REGISTRATION, created_at,
+                                               details={"vneid_sub": vneid_sub}))
     return account
 
 

@@ -241,6 +241,17 @@ class CertificateAccounts(Protocol):
         ...
 
 
+class VneidAccounts(Protocol):
+    """Accounts by their linked VNeID identity (issue 15, ``domain/vneid.py``)."""
+
+    async def find_by_sub(self, sub: str) -> Account | None: ...
+
+    async def add_link(self, account_id: str, index_key: str, method: AuthMethod) -> bool:
+        """Adds the ``vneid`` method if the account still has this identity key and no
+        ``vneid`` method (one conditional update); False otherwise."""
+        ...
+
+
 class SessionMirror(Protocol):
     """The session mirror gateways answer session checks from (issue 13,
     adapters/session_mirror.py): profile is its only writer."""
@@ -282,6 +293,9 @@ class UnitOfWork(Store, Protocol):
 
     @property
     def certificate_accounts(self) -> CertificateAccounts: ...
+
+    @property
+    def vneid_accounts(self) -> VneidAccounts: ...
 
     async def __aenter__(self) -> Self: ...
 

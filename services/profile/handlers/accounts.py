@@ -83,6 +83,7 @@ class AccountOpening:
             certificate=data.certificate or {k: extra[k] for k in _CERTIFICATE_FIELDS
                                              if k in extra},
             new_id=self._new_id,
+            vneid_sub=extra["vneid_sub"] if isinstance(extra.get("vneid_sub"), str) else None,
         )
 
 

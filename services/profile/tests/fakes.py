@@ -442,6 +442,23 @@ class FakeCertificateAccounts:
                      if m.details.get("fingerprint_sha256") == fingerprint_sha256), None)
 
 
+class FakeVneidAccounts:
+    def __init__(self, store: FakeStore) -> None:
+        self.rows = store.accounts.rows
+
+    async def find_by_sub(self, sub: str) -> Account | None:
+        return next((a for a in self.rows.values() for m in a.auth_methods
+                     if m.details.get("vneid_sub") == sub), None)
+
+    async def add_link(self, account_id: str, index_key: str, method: AuthMethod) -> bool:
+        account = self.rows.get(account_id)
+        if account is None or account.index_key != index_key or any(
+                m.type == "vneid" for m in account.auth_methods):
+            return False
+        account.auth_methods.append(method)
+        return True
+
+
 class FakeStore:
     def __init__(self) -> None:
         self.accounts = FakeAccounts()
@@ -456,6 +473,7 @@ class FakeStore:
         self.step_ups = FakeStepUps()
         self.certificate_logins = FakeCertificateLogins()
         self.certificate_accounts = FakeCertificateAccounts(self)
+        self.vneid_accounts = FakeVneidAccounts(self)
         self.processed: set[str] = set()
         # Events of committed units of work, in order: what the relay would publish.
         self.published: list[Envelope] = []
@@ -478,6 +496,7 @@ class FakeUnitOfWork:
         self.step_ups = store.step_ups
         self.certificate_logins = store.certificate_logins
         self.certificate_accounts = store.certificate_accounts
+        self.vneid_accounts = store.vneid_accounts
         self._pending: list[Envelope] = []
         self._marks: list[str] = []
         self.committed = False

@@ -146,6 +146,13 @@ async def test_an_account_from_the_bus_logs_in_over_rpc(infra: Infrastructure) -
         assert (who["account_id"], who["session_id"]) == (account_id, login["session_id"])
         me = await ask(P.ME, token)
         assert me["identity"]["id_number"] == id_number
+        # What the OpenID Provider may release (issue 15): by account id, the phone unmasked.
+        claims = await ask(P.OIDC_CLAIMS, {"account_id": account_id})
+        assert claims["identity"]["id_number"] == id_number and claims["phone"] == "+84912345567"
+        assert claims["subject_type"] == "citizen" and claims["level"] == 2
+        with pytest.raises(RemoteError) as unknown:
+            await ask(P.OIDC_CLAIMS, {"account_id": "acc-nobody"})
+        assert unknown.value.code == "unauthenticated"
         assert await ask(P.LOGOUT, token) == {}
         with pytest.raises(RemoteError) as ended:
             await ask(P.AUTHENTICATE, token)

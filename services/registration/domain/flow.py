@@ -97,6 +97,8 @@ class RegistrationFlow:
     level: int | None = None
     code: str | None = None
     completed_at: datetime | None = None
+    # VNeID's name of the person (method vneid, issue 15): linked to the account it makes.
+    vneid_sub: str | None = None
 
     def is_expired(self, now: datetime) -> bool:
         return now >= self.expires_at

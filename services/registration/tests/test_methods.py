@@ -38,7 +38,7 @@ def test_a_method_overrides_exactly_the_steps_it_accepts(kind: type[MethodBase])
 
 def test_every_method_has_its_own_name() -> None:
     names = [kind.name for kind in METHOD_TYPES]
-    assert sorted(names) == ["bhxh", "mobile", "post_office", "sim", "usb"]
+    assert sorted(names) == ["bhxh", "mobile", "post_office", "sim", "usb", "vneid"]
 
 
 async def test_signature_steps_on_an_otp_flow_are_not_found(world: World) -> None:

@@ -14,7 +14,13 @@ from services.profile.domain.ports import SessionMirror, Store, UnitOfWork
 from services.profile.handlers.common import ProfilePolicy, iso
 from shared.clock import Clock
 from shared.contracts.base import Empty
-from shared.contracts.profile import AccountView, SessionRef, SessionView
+from shared.contracts.profile import (
+    AccountView,
+    ClaimsSubject,
+    SessionRef,
+    SessionView,
+    SubjectClaims,
+)
 from shared.contracts.session_mirror import SessionTouches
 from shared.events import SessionRevoked, new_event
 from shared.phones import mask_phone
@@ -52,6 +58,18 @@ class Sessions:
         } | _staff_view(account)
         return AccountView.model_validate(
             view | {"identity": identity_view(view), "editable": ["email", "address"]})
+
+    async def oidc_claims(self, request: ClaimsSubject) -> SubjectClaims:
+        """What the OpenID Provider may release about an account (it filters per scope): the
+        identity shaped as ``me`` shapes it, the first OTP phone in E.164, the e-mail."""
+        account = await self.account(request.account_id)
+        phone = next((p.phone for p in account.phones if p.otp), None)
+        view: dict[str, Any] = {"subject_type": account.subject_type,
+                                "identity": account.identity.to_dict(),
+                                "contacts": {"address": account.address}} | _staff_view(account)
+        return SubjectClaims(account_id=account.account_id, subject_type=account.subject_type,
+                             level=account.level, identity=identity_view(view), phone=phone,
+                             email=account.email, organisation=view.get("organisation"))
 
     async def logout(self, request: SessionRef) -> Empty:
         token_hash = self._policy.session_hash(request.session_token)

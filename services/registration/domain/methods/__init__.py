@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from services.registration.domain.errors import ValidationFailed
 
-AVAILABLE_METHODS = ("mobile", "bhxh", "sim", "usb")
+AVAILABLE_METHODS = ("mobile", "bhxh", "sim", "usb", "vneid")
 # Named by API.md and FLOWS.md but not served yet (none left; kept for the next method).
 PLANNED_METHODS: tuple[str, ...] = ()
 SUBJECT_TYPES = ("citizen", "enterprise")

@@ -1,0 +1,1 @@
+"""The OpenID Provider's pure rules: no I/O here."""
