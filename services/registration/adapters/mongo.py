@@ -91,7 +91,7 @@ def registration_to_document(flow: RegistrationFlow) -> Document:
         "updated_at": flow.created_at,
     }
     for name in ("flow_token_hash", "identity", "phone", "email", "certificate", "agent",
-                 "account_id", "level", "code", "completed_at"):
+                 "account_id", "level", "code", "completed_at", "trace_context"):
         value = getattr(flow, name)
         if value is not None:
             doc[name] = _encode(value)
@@ -136,6 +136,7 @@ def registration_from_document(doc: Document) -> RegistrationFlow:
         level=doc.get("level"),
         code=doc.get("code"),
         completed_at=doc.get("completed_at"),
+        trace_context=doc.get("trace_context"),
     )
 
 

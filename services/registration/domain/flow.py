@@ -97,6 +97,9 @@ class RegistrationFlow:
     level: int | None = None
     code: str | None = None
     completed_at: datetime | None = None
+    # The W3C traceparent current at the start (opaque; None when tracing was off): every
+    # later step is traced as part of the start's trace, so a registration is one trace.
+    trace_context: str | None = None
 
     def is_expired(self, now: datetime) -> bool:
         return now >= self.expires_at
