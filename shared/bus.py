@@ -45,6 +45,7 @@ from shared.events import (
     event_subject,
 )
 from shared.logging import get_logger
+from shared.tasks import stop_task
 from shared.tracing import SpanKind
 
 log = get_logger(__name__)
@@ -205,10 +206,7 @@ class ConsumerRunner:
         self._task = asyncio.create_task(self._loop(self._sub), name=f"consumer-{c.durable}")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
         if self._sub:
             # Without this the connection's drain waits for the pull subscription to time out.
             await self._sub.unsubscribe()

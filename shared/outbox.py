@@ -19,6 +19,7 @@ from shared import metrics, tracing
 from shared.failpoints import Failpoints
 from shared.logging import get_logger
 from shared.storage import OUTBOX
+from shared.tasks import stop_task
 from shared.tracing import SpanKind
 
 log = get_logger(__name__)
@@ -53,10 +54,7 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
 
     async def _run(self) -> None:
         while True:
