@@ -214,7 +214,13 @@ def _transient(exc: BaseException) -> bool:
     NATS reconnecting): nothing the step decided, only that it could not finish now."""
     if isinstance(exc, ConnectionFailure | ServiceUnavailable):
         return True
-    return isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError")
+    if isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError"):
+        return True
+    # A service's own signal raised from one of these (registration's TransactionConflict once
+    # its retries are spent, under a database cut or a burst of writers) is just as transient:
+    # the client retries the step, which re-reads the flow, rather than seeing an internal error.
+    cause = exc.__cause__
+    return cause is not None and cause is not exc and _transient(cause)
 
 
 def _dumps(value: Any) -> bytes:

@@ -146,11 +146,18 @@ async def test_an_unreachable_database_is_a_retryable_unavailability(
     # service_unavailable (503, retried by the client), not internal (500).
     from pymongo.errors import AutoReconnect, OperationFailure
 
+    class StillConflicting(Exception):
+        """A service's retry signal, given up on (registration's TransactionConflict)."""
+
     async def step(payload: dict[str, Any]) -> Any:
         if payload.get("cut"):
             raise AutoReconnect("connection closed")
         if payload.get("callee_down"):
             raise ServiceUnavailable("otp")
+        if payload.get("conflict"):
+            conflict = OperationFailure("write conflict", 112)
+            conflict._add_error_label("TransientTransactionError")
+            raise StillConflicting() from conflict
         raise OperationFailure("a real refusal")
 
     name = f"t{uuid.uuid4().hex[:6]}"
@@ -164,6 +171,10 @@ async def test_an_unreachable_database_is_a_retryable_unavailability(
         assert err.value.code == "service_unavailable"
         with pytest.raises(RemoteError) as err:
             await client.call(name, "step", {"callee_down": True})
+        assert err.value.code == "service_unavailable"
+        # Seen in the chaos test: a write conflict that outlasted the unit's retries.
+        with pytest.raises(RemoteError) as err:
+            await client.call(name, "step", {"conflict": True})
         assert err.value.code == "service_unavailable"
         with pytest.raises(RemoteError) as err:
             await client.call(name, "step", {})
