@@ -11,6 +11,14 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# The official AsyncAPI JSON Schemas (npm @asyncapi/specs, pinned in .ci/asyncapi): the test
+# of docs/asyncapi.yaml validates against them (dvcid/tests/test_asyncapi.py).
+ASYNCAPI_SPECS := .ci/asyncapi/node_modules/.installed
+$(ASYNCAPI_SPECS): .ci/asyncapi/package-lock.json
+	@command -v npm >/dev/null || { echo "make install needs npm (Debian: apt-get install -y npm)" >&2; exit 1; }
+	npm ci --prefix .ci/asyncapi --no-audit --no-fund --silent
+	touch $@
+
 install: $(BIN)/.installed
 
 dev: install
@@ -18,11 +26,11 @@ dev: install
 
 # No test is skipped for a missing tool: the system packages first (installed, or the
 # command that installs them).
-test: install
+test: install $(ASYNCAPI_SPECS)
 	./.ci/system-packages
 	$(BIN)/pytest -q
 
-unit: install
+unit: install $(ASYNCAPI_SPECS)
 	$(BIN)/pytest -q -m "not integration and not e2e"
 
 # lint-imports: services never import each other, shared/ imports no service, and no import

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import httpx
 
-from dvcid import servers
+from dvcid import observability, servers
 from dvcid.nats_auth import Keyring
+from dvcid.traceview import TracePrinter, TraceReceiver, TraceStore, exporter_env
 
 SERVICES = ("otp", "registration", "pki", "profile", "oidc")
 
@@ -33,10 +34,15 @@ class Ports:
     gateway: int = 8000
     # The sandbox's mail server (SMTP), where the services' e-mail notices go.
     smtp: int = 8125
+    # The first bus service instance's Prometheus /metrics port, the next ones follow
+    # (otp 9101, registration 9102, ...); 0: a free port for each (the tests).
+    metrics: int = 9101
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(*(servers.free_port() for _ in range(6)))
+        ports = cls(*(servers.free_port() for _ in range(6)))
+        ports.metrics = 0
+        return ports
 
 
 @dataclass
@@ -75,6 +81,8 @@ class DevStack:
         self.logs = home / "logs"
         self.base_env = {**os.environ, **(env or {})}
         self.processes: dict[str, Managed] = {}
+        # Each bus service instance's metrics port (the gateway serves /metrics on its own).
+        self.metrics_ports = self._metrics_ports()
 
     # -- addresses ---------------------------------------------------------------------------
     @property
@@ -101,6 +109,27 @@ class DevStack:
     def keyring(self) -> Keyring:
         """The NATS identities' seeds, made once under ``<home>/nats-keys`` (dvcid/nats_auth.py)."""
         return Keyring(self.home / "nats-keys")
+
+    def _metrics_ports(self) -> dict[str, int]:
+        names = [instance for name in SERVICES for instance in self.instances(name)]
+        if self.ports.metrics:
+            return {name: self.ports.metrics + n for n, name in enumerate(names)}
+        return {name: servers.free_port() for name in names}
+
+    def metrics_urls(self) -> dict[str, str]:
+        """Where each process serves its Prometheus metrics."""
+        return {**{name: f"http://127.0.0.1:{port}/metrics"
+                   for name, port in self.metrics_ports.items()},
+                "gateway": f"{self.gateway_url}/metrics"}
+
+    def write_prometheus_config(self) -> Path:
+        """``<home>/observability/prometheus.yml``: a Prometheus that scrapes this stack
+        (``prometheus --config.file=...``), with the rules of deploy/observability/."""
+        folder = self.home / "observability"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "prometheus.yml"
+        path.write_text(observability.dev_prometheus_config(self.metrics_urls()))
+        return path
 
     def nats_seed(self, identity: str) -> str:
         """The seed file of one NATS identity: a service, ``gateway`` or ``operator``."""
@@ -156,9 +185,12 @@ class DevStack:
                             f"{self.sandbox_url} (simulated telco, BHXH, SMS, CA)"))
         for name in SERVICES:
             for instance in self.instances(name):
+                metrics_port = self.metrics_ports[instance]
                 plan.append(Managed(instance, [py, "-m", f"services.{name}"],
-                                    self._as(name, env, instance), None,
-                                    f"nats service '{name}'"))
+                                    self._as(name, env, instance)
+                                    | {"DVCID_METRICS_PORT": str(metrics_port)}, None,
+                                    f"nats service '{name}' (metrics "
+                                    f"http://127.0.0.1:{metrics_port}/metrics)"))
         plan.append(Managed("gateway", [py, "-m", "services.gateway"], self._as("gateway", env),
                             self.ports.gateway, f"{self.gateway_url}"))
         return plan
@@ -177,6 +209,7 @@ class DevStack:
 
     def start(self, timeout: float = 60.0) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
+        self.write_prometheus_config()
         for managed in self._plan():
             self.processes[managed.name] = managed
             self._spawn(managed)
@@ -272,10 +305,15 @@ class DevStack:
             self.terminate(managed)
 
 
-def run_dev(home: Path, replicas: int = 1) -> int:
-    """``dvcid dev``: the whole system in the foreground until Ctrl-C."""
+def run_dev(home: Path, replicas: int = 1, trace: bool = False) -> int:
+    """``dvcid dev``: the whole system in the foreground until Ctrl-C. With ``trace`` every
+    process exports its spans to a receiver in this process, which prints each finished trace
+    as a tree (dvcid/traceview.py): no collector needed."""
     mongo_url = os.environ.get("DVCID_MONGO_URL")
-    stack = DevStack(home, mongo_url=mongo_url, replicas=replicas)
+    receiver = TraceReceiver(TraceStore(max_traces=1000)).start() if trace else None
+    printer = TracePrinter(receiver.store).start() if receiver else None
+    env = exporter_env(receiver.endpoint) if receiver else None
+    stack = DevStack(home, mongo_url=mongo_url, env=env, replicas=replicas)
     print(f"dvcid dev: starting (data and logs under {home})")
     stopping = False
 
@@ -292,6 +330,12 @@ def run_dev(home: Path, replicas: int = 1) -> int:
               f"{stack.gateway_url}/dev")
         print(f"Operator's NATS identity (dvcid admin, nats micro ls): "
               f"export DVCID_NATS_NKEY_SEED_FILE={stack.nats_seed('operator')}")
+        if receiver is not None:
+            print(f"Traces: each finished trace is printed here as a tree (OTLP receiver "
+                  f"{receiver.endpoint}/v1/traces).")
+        print(f"Metrics (Prometheus): {stack.gateway_url}/metrics and one port per service "
+              f"({', '.join(f'{name} {port}' for name, port in stack.metrics_ports.items())}); "
+              f"scrape config {stack.home / 'observability' / 'prometheus.yml'}")
         print("Ctrl-C stops everything.\n")
         while not stopping:
             stack.supervise_once()
@@ -302,5 +346,9 @@ def run_dev(home: Path, replicas: int = 1) -> int:
     finally:
         print("dvcid dev: stopping")
         stack.stop()
+        if printer is not None and receiver is not None:
+            printer.stop()
+            printer.print_finished(quiet=0)  # what the processes flushed as they stopped
+            receiver.stop()
         print("dvcid dev: stopped")
     return 0

@@ -35,6 +35,7 @@ from nats.js.api import (
 from nats.js.errors import BucketNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
+from shared import metrics, tracing
 from shared.events import (
     DLQ_STREAM,
     DLQ_SUBJECT_PREFIX,
@@ -44,6 +45,8 @@ from shared.events import (
     event_subject,
 )
 from shared.logging import get_logger
+from shared.tasks import stop_task
+from shared.tracing import SpanKind
 
 log = get_logger(__name__)
 
@@ -63,6 +66,9 @@ CONSUMER_HEADER = "Dvcid-Consumer"
 SUBJECT_HEADER = "Dvcid-Original-Subject"
 MALFORMED_ENVELOPE = "malformed_envelope"
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+# How often an idle consumer asks the server how many events wait for it (its lag metric);
+# while events flow, each message's metadata says it.
+PENDING_MEASURE_SECONDS = 10.0
 
 
 async def connect_nats(url: str, name: str, *, seed_file: str | os.PathLike[str] | None = None,
@@ -159,9 +165,8 @@ async def key_value_bucket(js: JetStreamContext, config: KeyValueConfig) -> KeyV
 
 async def publish(js: JetStreamContext, event: Envelope) -> None:
     """Direct publish, for tests and tools; services publish through their outbox."""
-    await js.publish(
-        event_subject(event.type), event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
-    )
+    await js.publish(event_subject(event.type), event.model_dump_json().encode(),
+                     headers=tracing.inject({"Nats-Msg-Id": event.id}))
 
 
 @dataclass
@@ -183,6 +188,7 @@ class ConsumerRunner:
         self._sub: JetStreamContext.PullSubscription | None = None
         # When the server last answered a fetch (messages or none): liveness.
         self._last_fetch = time.monotonic()
+        self._last_pending_measure = 0.0
 
     async def start(self) -> None:
         c = self._consumer
@@ -200,10 +206,7 @@ class ConsumerRunner:
         self._task = asyncio.create_task(self._loop(self._sub), name=f"consumer-{c.durable}")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
         if self._sub:
             # Without this the connection's drain waits for the pull subscription to time out.
             await self._sub.unsubscribe()
@@ -211,9 +214,13 @@ class ConsumerRunner:
 
     async def _loop(self, sub: JetStreamContext.PullSubscription) -> None:
         while True:
+            await self._measure_pending(sub)
             try:
                 msgs = await sub.fetch(batch=20, timeout=1.0)
-            except NatsTimeout:
+            except TimeoutError:
+                # nats-py says "no message in time" with its own TimeoutError or, when the
+                # deadline ran out between its two pull requests, asyncio's (the same base):
+                # both are an idle consumer, not a failed fetch.
                 self._last_fetch = time.monotonic()
                 continue
             except Exception as exc:  # connection loss: the client reconnects by itself
@@ -222,7 +229,21 @@ class ConsumerRunner:
                 continue
             self._last_fetch = time.monotonic()
             for msg in msgs:
+                metrics.message_received(self._consumer.durable, msg.metadata.num_delivered,
+                                         msg.metadata.num_pending)
                 await self._handle(msg)
+
+    async def _measure_pending(self, sub: JetStreamContext.PullSubscription) -> None:
+        if time.monotonic() - self._last_pending_measure < PENDING_MEASURE_SECONDS:
+            return
+        self._last_pending_measure = time.monotonic()
+        try:
+            info = await sub.consumer_info()
+        except Exception as exc:  # the fetch that follows says what is wrong, and retries
+            log.debug("consumer info failed", consumer=self._consumer.durable,
+                      error=type(exc).__name__)
+            return
+        metrics.pending_messages(self._consumer.durable, info.num_pending)
 
     def problem(self, grace: float = 60.0) -> str | None:
         """Liveness: None while the consumer runs and the server answers its fetches."""
@@ -241,29 +262,46 @@ class ConsumerRunner:
                       subject=msg.subject)
             await self._dead_letter(msg, MALFORMED_ENVELOPE)
             return
-        try:
-            await c.handler(event)
-        except Exception as exc:
-            attempt = msg.metadata.num_delivered
-            code = error_code(exc)
-            if attempt >= c.max_deliver:
-                log.error("event dead-lettered", consumer=c.durable, event_id=event.id,
-                          type=event.type, error=code)
-                await self._dead_letter(msg, code)
+        # A CONSUMER span per delivery, child of the publisher's span (the message's
+        # traceparent): the handler's RPC calls and outboxed events join the same trace.
+        with tracing.span(f"consume {event.type}", SpanKind.CONSUMER, {
+            "messaging.system": "nats", "messaging.operation.type": "process",
+            "messaging.destination.name": msg.subject, "messaging.message.id": event.id,
+            "messaging.consumer.group.name": c.durable, "dvcid.durable": c.durable,
+            "dvcid.event_type": event.type, "dvcid.event_id": event.id,
+            "dvcid.delivery_attempt": msg.metadata.num_delivered,
+        }, parent=tracing.extract(msg.headers)) as current:
+            try:
+                await c.handler(event)
+            except Exception as exc:
+                attempt = msg.metadata.num_delivered
+                code = error_code(exc)
+                tracing.mark_error(current, code)
+                if attempt >= c.max_deliver:
+                    tracing.set_attributes(current, {"dvcid.outcome": "dead_letter"})
+                    log.error("event dead-lettered", consumer=c.durable, event_id=event.id,
+                              type=event.type, error=code)
+                    await self._dead_letter(msg, code)
+                    return
+                tracing.set_attributes(current, {"dvcid.outcome": "retry"})
+                delay = BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS)) - 1]
+                log.warning("event handler failed; will retry", consumer=c.durable,
+                            event_id=event.id, type=event.type, attempt=attempt, error=code)
+                await msg.nak(delay=delay)
+                metrics.event_handled(c.durable, "retry")
                 return
-            delay = BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS)) - 1]
-            log.warning("event handler failed; will retry", consumer=c.durable,
-                        event_id=event.id, type=event.type, attempt=attempt, error=code)
-            await msg.nak(delay=delay)
-            return
-        await msg.ack()
+            tracing.set_attributes(current, {"dvcid.outcome": "ok"})
+            await msg.ack()
+            metrics.event_handled(c.durable, "ok")
 
     async def _dead_letter(self, msg: Msg, code: str) -> None:
-        headers = {ERROR_HEADER: code, CONSUMER_HEADER: self._consumer.durable,
-                   SUBJECT_HEADER: msg.subject}
+        # With the failed delivery's trace context: a replay continues that trace.
+        headers = tracing.inject({ERROR_HEADER: code, CONSUMER_HEADER: self._consumer.durable,
+                                  SUBJECT_HEADER: msg.subject})
         await self._js.publish(f"{DLQ_SUBJECT_PREFIX}.{self._consumer.durable}", msg.data,
                                headers=headers)
         await msg.term()
+        metrics.event_handled(self._consumer.durable, "dead_letter")
 
 
 async def replay_dead_letters(js: JetStreamContext, consumer: str, limit: int = 1000) -> int:
@@ -279,7 +317,10 @@ async def replay_dead_letters(js: JetStreamContext, consumer: str, limit: int = 
                     event_id = json.loads(msg.data).get("id")
                     # A fresh message id: the original is inside the de-duplication window.
                     replay_id = f"replay-{event_id}-{msg.metadata.sequence.stream}"
-                    await js.publish(subject, msg.data, headers={"Nats-Msg-Id": replay_id})
+                    trace = {key: value for key, value in (msg.headers or {}).items()
+                             if key in (tracing.TRACEPARENT, tracing.TRACESTATE)}
+                    await js.publish(subject, msg.data,
+                                     headers={"Nats-Msg-Id": replay_id, **trace})
                     replayed += 1
                 await msg.ack()
     await sub.unsubscribe()

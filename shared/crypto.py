@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from shared import tracing
+
 # RFC 9106's second recommended option (t=3, m=64 MiB, p=4), argon2-cffi's default profile.
 _hasher = PasswordHasher()
 # Verified against when the account does not exist, so an unknown user costs the same time.
@@ -27,12 +29,24 @@ _HASH_POOL = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 2),
 
 
 async def hash_password(password: str) -> str:
-    return await asyncio.get_running_loop().run_in_executor(_HASH_POOL, _hasher.hash, password)
+    # The span covers the wait for a thread of the pool too: a burst shows as long spans
+    # with a queue (dvcid.count) at their start.
+    with tracing.span("argon2.hash", attributes={"dvcid.count": hash_queue_length()}):
+        return await asyncio.get_running_loop().run_in_executor(_HASH_POOL, _hasher.hash,
+                                                                password)
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
-    return await asyncio.get_running_loop().run_in_executor(
-        _HASH_POOL, _verify, password_hash or _DUMMY_HASH, password, password_hash is not None)
+    with tracing.span("argon2.verify", attributes={"dvcid.count": hash_queue_length()}):
+        return await asyncio.get_running_loop().run_in_executor(
+            _HASH_POOL, _verify, password_hash or _DUMMY_HASH, password,
+            password_hash is not None)
+
+
+def hash_queue_length() -> int:
+    """Password hashes and checks waiting for a thread of the pool (a metric: the pool is
+    the bottleneck of login and registration bursts)."""
+    return _HASH_POOL._work_queue.qsize()
 
 
 def _verify(password_hash: str, password: str, real: bool) -> bool:

@@ -11,6 +11,8 @@ from typing import Any
 
 import structlog
 
+from shared.tracing import add_trace_ids
+
 # Keys whose values are secrets: never rendered, whatever they hold.
 _SECRET_KEYS = re.compile(r"pass(word)?|otp|pin|token|secret|hash|authorization", re.I)
 # A "code" is secret when it is a one-time code (digits); error codes such as
@@ -114,6 +116,8 @@ def configure_logging(service: str, env: str = "dev", level: str = "INFO") -> No
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             mask_personal_data,
+            # After the masking: a trace id is hex and could look like a number to mask.
+            add_trace_ids,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),

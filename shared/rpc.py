@@ -23,12 +23,17 @@ from nats.micro.service import Service
 from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure, PyMongoError
 
+from shared import metrics, tracing
 from shared.contracts.base import AnswerT, ContractViolation, RequestT, Rpc
 from shared.logging import get_logger
+from shared.tracing import SpanKind
 
 log = get_logger(__name__)
 
 Endpoint = Callable[[dict[str, Any]], Awaitable[Any]]
+# Outcomes that mark an RPC span as failed: the service could not do its work (a domain error
+# is an answer, not a failure).
+_FAILED = frozenset({"internal", "service_unavailable"})
 # How long ``RpcServer.stop`` lets requests in flight finish before cancelling them.
 STOP_GRACE_SECONDS = 10.0
 
@@ -90,6 +95,19 @@ class RpcServer:
 
     def _wrap(self, name: str, handler: Endpoint) -> Callable[[Request], Awaitable[None]]:
         async def serve(request: Request) -> None:
+            received = time.perf_counter()
+            # A SERVER span per request, child of the caller's span (traceparent header).
+            with tracing.span(f"{self._name}.{name}", SpanKind.SERVER,
+                              _rpc_attributes(self._name, name),
+                              parent=tracing.extract(request.headers)) as current:
+                outcome = await answer(request)
+                metrics.rpc_served(name, outcome, time.perf_counter() - received)
+                tracing.set_attributes(current, {"dvcid.outcome": outcome})
+                if outcome in _FAILED:
+                    tracing.mark_error(current, outcome)
+
+        async def answer(request: Request) -> str:
+            """Answers ``request``; returns ``ok`` or the error code it answered."""
             started = time.perf_counter()
             try:
                 payload = json.loads(request.data or b"{}")
@@ -105,16 +123,17 @@ class RpcServer:
                                 error=type(exc).__name__)
                     body = {"ok": False, "error": {"code": "service_unavailable"}}
                     await request.respond(_dumps(body))
-                    return
+                    return "service_unavailable"
                 if to_error is None:
                     log.exception("endpoint failed", endpoint=name)
                     await request.respond_error("500", "internal error",
                                                 data=_dumps({"ok": False, "error": {"code": "internal"}}))
-                    return
+                    return "internal"
                 body = {"ok": False, "error": to_error()}
             log.debug("endpoint served", endpoint=name,
                       ms=round((time.perf_counter() - started) * 1000, 1))
             await request.respond(_dumps(body))
+            return "ok" if body["ok"] else str(body["error"].get("code", "internal"))
 
         async def dispatch(request: Request) -> None:
             await self._slots.acquire()
@@ -154,15 +173,28 @@ class RpcClient:
     async def call(self, service: str, endpoint: str, payload: dict[str, Any] | None = None,
                    timeout: float | None = None) -> Any:
         subject = f"dvcid.{service}.{endpoint}"
-        try:
-            msg = await self._nc.request(subject, _dumps(payload or {}),
-                                         timeout=timeout or self._timeout)
-        except (NoRespondersError, NatsTimeout) as exc:
-            raise ServiceUnavailable(service) from exc
-        body = json.loads(msg.data or b"{}")
-        if body.get("ok"):
-            return body.get("data")
-        raise RemoteError(body.get("error") or {"code": "internal"})
+        with tracing.span(f"{service}.{endpoint}", SpanKind.CLIENT,
+                          _rpc_attributes(service, endpoint)) as current:
+            try:
+                msg = await self._nc.request(subject, _dumps(payload or {}),
+                                             timeout=timeout or self._timeout,
+                                             headers=tracing.inject() or None)
+            except (NoRespondersError, NatsTimeout) as exc:
+                tracing.set_attributes(current, {"dvcid.outcome": "service_unavailable"})
+                tracing.mark_error(current, "service_unavailable")
+                raise ServiceUnavailable(service) from exc
+            body = json.loads(msg.data or b"{}")
+            if body.get("ok"):
+                tracing.set_attributes(current, {"dvcid.outcome": "ok"})
+                return body.get("data")
+            error = body.get("error") or {"code": "internal"}
+            code = str(error.get("code", "internal"))
+            tracing.set_attributes(current, {"dvcid.outcome": code})
+            if code in _FAILED:
+                tracing.mark_error(current, code)
+        # Raised outside the span: a domain error is an answer (its code is the outcome), not
+        # a failed call, as on the server's side.
+        raise RemoteError(error)
 
     async def ask(self, rpc: Rpc[RequestT, AnswerT], request: RequestT,
                   timeout: float | None = None) -> AnswerT:
@@ -172,13 +204,23 @@ class RpcClient:
         return rpc.answer.model_validate(data if data is not None else {})
 
 
+def _rpc_attributes(service: str, endpoint: str) -> dict[str, str]:
+    return {"rpc.system": "nats", "rpc.service": service, "rpc.method": endpoint}
+
+
 def _transient(exc: BaseException) -> bool:
     """A lost or unreachable database connection, a transaction the server says may be
     retried as a whole, or another service that did not answer (its instances restarting,
     NATS reconnecting): nothing the step decided, only that it could not finish now."""
     if isinstance(exc, ConnectionFailure | ServiceUnavailable):
         return True
-    return isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError")
+    if isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError"):
+        return True
+    # A service's own signal raised from one of these (registration's TransactionConflict once
+    # its retries are spent, under a database cut or a burst of writers) is just as transient:
+    # the client retries the step, which re-reads the flow, rather than seeing an internal error.
+    cause = exc.__cause__
+    return cause is not None and cause is not exc and _transient(cause)
 
 
 def _dumps(value: Any) -> bytes:

@@ -18,11 +18,13 @@ from shared.contracts.base import AnswerT, RequestT, Rpc
 from shared.failpoints import Failpoints
 from shared.liveness import Heartbeat, heartbeat_path
 from shared.logging import configure_logging, get_logger
+from shared.metrics import serve_metrics
 from shared.nats_tls import nats_tls_options
 from shared.outbox import OutboxRelay
 from shared.rpc import Endpoint, RpcServer, serving
 from shared.settings import CommonSettings
 from shared.storage import connect_mongo, ensure_indexes
+from shared.tracing import configure_tracing, shutdown_tracing
 
 log = get_logger(__name__)
 
@@ -78,6 +80,9 @@ async def serve(
     wire: Callable[[Infrastructure], Awaitable[Wiring]],
 ) -> None:
     configure_logging(service, settings.env, settings.log_level)
+    configure_tracing(service)
+    if serve_metrics(settings.metrics_port, settings.metrics_host):
+        log.info("metrics served", url=f"http://{settings.metrics_host}:{settings.metrics_port}/metrics")
     infra = await connect_infrastructure(settings, service)
     wiring = await wire(infra)
     await ensure_indexes(infra.db, wiring.indexes)
@@ -116,3 +121,5 @@ async def serve(
         await hook()
     await infra.nc.drain()
     await infra.mongo.close()
+    # Flushes the spans still batched (an export may wait on the collector: off the loop).
+    await asyncio.to_thread(shutdown_tracing)

@@ -72,6 +72,10 @@ class CommonSettings(BaseSettings):
     # for a week; a dead letter waits two for an operator (dvcid admin dlq).
     events_max_age_days: float = Field(default=7.0, gt=0, le=30)
     dlq_max_age_days: float = Field(default=14.0, gt=0, le=30)
+    # Prometheus metrics of this process on http://<metrics_host>:<metrics_port>/metrics
+    # (shared/metrics.py); off when the port is unset. The gateway serves its own /metrics.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     def secret_fields(self) -> dict[str, str]:
         """Secrets declared by a subclass: every str field named ``*_secret`` (keys) or

@@ -14,6 +14,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared import metrics, tracing
 from shared.events import Envelope, event_subject
 
 OUTBOX = "outbox"
@@ -99,7 +100,8 @@ class UnitOfWork:
                 [_outbox_document(e) for e in self._events], session=self.session
             )
         await self.session.commit_transaction()
-        self._events = []
+        committed, self._events = self._events, []
+        metrics.committed(committed)
         if self._on_commit:
             self._on_commit()
 
@@ -122,4 +124,7 @@ def _outbox_document(event: Envelope) -> dict[str, Any]:
         "seq": _next_seq(),
         "subject": event_subject(event.type),
         "data": event.model_dump_json(),
+        # The trace the commit ran in (traceparent/tracestate, when tracing is on): the relay
+        # publishes the event as part of it (issue 14).
+        **tracing.current_trace_fields(),
     }

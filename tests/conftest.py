@@ -14,21 +14,40 @@ from pymongo import MongoClient
 
 from dvcid.devstack import DevStack, Ports
 from dvcid.servers import free_port
+from dvcid.traceview import TraceReceiver, TraceStore, exporter_env
 
 # The port of the USB signing agent the e2e stack's pages call.
 SIGNER_PORT = free_port()
-# Scan the logs, and the event and dead-letter streams (issue 11), the whole session wrote:
-# they must run after every other test.
-RUNS_LAST = ("test_personal_data_in_logs.py", "test_events_and_dead_letters_hold_no_secrets.py")
+# Scan the event and dead-letter streams (issue 11), the logs, and the spans (issue 14) the
+# whole session wrote: they must run after every other test, in this order (the first two run
+# journeys of their own, whose spans the last one scans too).
+RUNS_LAST = ("test_events_and_dead_letters_hold_no_secrets.py", "test_personal_data_in_logs.py",
+             "test_tracing_e2e.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    last = [item for item in items if item.path.name in RUNS_LAST]
+    last = sorted((item for item in items if item.path.name in RUNS_LAST),
+                  key=lambda item: RUNS_LAST.index(item.path.name))
     items[:] = [item for item in items if item.path.name not in RUNS_LAST] + last
 
 
 @pytest.fixture(scope="session")
-def stack(request: pytest.FixtureRequest) -> Iterator[DevStack]:
+def trace_receiver() -> Iterator[TraceReceiver]:
+    """The stack's processes export their spans here over OTLP/HTTP, as with
+    `dvcid dev --trace` (dvcid/traceview.py)."""
+    receiver = TraceReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def traces(stack: DevStack, trace_receiver: TraceReceiver) -> TraceStore:
+    """Every span the session's stack exported so far (tests/test_tracing_e2e.py)."""
+    return trace_receiver.store
+
+
+@pytest.fixture(scope="session")
+def stack(request: pytest.FixtureRequest, trace_receiver: TraceReceiver) -> Iterator[DevStack]:
     # Data in a temporary folder; the processes' logs are kept under test-output/ so a
     # failure can be read after the run (CI prints their tails when the suite fails).
     # DVCID_E2E_LOGS gives a run its own folder (two runs in one tree would mix their logs).
@@ -46,6 +65,7 @@ def stack(request: pytest.FixtureRequest) -> Iterator[DevStack]:
             # Where the USB pages find the signing agent; the browser tests start
             # `dvcid signer` there (tests/web/test_signature_journeys_in_browser.py).
             "DVCID_SIGNER_URL": f"http://127.0.0.1:{SIGNER_PORT}",
+            **exporter_env(trace_receiver.endpoint),
         }
         # DVCID_E2E_REPLICAS=N runs N instances of each bus service (dvcid dev --replicas);
         # the crash tests' failpoints assume one (tests/chaos runs its own stack with two).

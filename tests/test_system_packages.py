@@ -24,6 +24,14 @@ def test_missing_packages_stop_the_run_with_the_install_command(tmp_path: Path) 
     assert "sudo apt-get install -y chromium softhsm2" in result.stderr
 
 
+def test_a_missing_promtool_asks_for_debians_prometheus(tmp_path: Path) -> None:
+    result = run(DVCID_CHROMIUM=str(tmp_path / "chromium"),
+                 DVCID_SOFTHSM=str(tmp_path / "libsofthsm2.so"),
+                 DVCID_PROMTOOL=str(tmp_path / "promtool"), DVCID_NO_INSTALL="1")
+    assert result.returncode != 0
+    assert "sudo apt-get install -y chromium softhsm2 prometheus" in result.stderr
+
+
 def test_only_what_is_missing_is_named(tmp_path: Path) -> None:
     chromium = tmp_path / "chromium"
     chromium.write_text("#!/bin/sh\n")

@@ -240,9 +240,14 @@ LOGOUT_RESPONSES: dict[int | str, dict[str, Any]] = {
           "content": {"text/html": {}}}}
 
 
-@router.api_route("/oidc/logout", methods=["GET", "POST"], response_class=Response,
-                  summary="RP-initiated logout (end_session_endpoint)",
-                  responses=LOGOUT_RESPONSES, openapi_extra=LOGOUT_DOC)
+# GET and POST are one endpoint (OpenID Connect RP-Initiated Logout allows both): one
+# operation id each, or the OpenAPI document would name two operations alike.
+@router.get("/oidc/logout", response_class=Response, operation_id="end_session_get",
+            summary="RP-initiated logout (end_session_endpoint)",
+            responses=LOGOUT_RESPONSES, openapi_extra=LOGOUT_DOC)
+@router.post("/oidc/logout", response_class=Response, operation_id="end_session_post",
+             summary="RP-initiated logout (end_session_endpoint)",
+             responses=LOGOUT_RESPONSES, openapi_extra=LOGOUT_DOC)
 async def end_session(request: Request, rpc: Rpc, mirror: Mirror, settings: Settings) -> Response:
     source = await request.form() if request.method == "POST" else request.query_params
     params = {name: str(source[name]) for name in LOGOUT_FIELDS if name in source}
@@ -310,8 +315,10 @@ def _bearer(request: Request) -> str | None:
 BearerToken = Annotated[str | None, Depends(_bearer)]
 
 
-@router.api_route("/oidc/userinfo", methods=["GET", "POST"], summary="UserInfo endpoint",
-                  responses=USERINFO_RESPONSES)
+@router.get("/oidc/userinfo", summary="UserInfo endpoint", operation_id="userinfo_get",
+            responses=USERINFO_RESPONSES)
+@router.post("/oidc/userinfo", summary="UserInfo endpoint", operation_id="userinfo_post",
+             responses=USERINFO_RESPONSES)
 async def userinfo(access_token: BearerToken, rpc: Rpc) -> JSONResponse:
     if not access_token:
         return JSONResponse({"error": "invalid_request"}, status_code=401,

@@ -53,6 +53,7 @@ from shared.contracts.session_mirror import (
 )
 from shared.logging import get_logger
 from shared.rpc import RpcClient
+from shared.tasks import stop_task
 
 log = get_logger(__name__)
 
@@ -114,10 +115,7 @@ class SessionMirror:
 
     async def stop(self) -> None:
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await stop_task(task)
         with contextlib.suppress(Exception):
             await self.flush()
 
@@ -129,9 +127,7 @@ class SessionMirror:
             try:
                 await self._until_stale(nc)
             finally:
-                watch.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await watch
+                await stop_task(watch)
             log.warning("session mirror watch restarted")
             self._forget_all()
 

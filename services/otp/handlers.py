@@ -26,6 +26,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
+from services.otp import metrics as otp_metrics
 from services.otp.domain.commands import checked_code
 from services.otp.domain.errors import (
     ChallengeNotFound,
@@ -125,8 +126,10 @@ class OtpService:
         try:
             await self._sms.send(command.phone, sms_body(code, command.purpose))
         except SmsDeliveryError as exc:
+            otp_metrics.otp_failed(command.purpose, exc)
             await self._withdraw(challenge, exc, cause)
             raise SmsFailed() from exc
+        otp_metrics.otp_sent(command.purpose)
         log.info("otp sent", challenge_id=challenge.id, purpose=command.purpose,
                  flow_id=command.flow_id)
         return IssuedOtp(challenge_id=challenge.id, phone_masked=mask_phone(command.phone),

@@ -8,6 +8,7 @@ line names the kind and the masked phone only.
 
 from __future__ import annotations
 
+from services.otp import metrics as otp_metrics
 from services.otp.domain.errors import EmailFailed, SmsFailed
 from services.otp.domain.model import storage_time
 from services.otp.domain.notices import EmailNotice, SmsNotice
@@ -45,6 +46,7 @@ class Notices:
         try:
             await self._sms.send(notice.phone, notice.body())
         except SmsDeliveryError as exc:
+            otp_metrics.sms_failed(exc)
             log.warning("notice sms failed", body_kind=notice.body_kind,
                         phone=mask_phone(notice.phone), reason=exc.reason, status=exc.status)
             raise SmsFailed("Không gửi được tin nhắn đến số điện thoại này. Vui lòng kiểm tra "

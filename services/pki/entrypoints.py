@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.pki import metrics as pki_metrics
 from services.pki.adapters import mobile_signature, revocation
 from services.pki.adapters.mongo import INDEXES, MongoTransactions
 from services.pki.adapters.trust_store import load_trust_anchors
@@ -23,6 +24,7 @@ def settings_of(infra: Infrastructure) -> PkiSettings:
 
 
 async def wire(infra: Infrastructure) -> Wiring:
+    pki_metrics.install()  # the flow counters follow the facts this process commits
     settings = settings_of(infra)
     trust = TrustStore(load_trust_anchors(settings.trust_anchor_files))
     log.info("trust store loaded", anchors=len(trust.anchors), intermediates=len(trust.intermediates))

@@ -22,6 +22,7 @@ from typing import Any
 
 from cryptography import x509
 
+from services.pki import metrics as pki_metrics
 from services.pki.domain.certificates import (
     TrustStore,
     check_key_usage,
@@ -232,6 +233,7 @@ class PkiService:
                                               display_text(flow.purpose, code))
         except MobileSignatureError as exc:
             await self._release_prompt(command.phone, flow)
+            pki_metrics.sim_prompt(SimUnavailable.code)
             raise SimUnavailable() from exc
         sim = SimSession(purpose=flow.purpose, flow_id=flow.flow_id, phone=command.phone,
                          nonce=challenge.nonce, provider_session=session_id,
@@ -241,6 +243,7 @@ class PkiService:
             await uow.sim_sessions.put(sim)
 
         await self._transactions.run(store)
+        pki_metrics.sim_prompt(pki_metrics.SENT)
         return SimStarted(verification_code=code, expires_at=_rfc3339(sim.expires_at),
                           status="pending")
 
@@ -255,6 +258,7 @@ class PkiService:
         if free is not None:
             log.info("sim prompt refused: phone limit", flow_id=flow.flow_id,
                      purpose=flow.purpose)
+            pki_metrics.sim_prompt(SimPromptLimit.code)
             raise SimPromptLimit(max(1, math.ceil((free - now).total_seconds())))
 
     async def _release_prompt(self, phone: str, flow: FlowRef) -> None:
@@ -322,6 +326,8 @@ class PkiService:
             return done
 
         done = await self._transactions.run(finish)
+        if done is not None:
+            pki_metrics.sim_prompt(pki_metrics.COMPLETED)
         return _finished(done) if done is not None else await self._current(sim)
 
     async def _finish_refused(self, sim: SimSession, refused: CertificateRefused) -> SimState:
@@ -339,7 +345,8 @@ class PkiService:
                     correlation_id=flow.flow_id, occurred_at=now))
             return done
 
-        await self._transactions.run(finish)
+        if await self._transactions.run(finish) is not None:
+            pki_metrics.sim_prompt(refused.code)
         log.info("sim signature refused", flow_id=sim.flow_id, reason=refused.code)
         raise refused
 

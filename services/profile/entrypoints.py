@@ -5,6 +5,7 @@ indexes (shared.runtime.serve calls ``wire`` once at start-up). The use cases ar
 
 from __future__ import annotations
 
+from services.profile import metrics as profile_metrics
 from services.profile.adapters.activity_mongo import ACTIVITY_INDEXES
 from services.profile.adapters.guards import GUARD_INDEXES
 from services.profile.adapters.identity_key_migration import migrate_identity_keys
@@ -13,6 +14,7 @@ from services.profile.adapters.unit_of_work import PROFILE_INDEXES
 from services.profile.bootstrap import Profile, bootstrap, ports_from
 from services.profile.config import ProfileSettings
 from services.profile.domain.activity import ACTIVITY_EVENT_TYPES
+from services.profile.domain.devices import warm_up as load_device_rules
 from services.profile.handlers.accounts import ACCOUNT_CREATED_CONSUMER
 from services.profile.handlers.activity.log import ACTIVITY_CONSUMER
 from services.profile.handlers.credentials import password_policy_view
@@ -24,6 +26,8 @@ from shared.runtime import Infrastructure, Wiring
 
 
 async def wire(infra: Infrastructure) -> Wiring:
+    profile_metrics.install()  # the flow counters follow the facts this process commits
+    load_device_rules()  # uap-core's rules compile now, not in the first history reader's wait
     settings = (infra.settings if isinstance(infra.settings, ProfileSettings)
                 else ProfileSettings())
     ports, telco = ports_from(infra, settings)

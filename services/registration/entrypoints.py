@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.registration import metrics as registration_metrics
 from services.registration.activation import ACCOUNT_ACTIVATED_CONSUMER, ReadYourWrites
 from services.registration.adapters import bhxh
 from services.registration.adapters.activations import (
@@ -44,6 +45,7 @@ def _settings(infra: Infrastructure) -> RegistrationSettings:
 
 
 async def wire(infra: Infrastructure) -> Wiring:
+    registration_metrics.install()  # the flow counters follow the facts this process commits
     settings = _settings(infra)
     telco_client = create_client(settings.telco_url, settings.telco_api_key,
                                  settings.telco_timeout_seconds)

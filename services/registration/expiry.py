@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection
 from services.registration.domain.errors import TransactionConflict
 from services.registration.domain.flow import FLOW_EXPIRED_CODE
 from services.registration.domain.ports import UnitOfWork
-from services.registration.flows import failed_event
+from services.registration.flows import failed_event, step_span
 from shared.clock import Clock
 from shared.logging import get_logger
 
@@ -60,7 +60,9 @@ class ExpirySweeper:
             if registration is None:
                 return False
             uow.emit(failed_event(registration, registration.code or FLOW_EXPIRED_CODE, now))
-            await uow.commit()
+            # Committed in the registration's trace: its RegistrationFailed ends that tree.
+            with step_span(registration, "expire"):
+                await uow.commit()
         log.info("registration expired", registration_id=registration.id,
                  method=registration.method)
         return True

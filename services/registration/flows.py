@@ -9,7 +9,8 @@ Nothing here knows Mongo, NATS or HTTP.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,7 @@ from services.registration.domain.ports import (
     SubscriberRegistry,
     UnitOfWork,
 )
-from shared import crypto
+from shared import crypto, tracing
 from shared.clock import Clock
 from shared.contracts.fields import FlowRef
 from shared.contracts.registration import CounterFlowRef
@@ -234,6 +235,18 @@ class FlowEvents:
                 return
             await apply(uow)
             await uow.commit()
+
+
+@contextmanager
+def step_span(flow: RegistrationFlow, step: str) -> Iterator[None]:
+    """The span of a later step of ``flow``: a child of the context stored at its start (so a
+    registration is one trace however many requests it takes), linked to the request span that
+    asked for the step. A flow started without tracing is traced under the request."""
+    parent = tracing.context_from(flow.trace_context)
+    with tracing.span(f"registration.{step}", attributes={
+            "dvcid.flow_id": flow.id, "dvcid.step": step, "dvcid.method": flow.method},
+            parent=parent, links=tracing.current_links() if parent is not None else ()):
+        yield
 
 
 def completion_events(flow: RegistrationFlow, now: datetime, identity: EventIdentity,

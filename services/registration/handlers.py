@@ -16,14 +16,15 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from services.registration import metrics as registration_metrics
 from services.registration.domain.errors import FlowExpired
 from services.registration.domain.identity_keys import event_identity_key
 from services.registration.domain.methods import choose_method, post_office
 from services.registration.domain.model import IdentityRecord, rfc3339
 from services.registration.domain.ports import UnitOfWork
-from services.registration.flows import Dependencies, FlowEvents, Flows
+from services.registration.flows import Dependencies, FlowEvents, Flows, step_span
 from services.registration.methods.base import RegistrationMethod, StartRequest
-from shared import crypto
+from shared import crypto, tracing
 from shared.contracts import registration as reg
 from shared.contracts.fields import FlowRef
 from shared.events import AccountCreated, Envelope
@@ -61,7 +62,10 @@ class RegistrationHandlers:
         if method.uses_flow_token:
             token = crypto.new_token()
             flow = replace(flow, flow_token_hash=crypto.keyed_hash(self.deps.flow_secret, token))
+        # Later steps resume the start's trace (flows.step_span).
+        flow = replace(flow, trace_context=tracing.current_trace_fields().get(tracing.TRACEPARENT))
         await self.flows.add(flow, begun.events)
+        registration_metrics.flow_started(flow.method)
         log.info("registration started", registration_id=flow.id, method=flow.method)
         answer: dict[str, Any] = {"id": flow.id}
         if token is not None:
@@ -81,35 +85,42 @@ class RegistrationHandlers:
 
     async def submit_otp(self, request: reg.SubmitOtp) -> reg.StepDone:
         flow = await self.flows.load(request)
-        return await self.methods[flow.method].submit_otp(flow, request)
+        with step_span(flow, "submit_otp"):
+            return await self.methods[flow.method].submit_otp(flow, request)
 
     async def resend_otp(self, request: FlowRef) -> reg.OtpResent:
         flow = await self.flows.load(request)
-        return await self.methods[flow.method].resend_otp(flow, request)
+        with step_span(flow, "resend_otp"):
+            return await self.methods[flow.method].resend_otp(flow, request)
 
     async def set_password(self, request: reg.SetPassword) -> reg.RegistrationCompleted:
         flow = await self.flows.load(request)
-        return await self.methods[flow.method].set_password(flow, request)
+        with step_span(flow, "set_password"):
+            return await self.methods[flow.method].set_password(flow, request)
 
     async def submit_signature(self, request: reg.SubmitSignature) -> reg.SignatureAccepted:
         flow = await self.flows.load(request)
-        return await self.methods[flow.method].submit_signature(flow, request)
+        with step_span(flow, "submit_signature"):
+            return await self.methods[flow.method].submit_signature(flow, request)
 
     async def confirm(self, request: reg.ConfirmIdentity) -> reg.RegistrationCompleted:
         flow = await self.flows.load(request)
-        return await self.methods[flow.method].confirm(flow, request)
+        with step_span(flow, "confirm"):
+            return await self.methods[flow.method].confirm(flow, request)
 
     # --- the agent at a counter -------------------------------------------------------------
 
     async def agent_register_resend(
             self, request: reg.CounterFlowRef) -> reg.AgentRegistrationStarted:
         flow = await self.flows.load_for_agent(request)
-        return await self.methods[flow.method].agent_register_resend(flow, request)
+        with step_span(flow, "agent_register_resend"):
+            return await self.methods[flow.method].agent_register_resend(flow, request)
 
     async def agent_register_confirm(
             self, request: reg.CounterOtp) -> reg.AgentRegistrationCreated:
         flow = await self.flows.load_for_agent(request)
-        return await self.methods[flow.method].agent_register_confirm(flow, request)
+        with step_span(flow, "agent_register_confirm"):
+            return await self.methods[flow.method].agent_register_confirm(flow, request)
 
     # --- consumed events --------------------------------------------------------------------
 

@@ -309,12 +309,16 @@ class LoginHistoryPage(SessionRef):
 
 
 class LoginEntry(Contract):
+    """``device``: the browser and system in words ("Chrome trên Windows", issue 14); absent
+    only from a profile older than it."""
+
     at: str
     method: str
     result: str
     reason: str | None
     ip: str | None
     user_agent: str | None
+    device: str | None = None
 
 
 class LoginHistory(Contract):
@@ -328,6 +332,7 @@ class SessionEntry(Contract):
     last_seen_at: str
     ip: str | None
     user_agent: str | None
+    device: str | None = None  # as in LoginEntry
     level: int
     method: str | None
     current: bool

@@ -1,36 +1,32 @@
-"""The messaging foundation on real servers: outbox, relay, consumers, idempotency, DLQ, RPC."""
+"""The messaging foundation on real servers: outbox, relay, consumers, idempotency, DLQ, RPC,
+and the gauges the metrics read from them."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from nats.js.api import AckPolicy, ConsumerConfig
 
 from shared.bus import Consumer, ConsumerRunner
-from shared.events import DLQ_STREAM, RegistrationRequested, new_event
+from shared.events import (
+    DLQ_STREAM,
+    EVENTS_STREAM,
+    Envelope,
+    OtpSent,
+    RegistrationRequested,
+    event_subject,
+    new_event,
+)
+from shared.metrics import REGISTRY
 from shared.rpc import RemoteError, RpcClient, RpcServer, ServiceUnavailable
-from shared.runtime import Infrastructure, connect_infrastructure
-from shared.settings import CommonSettings
-from shared.storage import AlreadyProcessed, UnitOfWork, ensure_indexes
+from shared.runtime import Infrastructure
+from shared.storage import AlreadyProcessed, UnitOfWork
 
 pytestmark = pytest.mark.integration
 
-
-@pytest.fixture
-async def infra(test_servers: Any) -> AsyncIterator[Infrastructure]:
-    settings = CommonSettings(nats_url=test_servers.nats_url, mongo_url=test_servers.mongo_url,
-                              db_prefix=f"t{uuid.uuid4().hex[:8]}",
-                              nats_nkey_seed_file=test_servers.nats_seed("test"))
-    infra = await connect_infrastructure(settings, "shared")
-    await ensure_indexes(infra.db, {})
-    yield infra
-    await infra.relay.stop()
-    await infra.nc.drain()
-    await infra.mongo.drop_database(infra.db.name)
-    await infra.mongo.close()
 
 
 def _requested() -> Any:
@@ -150,11 +146,18 @@ async def test_an_unreachable_database_is_a_retryable_unavailability(
     # service_unavailable (503, retried by the client), not internal (500).
     from pymongo.errors import AutoReconnect, OperationFailure
 
+    class StillConflicting(Exception):
+        """A service's retry signal, given up on (registration's TransactionConflict)."""
+
     async def step(payload: dict[str, Any]) -> Any:
         if payload.get("cut"):
             raise AutoReconnect("connection closed")
         if payload.get("callee_down"):
             raise ServiceUnavailable("otp")
+        if payload.get("conflict"):
+            conflict = OperationFailure("write conflict", 112)
+            conflict._add_error_label("TransientTransactionError")
+            raise StillConflicting() from conflict
         raise OperationFailure("a real refusal")
 
     name = f"t{uuid.uuid4().hex[:6]}"
@@ -169,8 +172,56 @@ async def test_an_unreachable_database_is_a_retryable_unavailability(
         with pytest.raises(RemoteError) as err:
             await client.call(name, "step", {"callee_down": True})
         assert err.value.code == "service_unavailable"
+        # Seen in the chaos test: a write conflict that outlasted the unit's retries.
+        with pytest.raises(RemoteError) as err:
+            await client.call(name, "step", {"conflict": True})
+        assert err.value.code == "service_unavailable"
         with pytest.raises(RemoteError) as err:
             await client.call(name, "step", {})
         assert err.value.code == "internal"
     finally:
         await server.stop()
+
+
+# --- the gauges the metrics read (shared/metrics.py) ---------------------------------------
+
+def _sent() -> Envelope:
+    flow = str(uuid.uuid4())
+    return new_event(OtpSent(flow_id=flow, purpose="login", challenge_id=flow,
+                             expires_at="2030-01-01T00:00:00Z"), correlation_id=flow)
+
+
+def gauge(name: str, **labels: str) -> float | None:
+    return REGISTRY.get_sample_value(name, labels)
+
+
+async def test_the_relay_measures_the_backlog_and_a_consumer_its_pending_events(
+        infra: Infrastructure) -> None:
+    async with UnitOfWork(infra.mongo, infra.db) as uow:
+        for _ in range(3):
+            uow.emit(_sent())
+        await uow.commit()
+    await infra.relay._measure_backlog()  # the relay is not started: the events wait
+    assert gauge("dvcid_outbox_pending_events") == 3
+    age = gauge("dvcid_outbox_oldest_event_age_seconds")
+    assert age is not None and 0 <= age < 30
+
+    durable = f"test-{uuid.uuid4().hex[:8]}"
+
+    async def handler(_event: Envelope) -> None:
+        return None
+
+    assert await infra.relay.publish_pending() == 3
+    # A durable bound without its fetch loop: only the server's count moves the gauge.
+    await infra.js.add_consumer(EVENTS_STREAM, ConsumerConfig(
+        durable_name=durable, ack_policy=AckPolicy.EXPLICIT,
+        filter_subjects=[event_subject("OtpSent")]))
+    sub = await infra.js.pull_subscribe_bind(durable, stream=EVENTS_STREAM)
+    try:
+        runner = ConsumerRunner(infra.js, Consumer(durable, ["OtpSent"], handler))
+        await runner._measure_pending(sub)
+        pending = gauge("dvcid_consumer_pending_messages", durable=durable)
+        assert pending is not None and pending >= 3
+    finally:
+        await sub.unsubscribe()
+        await infra.js.delete_consumer(EVENTS_STREAM, durable)

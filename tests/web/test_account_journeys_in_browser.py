@@ -2,8 +2,8 @@
 Thông tin định danh (a new e-mail first sends the browser to "Xác thực lại": the password,
 the OTP, then back); on Các phương thức xác thực the last way to log in cannot be removed, a
 phone is added with its OTP, the password is changed ("Sửa"); on Quản lý đăng nhập the
-history and the sessions, the other browser's session ended. Screenshots go to
-test-output/screenshots/."""
+history and the sessions, each device in words ("Chrome trên Linux"), the other browser's
+session ended. Screenshots go to test-output/screenshots/."""
 
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ from tests.web.test_recovery_journeys_in_browser import (
 )
 
 pytestmark = pytest.mark.e2e
+
+# The second session's browser: Zalo's own window on an iPhone (its sessions row names it).
+ZALO_ON_AN_IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+                     "(KHTML, like Gecko) Mobile/15E148 Zalo iOS/502 ZaloTheme/light "
+                     "ZaloLanguage/vn")
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -67,7 +72,7 @@ async def test_a_citizen_manages_contacts_methods_password_and_sessions(
     register(api, citizen)
     api.cookies.clear()
     await read_the_inbox(person_context, citizen)
-    other = await new_context(browser, base_url,
+    other = await new_context(browser, base_url, user_agent=ZALO_ON_AN_IPHONE,
                               extra_http_headers=client_ip(f"other-{random.random()}"))
     await log_in(other, citizen)  # a second session, on another device
     page = await log_in(person_context, citizen)
@@ -141,9 +146,12 @@ async def test_a_citizen_manages_contacts_methods_password_and_sessions(
     sessions = page.locator("table.sessions tbody tr")
     assert await sessions.count() == 2
     assert await page.locator("table.sessions tr.current").count() == 1
-    assert "Phiên hiện tại" in await page.locator("table.sessions tr.current").inner_text()
+    current = await page.locator("table.sessions tr.current").inner_text()
+    assert "Phiên hiện tại" in current and "Chrome trên Linux" in current  # headless Chromium
+    assert "Zalo trên iPhone" in await page.locator("table.sessions tbody").inner_text()
     history = await page.locator("table.logins tbody").inner_text()
     assert "Thành công" in history and "Mật khẩu + OTP" in history
+    assert "Chrome trên Linux" in history and "Mozilla" not in history
     await check_page(page, "78-quan-ly-dang-nhap")
     await submit(page, "Kết thúc")
     assert "Đã kết thúc phiên đăng nhập" in await page.locator("main").inner_text()

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import ConfigDict, StrictBool
+from pydantic import ConfigDict, Field, StrictBool
 
 from services.gateway.dependencies import Client, FlowToken, Rpc, SessionToken, path_id
 from services.gateway.problems import problem_responses
@@ -65,12 +65,17 @@ class MethodOtp(RequestBody):
     code: OtpCode
 
 
+# The user-agent string in people's words (profile names it: issue 14).
+DeviceWords = Annotated[str | None, Field(description='e.g. "Chrome trên Windows"')]
+
+
 class LoginEntry(ResponseBody):
     at: str
     method: str
     result: str
     ip: str | None = None
     user_agent: str | None = None
+    device: DeviceWords = None
 
 
 class SessionEntry(ResponseBody):
@@ -79,6 +84,7 @@ class SessionEntry(ResponseBody):
     last_seen_at: str
     ip: str | None = None
     user_agent: str | None = None
+    device: DeviceWords = None
     level: int
     method: str | None = None
     current: bool

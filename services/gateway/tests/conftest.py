@@ -28,7 +28,7 @@ ENDPOINTS = {
                 "authenticate", "me", "logout", "login_submit_signature", "agent_session",
                 "login_change_password", "me_auth_methods", "me_add_method",
                 "me_activity", "me_remove_method", "me_reauth_start", "me_reauth_otp",
-                "password_policy"],
+                "password_policy", "me_logins", "me_sessions"],
     "otp": ["issue", "verify", "policy"],
     "pki": ["status"],
 }

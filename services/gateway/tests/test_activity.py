@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 ENTRY = {"seq": 7, "at": "2026-03-01T01:02:03.000000+00:00", "kind": "login_failed",
          "details": {"method": "password", "failures": 5, "ip": "203.0.113.5",
-                     "device": "Chrome, Windows",
+                     "device": "Chrome trên Windows",
                      "window_start": "2026-03-01T01:00:00.000000+00:00"}}
 
 
@@ -43,7 +43,7 @@ async def test_the_page_tells_the_entries(api: httpx.AsyncClient, profile: StubS
     response = await api.get("/tai-khoan/hoat-dong", params={"truoc": "12"})
     assert response.status_code == 200, response.text
     assert "Đăng nhập không thành công" in response.text
-    assert "5 lần sai trong 15 phút" in response.text and "Chrome, Windows" in response.text
+    assert "5 lần sai trong 15 phút" in response.text and "Chrome trên Windows" in response.text
     assert 'href="/tai-khoan/hoat-dong?truoc=7"' in response.text
     assert profile.payloads("me_activity")[0] == {"session_token": "sess-1", "limit": 20,
                                                   "before": 12}

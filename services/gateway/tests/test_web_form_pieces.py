@@ -1,5 +1,5 @@
 """The pages' small pure pieces (issue 17): the date of birth's three boxes, the code typed on
-an OTP screen, the masked phone as people write it, a device named from its user agent."""
+an OTP screen, the masked phone as people write it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import asyncio
 from fastapi import FastAPI, Request
 
 from services.gateway.web.dates import read_date_boxes, with_date_errors
-from services.gateway.web.devices import device_name
 from services.gateway.web.otp_screen import new_code_sent, typed_code
 from services.gateway.web.otp_timing import OtpTimingCache
 from services.gateway.web.rendering import FormErrors, dn_organisation, vn_phone
@@ -97,28 +96,10 @@ def test_a_masked_phone_reads_as_a_vietnamese_number() -> None:
     assert vn_phone(None) == ""
 
 
-def test_a_device_is_named_by_browser_and_system() -> None:
-    chrome_windows = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-                      "(KHTML, like Gecko) Chrome/124.0 Safari/537.36")
-    assert device_name(chrome_windows) == "Chrome · Windows"
-    safari_iphone = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
-                     "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1")
-    assert device_name(safari_iphone) == "Safari · iPhone"
-    edge = chrome_windows + " Edg/124.0"
-    assert device_name(edge) == "Edge · Windows"
-    assert device_name("curl/8.5") == "Thiết bị không xác định"
-    assert device_name(None) == "—"
-
-
 def test_a_certificate_issuer_is_named_by_its_organisation() -> None:
     assert dn_organisation("CN=Sandbox CA 1,O=Sandbox CA,C=VN") == "Sandbox CA"
     assert dn_organisation("CN=VNPT-CA") == "VNPT-CA"
     assert dn_organisation("") == ""
-
-
-def test_a_headless_chrome_is_chrome() -> None:
-    assert device_name("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-                       "HeadlessChrome/124.0 Safari/537.36") == "Chrome · Linux"
 
 
 def test_a_masked_phone_inside_a_label_reads_as_a_vietnamese_number() -> None:

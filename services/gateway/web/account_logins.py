@@ -1,6 +1,7 @@
 """Quản lý đăng nhập: the login history (``GET /api/v1/me/logins``, newest first, paged by
 time: "Trang sau" carries the last row's time) and the live sessions (``GET /me/sessions``,
-the current one marked), each other session with "Kết thúc" (``DELETE /me/sessions/{id}``)."""
+the current one marked), each other session with "Kết thúc" (``DELETE /me/sessions/{id}``).
+The device of each row is in words ("Chrome trên Windows") as profile names it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.gateway.dependencies import Rpc
 from services.gateway.web.account import ACCOUNT_PAGES, NOTICES, ask_as_owner, read_as_owner
-from services.gateway.web.devices import device_name
 from services.gateway.web.guards import CheckedForm, step_up_redirect
 from services.gateway.web.rendering import FormErrors, redirect, render
 from shared.contracts import profile as PROFILE
@@ -59,7 +59,7 @@ async def _page(request: Request, rpc: Rpc, *, before: str = "", notice: str | N
                   method_titles=METHOD_TITLES, result_titles=RESULT_TITLES,
                   first_page=PAGE if "before" in query else None,
                   next_page=f"{PAGE}?{urlencode({'truoc': next_before})}" if next_before else None,
-                  when=_when, device=device_name, notice=notice, errors=errors)
+                  when=_when, notice=notice, errors=errors)
 
 
 def _is_time(text: str) -> bool:

@@ -9,6 +9,8 @@ import ssl
 from email.message import EmailMessage
 
 from services.otp.domain.ports import EmailDeliveryError
+from shared import tracing
+from shared.tracing import SpanKind
 
 SMTP_TIMEOUT_SECONDS = 10.0
 
@@ -30,7 +32,8 @@ class SmtpEmailSender:
         message["Subject"] = subject
         message.set_content(body)
         try:
-            await asyncio.to_thread(self._deliver, message)
+            with tracing.span("email.send", SpanKind.CLIENT, {"peer.service": "smtp"}):
+                await asyncio.to_thread(self._deliver, message)
         except (OSError, smtplib.SMTPException) as exc:
             # The class only: the text of an SMTP error may echo the address.
             raise EmailDeliveryError(type(exc).__name__) from exc

@@ -22,7 +22,9 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from services.otp.domain.ports import SmsDeliveryError
+from shared import tracing
 from shared.logging import get_logger
+from shared.tracing import SpanKind
 
 log = get_logger(__name__)
 
@@ -84,6 +86,16 @@ class TwilioSmsSender:
         self._sleep = sleep
 
     async def send(self, to_e164: str, body: str) -> None:
+        # A CLIENT span per SMS (its retries inside) with Twilio's answer code, nothing sent.
+        with tracing.span("sms.send", SpanKind.CLIENT, {"peer.service": "twilio"}) as current:
+            try:
+                await self._send(to_e164, body)
+            except SmsDeliveryError as exc:
+                tracing.set_attributes(current, {"dvcid.provider_answer": provider_answer(exc)})
+                raise
+            tracing.set_attributes(current, {"dvcid.provider_answer": "accepted"})
+
+    async def _send(self, to_e164: str, body: str) -> None:
         attempts = len(self._backoff) + 1
         for attempt in range(1, attempts + 1):
             try:
@@ -107,6 +119,14 @@ class TwilioSmsSender:
 
     async def close(self) -> None:
         await self._http.close()
+
+
+def provider_answer(error: SmsDeliveryError) -> str:
+    """What the provider answered, as a code: Twilio's error code, else the HTTP status, else
+    ``network`` (no answer)."""
+    if error.provider_code is not None:
+        return str(error.provider_code)
+    return str(error.status) if error.status is not None else "network"
 
 
 def _basic(user: str, password: str) -> str:

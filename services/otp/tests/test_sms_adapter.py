@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from opentelemetry.trace import SpanKind, StatusCode
 
 from services.otp.adapters.sms import TwilioSmsSender, rewrite_url
 from services.otp.domain.ports import SmsDeliveryError
 from services.otp.tests.twilio_stub import TwilioStub
+from shared.tests.spans import recorded_spans
 
 pytestmark = pytest.mark.integration
 
@@ -91,3 +93,20 @@ async def test_an_unreachable_gateway_is_a_delivery_error() -> None:
         assert err.value.reason.startswith("network")
     finally:
         await sender.close()
+
+
+async def test_each_sms_is_one_client_span_with_the_providers_answer_code_only(
+        stub: TwilioStub, sender: TwilioSmsSender) -> None:
+    stub.script = [(429, 20429)]  # retried inside the one span
+    with recorded_spans("otp") as spans:
+        await sender.send("+84912345678", BODY)
+        stub.script = [(400, 21211)]
+        with pytest.raises(SmsDeliveryError):
+            await sender.send("+84900000000", BODY)
+    sent, refused = spans.get_finished_spans()
+    assert (sent.name, sent.kind) == ("sms.send", SpanKind.CLIENT)
+    assert dict(sent.attributes or {}) == {"peer.service": "twilio",
+                                           "dvcid.provider_answer": "accepted"}
+    assert dict(refused.attributes or {})["dvcid.provider_answer"] == "21211"
+    assert refused.status.status_code is StatusCode.ERROR
+    assert not any("84900000000" in str(value) for value in (refused.attributes or {}).values())

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any
 
 import httpx
 
 from services.pki.domain.ports import MobileSignatureError, MobileSignatureStatus
+from shared import tracing
 from shared.http import retrying_transport
+from shared.tracing import SpanKind
+
+_PEER = {"peer.service": "mobile_signature"}
+_ANSWER_CODE = re.compile(r"[A-Z][A-Z_]{0,39}")
 
 
 def create_client(base_url: str, token: str, timeout_seconds: float) -> httpx.AsyncClient:
@@ -35,16 +41,21 @@ class HttpMobileSignatureProvider:
         body = {"relyingPartyName": self._relying_party, "phoneNumber": phone,
                 "hash": base64.b64encode(digest).decode(), "hashType": "SHA256",
                 "language": "VIE", "displayText": display_text}
-        data = await self._call("POST", "/signature", json=body)
+        with tracing.span("sim.signature_start", SpanKind.CLIENT, _PEER):
+            data = await self._call("POST", "/signature", json=body)
         session_id = data.get("sessionID")
         if not isinstance(session_id, str) or not session_id:
             raise MobileSignatureError("no sessionID in the provider's answer")
         return session_id
 
     async def status(self, session_id: str, wait_seconds: float) -> MobileSignatureStatus:
-        data = await self._call("GET", f"/signature/session/{session_id}",
-                                params={"timeoutMs": int(wait_seconds * 1000)},
-                                extra_timeout=wait_seconds)
+        # The span shows the long poll's wait and the provider's answer code (state/result).
+        with tracing.span("sim.signature_status", SpanKind.CLIENT, _PEER) as current:
+            data = await self._call("GET", f"/signature/session/{session_id}",
+                                    params={"timeoutMs": int(wait_seconds * 1000)},
+                                    extra_timeout=wait_seconds)
+            tracing.set_attributes(current, {"dvcid.provider_answer": _answer_code(
+                data.get("result") or data.get("state"))})
         state = data.get("state")
         if state == "RUNNING":
             return MobileSignatureStatus(state="RUNNING")
@@ -73,6 +84,12 @@ class HttpMobileSignatureProvider:
         if not isinstance(data, dict):
             raise MobileSignatureError("provider answered a non-object")
         return data
+
+
+def _answer_code(value: object) -> str:
+    """The provider's state or result as a bounded code (OK, USER_CANCELLED...), else other."""
+    text = str(value)
+    return text if _ANSWER_CODE.fullmatch(text) else "other"
 
 
 def _b64(value: object) -> bytes | None:

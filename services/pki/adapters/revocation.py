@@ -33,8 +33,10 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 
 from services.pki.domain.ports import RevocationStatus
+from shared import tracing
 from shared.http import retrying_transport
 from shared.logging import get_logger
+from shared.tracing import SpanKind
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -168,7 +170,10 @@ class HttpRevocationChecker:
     # --- HTTP and single flight -----------------------------------------------------------------
     async def _get(self, url: str, limit: int) -> bytes | None:
         try:
-            response = await self._client.get(url)
+            # The CA's host is not an attribute: only that a CRL was fetched, and the answer.
+            with tracing.span("crl.fetch", SpanKind.CLIENT, {"peer.service": "ca"}) as current:
+                response = await self._client.get(url)
+                tracing.set_attributes(current, {"http.response.status_code": response.status_code})
         except httpx.HTTPError as exc:
             log.warning("revocation source unreachable", url=url, error=type(exc).__name__)
             return None
@@ -179,8 +184,10 @@ class HttpRevocationChecker:
 
     async def _post(self, url: str, request: bytes) -> bytes | None:
         try:
-            response = await self._client.post(
-                url, content=request, headers={"Content-Type": "application/ocsp-request"})
+            with tracing.span("ocsp.query", SpanKind.CLIENT, {"peer.service": "ocsp"}) as current:
+                response = await self._client.post(
+                    url, content=request, headers={"Content-Type": "application/ocsp-request"})
+                tracing.set_attributes(current, {"http.response.status_code": response.status_code})
         except httpx.HTTPError as exc:
             log.warning("ocsp responder unreachable", url=url, error=type(exc).__name__)
             return None

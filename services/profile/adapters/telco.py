@@ -11,8 +11,10 @@ import httpx
 
 from services.profile.domain.errors import ExternalUnavailable
 from services.profile.domain.models import Subscriber
+from shared import tracing
 from shared.http import retrying_transport
 from shared.logging import get_logger
+from shared.tracing import SpanKind
 
 log = get_logger(__name__)
 
@@ -32,6 +34,13 @@ class HttpSubscriberRegistry:
         self._client = client
 
     async def find(self, phone: str) -> Subscriber | None:
+        # A CLIENT span with who was asked and whether they knew the phone, nothing more.
+        with tracing.span("telco.lookup", SpanKind.CLIENT, {"peer.service": "telco"}) as current:
+            found = await self._lookup(phone)
+            tracing.set_attributes(current, {"dvcid.outcome": "found" if found else "not_found"})
+            return found
+
+    async def _lookup(self, phone: str) -> Subscriber | None:
         try:
             response = await self._client.post("v1/subscribers/lookup", json={"phone": phone})
         except httpx.HTTPError as exc:

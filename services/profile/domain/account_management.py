@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 
+from services.profile.domain.devices import device_words
 from services.profile.domain.errors import (
     FlowExpired,
     FlowState,
@@ -188,14 +189,16 @@ def last_used_by_type(records: list[LoginRecord]) -> dict[str, datetime]:
 def session_view(session: Session, current_id: str) -> dict[str, Any]:
     return {"id": session.session_id, "created_at": iso(session.created_at),
             "last_seen_at": iso(session.last_seen_at), "ip": session.ip,
-            "user_agent": session.user_agent, "level": session.level,
+            "user_agent": session.user_agent, "device": device_words(session.user_agent),
+            "level": session.level,
             "method": session.method, "current": session.session_id == current_id,
             "expires_at": iso(session.expires_at)}
 
 
 def login_view(record: LoginRecord) -> dict[str, Any]:
     return {"at": iso(record.at), "method": record.method, "result": record.result,
-            "reason": record.reason, "ip": record.ip, "user_agent": record.user_agent}
+            "reason": record.reason, "ip": record.ip, "user_agent": record.user_agent,
+            "device": device_words(record.user_agent)}
 
 
 # --- the add-a-method flow ------------------------------------------------------------------

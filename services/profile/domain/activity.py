@@ -16,11 +16,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from services.profile.domain.devices import device_words
 from shared.phones import mask_phone
 
 GENESIS = "0" * 64
@@ -35,7 +36,7 @@ Transform = Callable[[Any], tuple[str, Any] | None]
 
 
 def _device(user_agent: Any) -> tuple[str, Any] | None:
-    return ("device", coarse_device(user_agent)) if isinstance(user_agent, str) else None
+    return ("device", device_words(user_agent)) if isinstance(user_agent, str) else None
 
 
 def _masked_phone(phone: Any) -> tuple[str, Any] | None:
@@ -204,26 +205,6 @@ def burst_window(moment: datetime) -> datetime:
     seconds = int(BURST_WINDOW.total_seconds())
     epoch = int(moment.timestamp())
     return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
-
-
-_BROWSERS: Sequence[tuple[str, str]] = (
-    ("Edg/", "Edge"), ("OPR/", "Opera"), ("CocCoc", "Cốc Cốc"), ("Firefox/", "Firefox"),
-    ("Chrome/", "Chrome"), ("Chromium/", "Chromium"), ("Safari/", "Safari"),
-    ("python-httpx", "httpx"), ("curl/", "curl"),
-)
-_SYSTEMS: Sequence[tuple[str, str]] = (
-    ("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),
-    ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"),
-)
-
-
-def coarse_device(user_agent: str) -> str:
-    """``Chrome, Windows``: enough to recognise one's own device, nothing that singles it
-    out (no versions, no build strings)."""
-    browser = next((name for mark, name in _BROWSERS if mark in user_agent), None)
-    system = next((name for mark, name in _SYSTEMS if mark in user_agent), None)
-    known = [part for part in (browser, system) if part]
-    return ", ".join(known) if known else "Khác"
 
 
 def entry_view(entry: Entry) -> dict[str, Any]:

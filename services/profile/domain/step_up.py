@@ -17,7 +17,6 @@ the session, before a sensitive change (FLOWS.md "Sensitive changes").
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
@@ -115,21 +114,6 @@ def step_up_view(session: Session, validity: timedelta = STEP_UP_VALIDITY) -> di
 # --- what the notice of a change says -------------------------------------------------------
 
 VIETNAM = timezone(timedelta(hours=7))
-_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("coc_coc", "Coc Coc"), ("Firefox/", "Firefox"),
-             ("Chrome/", "Chrome"), ("Safari/", "Safari"))
-_SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iOS"), ("Windows", "Windows"),
-            ("Mac OS X", "macOS"), ("Linux", "Linux"))
-_SAFE = re.compile(r"[^A-Za-z .]")
-
-
-def coarse_device(user_agent: str | None) -> str:
-    """"Chrome tren Windows": the browser and the system only, never the full string."""
-    ua = user_agent or ""
-    browser = next((name for mark, name in _BROWSERS if mark.casefold() in ua.casefold()), None)
-    system = next((name for mark, name in _SYSTEMS if mark in ua), None)
-    if browser and system:
-        return f"{browser} tren {system}"
-    return _SAFE.sub("", browser or system or "thiet bi khong ro")
 
 
 def notice_time(moment: datetime) -> str:

@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from services.profile.domain.account_management import iso
+from services.profile.domain.devices import device_ascii
 from services.profile.domain.models import Account, Session
 from services.profile.domain.ports import UnitOfWork
 from services.profile.domain.step_up import (
     STEP_UP_VALIDITY,
-    coarse_device,
     ensure_stepped_up,
     required_level,
 )
@@ -39,7 +39,7 @@ class SensitiveChanges:
             account_id=account.account_id, change=change,
             phone_ids=phone_ids if phone_ids is not None
             else [p.phone_id for p in account.phones], at=iso(now) or "",
-            device=coarse_device(session.user_agent), email=account.email is not None),
+            device=device_ascii(session.user_agent), email=account.email is not None),
             correlation_id=session.session_id, occurred_at=now)
         uow.emit(event)
         return event

@@ -44,6 +44,7 @@ from services.profile.tests.fakes import (
     fast_password_hash,
     sequential_ids,
 )
+from services.profile.tests.test_devices import COC_COC_ANDROID, SAFARI_IPHONE
 from services.profile.tests.test_handlers import POLICY
 from shared import crypto
 from shared.clock import FrozenClock
@@ -191,12 +192,15 @@ async def test_login_history_is_paged_newest_first(world: World) -> None:
     for n in range(5):
         world.store.history.rows.append(LoginRecord(
             f"r{n}", "acc-1", f"l{n}", T0 - timedelta(minutes=5 - n), "password",
-            "success" if n % 2 else "failure", ip="10.1.1.1", user_agent="UA"))
+            "success" if n % 2 else "failure", ip="10.1.1.1", user_agent=COC_COC_ANDROID))
     world.store.history.rows.append(LoginRecord("other", "acc-2", "x", T0, "password",
                                                 "success"))
     first = await world.accounts.me_logins({"session_token": token, "limit": 3})
     assert [i["result"] for i in first["items"]] == ["failure", "success", "failure"]
     assert first["items"][0]["at"] > first["items"][1]["at"]
+    # The string as it came, and the device in words next to it (issue 14).
+    assert first["items"][0]["user_agent"] == COC_COC_ANDROID
+    assert first["items"][0]["device"] == "Cốc Cốc trên Android"
     second = await world.accounts.me_logins({"session_token": token, "limit": 3,
                                              "before": first["next_before"]})
     assert len(second["items"]) == 2 and "next_before" not in second
@@ -206,11 +210,13 @@ async def test_sessions_listed_current_marked_and_ended(world: World) -> None:
     add_account(world)
     add_account(world, "acc-2", id_number="001099099999")
     token, current = open_session(world)
-    other_token, other = open_session(world, ago=timedelta(minutes=3), ip="10.9.9.9")
+    other_token, other = open_session(world, ago=timedelta(minutes=3), ip="10.9.9.9",
+                                      user_agent=SAFARI_IPHONE)
     _, foreign = open_session(world, "acc-2")
     listed = (await world.accounts.me_sessions({"session_token": token}))["items"]
     assert [(s["id"], s["current"]) for s in listed] == [(current, True), (other, False)]
     assert listed[1]["ip"] == "10.9.9.9" and listed[1]["level"] == 2
+    assert [s["device"] for s in listed] == ["Thiết bị không xác định", "Safari trên iPhone"]
     with pytest.raises(NotFound):
         await world.accounts.me_end_session({"session_token": token, "session_id": foreign})
     await world.accounts.me_end_session({"session_token": token, "session_id": other})

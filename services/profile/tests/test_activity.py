@@ -17,7 +17,6 @@ from services.profile.domain.activity import (
     NewEntry,
     burst_milestone,
     chain,
-    coarse_device,
     entry_hash,
     first_break,
 )
@@ -161,12 +160,6 @@ def test_burst_milestones_are_few() -> None:
     assert written[:3] == [1, 5, 10] and len(written) <= 20
 
 
-def test_the_device_is_coarse() -> None:
-    assert coarse_device(CHROME_WINDOWS) == "Chrome, Windows"
-    assert coarse_device("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Safari/604.1") == "Safari, iOS"
-    assert coarse_device("something else") == "Khác"
-
-
 # --- appending from events --------------------------------------------------------------------
 
 async def test_events_make_entries_without_personal_data() -> None:
@@ -183,7 +176,7 @@ async def test_events_make_entries_without_personal_data() -> None:
                                          "password_changed"]
     assert entries[0].details == {"method": "mobile", "level": 2, "subject_type": "citizen"}
     assert entries[1].details == {"method": "password", "level": 2, "ip": "203.0.113.5",
-                                  "device": "Chrome, Windows"}
+                                  "device": "Chrome trên Windows"}
     text = repr(entries)
     for secret in ("001090123456", "Nguyễn", "912000111", "argon2", "Mozilla"):
         assert secret not in text
@@ -248,7 +241,7 @@ async def test_failed_logins_are_summed_per_window() -> None:
     await log.on_event(failed(99, minutes=20))  # the next window starts over
     entries = store.of(ACCOUNT)
     assert [e.details["failures"] for e in entries] == [1, 5, 10, 1]
-    assert entries[0].details["device"] == "Chrome, Windows"
+    assert entries[0].details["device"] == "Chrome trên Windows"
     # A redelivered failure keeps its place and adds nothing.
     await log.on_event(failed(5, minutes=0.5))
     assert len(store.of(ACCOUNT)) == 4

@@ -15,8 +15,10 @@ import httpx
 
 from services.registration.domain.errors import ExternalUnavailable
 from services.registration.domain.model import InsuredPerson
+from shared import tracing
 from shared.http import retrying_transport
 from shared.logging import get_logger
+from shared.tracing import SpanKind
 
 log = get_logger(__name__)
 
@@ -46,6 +48,13 @@ class HttpInsuranceRegistry:
         self._client = client
 
     async def find(self, bhxh_code: str) -> InsuredPerson | None:
+        # A CLIENT span with who was asked and whether they knew the person, nothing more.
+        with tracing.span("bhxh.lookup", SpanKind.CLIENT, {"peer.service": "bhxh"}) as current:
+            found = await self._lookup(bhxh_code)
+            tracing.set_attributes(current, {"dvcid.outcome": "found" if found else "not_found"})
+            return found
+
+    async def _lookup(self, bhxh_code: str) -> InsuredPerson | None:
         try:
             response = await self._client.post("v1/insured/lookup", json={"bhxh_code": bhxh_code})
         except httpx.HTTPError as exc:

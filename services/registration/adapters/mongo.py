@@ -91,7 +91,8 @@ def registration_to_document(flow: RegistrationFlow) -> Document:
         "updated_at": flow.created_at,
     }
     for name in ("flow_token_hash", "identity", "phone", "email", "certificate", "agent",
-                 "account_id", "level", "code", "completed_at", "vneid_sub"):
+                 "account_id", "level", "code", "completed_at", "vneid_sub",
+                 "trace_context"):
         value = getattr(flow, name)
         if value is not None:
             doc[name] = _encode(value)
@@ -137,6 +138,7 @@ def registration_from_document(doc: Document) -> RegistrationFlow:
         code=doc.get("code"),
         completed_at=doc.get("completed_at"),
         vneid_sub=doc.get("vneid_sub"),
+        trace_context=doc.get("trace_context"),
     )
 
 

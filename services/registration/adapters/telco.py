@@ -16,8 +16,10 @@ import httpx
 
 from services.registration.domain.errors import ExternalUnavailable
 from services.registration.domain.model import Subscriber
+from shared import tracing
 from shared.http import retrying_transport
 from shared.logging import get_logger
+from shared.tracing import SpanKind
 
 log = get_logger(__name__)
 
@@ -46,6 +48,13 @@ class HttpSubscriberRegistry:
         self._client = client
 
     async def find(self, phone: str) -> Subscriber | None:
+        # A CLIENT span with who was asked and whether they knew the person, nothing more.
+        with tracing.span("telco.lookup", SpanKind.CLIENT, {"peer.service": "telco"}) as current:
+            found = await self._lookup(phone)
+            tracing.set_attributes(current, {"dvcid.outcome": "found" if found else "not_found"})
+            return found
+
+    async def _lookup(self, phone: str) -> Subscriber | None:
         try:
             response = await self._client.post("v1/subscribers/lookup", json={"phone": phone})
         except httpx.HTTPError as exc:

@@ -99,6 +99,9 @@ class RegistrationFlow:
     completed_at: datetime | None = None
     # VNeID's name of the person (method vneid, issue 15): linked to the account it makes.
     vneid_sub: str | None = None
+    # The W3C traceparent current at the start (opaque; None when tracing was off): every
+    # later step is traced as part of the start's trace, so a registration is one trace.
+    trace_context: str | None = None
 
     def is_expired(self, now: datetime) -> bool:
         return now >= self.expires_at

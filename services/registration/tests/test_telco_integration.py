@@ -19,6 +19,7 @@ from services.registration.tests.telco_server import (
     TelcoServer,
     telco_server,
 )
+from shared.tests.spans import recorded_spans
 
 pytestmark = pytest.mark.integration
 
@@ -78,3 +79,17 @@ async def test_an_unreachable_registry_is_external_unavailable() -> None:
         assert err.value.to_error()["code"] == "external_unavailable"
     finally:
         await client.aclose()
+
+
+async def test_each_lookup_is_a_client_span_saying_only_who_was_asked_and_the_outcome(
+        registry: HttpSubscriberRegistry) -> None:
+    with recorded_spans("registration") as spans:
+        await registry.find("+84912345678")
+        await registry.find("+84987654321")
+        with pytest.raises(ExternalUnavailable):
+            await registry.find(ANSWERS_503)
+    found, unknown, failed = spans.get_finished_spans()
+    assert {span.name for span in (found, unknown, failed)} == {"telco.lookup"}
+    assert dict(found.attributes or {}) == {"peer.service": "telco", "dvcid.outcome": "found"}
+    assert dict(unknown.attributes or {})["dvcid.outcome"] == "not_found"
+    assert failed.status.description == "external_unavailable"
