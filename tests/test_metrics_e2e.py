@@ -43,7 +43,7 @@ def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
 def test_a_mobile_registration_moves_the_counters_of_every_service(stack: DevStack,
                                                                     api: httpx.Client) -> None:
     urls = stack.metrics_urls()
-    assert set(urls) == {"otp", "registration", "pki", "profile", "gateway"}
+    assert set(urls) == {"otp", "registration", "pki", "profile", "oidc", "gateway"}
     before = {name: scrape(url) for name, url in urls.items()}
 
     citizen = new_citizen()

@@ -31,6 +31,7 @@ ENDPOINTS = {
                 "password_policy", "me_logins", "me_sessions"],
     "otp": ["issue", "verify", "policy"],
     "pki": ["status"],
+    "oidc": ["metadata"],
 }
 
 

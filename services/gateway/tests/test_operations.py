@@ -30,8 +30,9 @@ async def test_readyz_needs_every_service(api: httpx.AsyncClient, nc: NATS,
     assert checks["nats"] == "ok" and checks["registration"] == "ok"
     assert checks["profile"] == "ok"
     assert checks["otp"] == "unavailable" and checks["pki"] == "unavailable"
+    assert checks["oidc"] == "unavailable"
 
-    others = [await StubService(nc, name).start() for name in ("otp", "pki")]
+    others = [await StubService(nc, name).start() for name in ("otp", "pki", "oidc")]
     try:
         response = await api.get("/readyz")
         assert response.status_code == 200, response.text
