@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from dvcid import observability, servers
+from dvcid import demo_portal, observability, servers
 from dvcid.nats_auth import Keyring
 from dvcid.traceview import TracePrinter, TraceReceiver, TraceStore, exporter_env
 
@@ -37,11 +37,14 @@ class Ports:
     # The first bus service instance's Prometheus /metrics port, the next ones follow
     # (otp 9101, registration 9102, ...); 0: a free port for each (the tests).
     metrics: int = 9101
+    # The demo client portal (sandbox/demo_portal), a relying party of dvcid's provider.
+    demo_portal: int = 8300
 
     @classmethod
     def free(cls) -> Ports:
         ports = cls(*(servers.free_port() for _ in range(6)))
         ports.metrics = 0
+        ports.demo_portal = servers.free_port()
         return ports
 
 
@@ -96,6 +99,10 @@ class DevStack:
     @property
     def sandbox_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.sandbox}"
+
+    @property
+    def demo_portal_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.demo_portal}"
 
     @property
     def sandbox_ca_dir(self) -> Path:
@@ -220,6 +227,24 @@ class DevStack:
             if managed.name == "nats":
                 self.apply_streams()
         self.wait_ready(timeout)
+        self.start_demo_portal(timeout)
+
+    def start_demo_portal(self, timeout: float = 60.0) -> None:
+        """The demo client portal, once dvcid's provider answers: registered as the operator
+        would (dvcid/demo_portal.py), then started like the other processes."""
+        operator = self.service_env() | {"DVCID_NATS_NKEY_SEED_FILE": self.nats_seed("operator")}
+        registration = demo_portal.register(self.home / "demo-portal", self.demo_portal_url,
+                                            operator, self.logs / "demo-portal-registration.log")
+        env = demo_portal.portal_env(self.base_env | {"PYTHONUNBUFFERED": "1"}, registration,
+                                     port=self.ports.demo_portal, portal_url=self.demo_portal_url,
+                                     issuer=self.gateway_url)
+        managed = Managed("demo-portal", [sys.executable, "-m", "sandbox.demo_portal"], env,
+                          self.ports.demo_portal, f"{self.demo_portal_url} (demo client portal)")
+        self.processes[managed.name] = managed
+        self._spawn(managed)
+        servers.wait_for_port(managed.port or 0, timeout, managed.proc)
+        self.say(f"  {managed.name:<13} pid {managed.proc.pid if managed.proc else '-':<7} "
+                 f"{managed.describe}")
 
     def apply_streams(self) -> None:
         """The streams as the settings say, by the operator (`dvcid admin streams`): the
@@ -326,6 +351,8 @@ def run_dev(home: Path, replicas: int = 1, trace: bool = False) -> int:
     try:
         stack.start()
         print(f"\nPortal (Cổng Dịch vụ công, dvcid): {stack.gateway_url}/")
+        print(f"Cổng dịch vụ công tỉnh mẫu (đăng nhập bằng tài khoản dvcid): "
+              f"{stack.demo_portal_url}/")
         print(f"API docs: {stack.gateway_url}/docs   sandbox page (SMS inbox, SIM, certificates): "
               f"{stack.gateway_url}/dev")
         print(f"Operator's NATS identity (dvcid admin, nats micro ls): "

@@ -68,7 +68,7 @@ OPERATOR_ENDPOINTS: dict[str, tuple[str, ...]] = {
 }
 # Endpoints that services call on each other and the gateway must not.
 INTERNAL_ENDPOINTS: dict[str, tuple[str, ...]] = {
-    "profile": ("stage_credential", "oidc_claims"),
+    "profile": ("stage_credential", "oidc_claims", "oidc_session_alive"),
 }
 # Core NATS wake-ups a service sends only to its own instances (no payload; the truth is
 # in its database): registration's "a flow's account is usable" (issue 12 read-your-writes).
@@ -82,8 +82,9 @@ CALLS: dict[str, dict[str, tuple[str, ...]]] = {
     "pki": {},
     "registration": {"otp": ("*",), "pki": ("*",), "profile": ("stage_credential",)},
     "profile": {"otp": ("*",), "pki": ("*",)},
-    # The OpenID Provider reads an account's claims, nothing else of profile's.
-    "oidc": {"profile": ("oidc_claims",)},
+    # The OpenID Provider reads an account's claims and whether a session is alive, nothing
+    # else of profile's.
+    "oidc": {"profile": ("oidc_claims", "oidc_session_alive")},
 }
 # The services the gateway talks to (their public endpoints only), and pings for /readyz.
 GATEWAY_CALLS = ("registration", "profile", "oidc")

@@ -51,6 +51,7 @@ async def create_client(nats_url: str, *, name: str, redirect_uris: list[str], p
                         jwks_uri: str | None = None, jwks: dict[str, Any] | None = None,
                         post_logout_redirect_uris: list[str] | None = None,
                         backchannel_logout_uri: str | None = None,
+                        require_par: bool = False,
                         seed_file: str | None = None) -> tuple[ClientView, str | None]:
     by_keys = jwks_uri is not None or jwks is not None
     secret = None if public or by_keys else new_client_secret()
@@ -65,6 +66,8 @@ async def create_client(nats_url: str, *, name: str, redirect_uris: list[str], p
         how["post_logout_redirect_uris"] = post_logout_redirect_uris
     if backchannel_logout_uri:
         how["backchannel_logout_uri"] = backchannel_logout_uri
+    if require_par:
+        how["require_pushed_authorization_requests"] = True
     request = CreateClient(name=name, redirect_uris=redirect_uris, public=public, **how)
     nc = await connect_operator(nats_url, seed_file)
     try:
@@ -94,6 +97,9 @@ def add_arguments(commands: Any) -> None:
     client.add_argument("--backchannel-logout-uri",
                         help="where dvcid POSTs a logout token when a session the portal signed "
                              "in with ends (back-channel logout)")
+    client.add_argument("--require-par", action="store_true", dest="require_par",
+                        help="the portal's authorization requests come through /oidc/par only "
+                             "(pushed authorization requests, RFC 9126)")
     how = client.add_mutually_exclusive_group()
     how.add_argument("--jwks-uri", help="private_key_jwt: where the portal publishes its public "
                                         "keys (JWK Set, https)")
@@ -126,7 +132,8 @@ def run(args: argparse.Namespace, nats_url: str) -> int:
             nats_url, name=args.name, redirect_uris=args.redirect_uris, public=args.public,
             jwks_uri=args.jwks_uri, jwks=jwks,
             post_logout_redirect_uris=args.post_logout_redirect_uris,
-            backchannel_logout_uri=args.backchannel_logout_uri))
+            backchannel_logout_uri=args.backchannel_logout_uri,
+            require_par=args.require_par))
     except RemoteError as exc:
         print(f"refused ({exc.error.get('code')}): {exc.error.get('detail')}", file=sys.stderr)
         return 1

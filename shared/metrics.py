@@ -46,7 +46,7 @@ ERROR_CODES = frozenset({
     # The OpenID Provider's (services/oidc): OAuth 2.0's own error codes (RFC 6749, 7009, 7591).
     "invalid_client", "invalid_client_metadata", "invalid_grant", "invalid_request",
     "invalid_scope", "invalid_token", "unauthorized_client", "unsupported_grant_type",
-    "unsupported_token_type",
+    "unsupported_token_type", "unsupported_response_type", "request_not_supported",
 })
 
 REGISTRY = CollectorRegistry()

@@ -134,10 +134,25 @@ def start(portal: Portal, metadata: dict[str, Any], secret: str | None = None) -
     return Started(client, url, state, nonce, verifier)
 
 
+def agreed(browser: httpx.Client, response: httpx.Response,
+           decision: str = "dong-y") -> httpx.Response:
+    """The consent page, the first time an account meets a portal (or when it asks for more
+    data): the person clicks "Đồng ý" (``dong-y``) or "Từ chối" (``tu-choi``); any other
+    answer is left as it came."""
+    if response.status_code != 200 or 'action="/oidc/dong-y"' not in response.text:
+        return response
+    assert "Chia sẻ thông tin với ứng dụng" in response.text
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', response.text))
+    return browser.post("/oidc/dong-y", data={name: html.unescape(value)
+                                              for name, value in fields.items()}
+                        | {"decision": decision}, follow_redirects=False)
+
+
 def back_at_portal(person: Person, url: str) -> str:
-    """The browser follows the authorization URL; dvcid redirects it to the portal."""
-    response = person.browser.get(url, follow_redirects=False)
-    assert response.status_code == 302, response.text
+    """The browser follows the authorization URL (and agrees on the consent page, if it
+    is asked); dvcid redirects it to the portal."""
+    response = agreed(person.browser, person.browser.get(url, follow_redirects=False))
+    assert response.status_code in (302, 303), response.text
     location = response.headers["location"]
     assert location.startswith(REDIRECT + "?"), location
     return location
@@ -346,8 +361,8 @@ def log_in_on_the_pages(browser: httpx.Client, api: httpx.Client, citizen: Citiz
     resuming = browser.get("/oidc/tiep-tuc")
     target = started.url.removeprefix(gateway_url)
     assert resuming.status_code == 200 and html.escape(target) in resuming.text
-    back = browser.get(target, follow_redirects=False)
-    assert back.status_code == 302 and back.headers["location"].startswith(REDIRECT + "?")
+    back = agreed(browser, browser.get(target, follow_redirects=False))
+    assert back.status_code in (302, 303) and back.headers["location"].startswith(REDIRECT + "?")
     assert "dvcid_web_sso" not in browser.cookies  # used once, then forgotten
     location: str = back.headers["location"]
     return location

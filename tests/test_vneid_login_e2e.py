@@ -24,6 +24,7 @@ import pytest
 
 from dvcid.devstack import DevStack
 from tests.journeys import login, new_citizen, step_up
+from tests.test_oidc_e2e import agreed
 from tests.vneid_journeys import (
     at_vneid,
     csrf_of,
@@ -169,8 +170,9 @@ def test_a_portal_sends_a_citizen_through_vneid_and_gets_the_code(
         onward = browser.get(made_account.headers["location"])
         assert onward.status_code == 200, onward.text
         target = unescape(re.search(r'href="(/oidc/authorize\?[^"]+)"', onward.text)[1])  # type: ignore[index]
-        resumed = browser.get(target)
-        assert resumed.status_code == 302, resumed.text
+        # The first time this account meets the portal: the consent page, "Đồng ý".
+        resumed = agreed(browser, browser.get(target))
+        assert resumed.status_code in (302, 303), resumed.text
         location = resumed.headers["location"]
         assert location.startswith(PORTAL_REDIRECT + "?")
     query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}

@@ -1,5 +1,6 @@
 """The demo client portal as one FastAPI app: Authlib's Starlette client against the configured
-OpenID Provider, Starlette's signed-cookie session for who is logged in."""
+OpenID Provider; Starlette's signed-cookie session holds the login dance and a random id, the
+login itself stays server-side (``sessions.py``), so a back-channel logout can end it."""
 
 from __future__ import annotations
 
@@ -9,13 +10,21 @@ from typing import Any
 
 import httpx
 from authlib.integrations.starlette_client import OAuth, OAuthError, StarletteOAuth2App
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from joserfc.errors import JoseError
 from starlette.middleware.sessions import SessionMiddleware
 
 from sandbox.demo_portal.config import DemoPortalSettings
+from sandbox.demo_portal.sessions import (
+    InvalidLogoutToken,
+    Login,
+    Logins,
+    SeenJtis,
+    verify_logout_token,
+)
+from shared.logging import get_logger
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent)
 # What the page calls the claims it knows; the others are shown by their names.
@@ -31,8 +40,14 @@ CLAIM_LABELS = {
     "amr": "Phương thức xác thực (amr)",
     "iss": "Nhà cung cấp định danh (iss)",
     "auth_time": "Thời điểm xác thực",
+    "sid": "Phiên đăng nhập tại nhà cung cấp (sid)",
+    "phone_number_verified": "Số điện thoại đã xác minh",
+    "vn_subject_type": "Loại chủ thể",
+    "vn_id_type": "Loại giấy tờ",
+    "vn_id_number": "Số giấy tờ định danh",
 }
 LOGIN_KEY = "login"
+log = get_logger("demo-portal")
 
 
 class MemoryCache:
@@ -64,22 +79,28 @@ def create_app(settings: DemoPortalSettings | None = None) -> FastAPI:
                        https_only=settings.public_url().startswith("https://"))
     oauth = OAuth(cache=MemoryCache())
     oauth.register("provider", client_id=settings.client_id,
-                   client_secret=settings.client_secret,
+                   client_secret=settings.secret(),
                    server_metadata_url=settings.metadata_url(),
                    client_kwargs={"scope": settings.scope, "code_challenge_method": "S256",
                                   "token_endpoint_auth_method": "client_secret_basic"})
     provider: StarletteOAuth2App = oauth.create_client("provider")
+    logins = Logins()
+    seen_jtis = SeenJtis()
     app.state.settings = settings
+    app.state.logins = logins
+
+    def current(request: Request) -> Login | None:
+        return logins.get(request.session.get(LOGIN_KEY))
 
     def page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
         return TEMPLATES.TemplateResponse(request, "portal.html", {
             "portal_name": settings.name, "issuer": settings.issuer, "labels": CLAIM_LABELS,
-            "step_up_acr": settings.step_up_acr,
+            "step_up_acr": settings.step_up_acr, "login_label": settings.login_label,
             **context}, status_code=status)
 
     @app.get("/", response_class=HTMLResponse)
     async def home(request: Request) -> HTMLResponse:
-        return page(request, login=request.session.get(LOGIN_KEY))
+        return page(request, login=current(request))
 
     @app.get("/login")
     async def login(request: Request, acr_values: str | None = None) -> Response:
@@ -100,20 +121,51 @@ def create_app(settings: DemoPortalSettings | None = None) -> FastAPI:
         except httpx.HTTPError as error:  # the provider unreachable or answering an error
             return page(request, status=502, error=f"provider_error: {type(error).__name__}")
         claims = dict(token.get("userinfo") or {})
-        request.session[LOGIN_KEY] = {"claims": claims, "userinfo": userinfo,
-                                      "id_token": token.get("id_token")}
+        logins.remove(request.session.get(LOGIN_KEY))  # a new login (a step-up) replaces it
+        request.session[LOGIN_KEY] = logins.add(Login(claims=claims, userinfo=userinfo,
+                                                      id_token=token.get("id_token")))
         return RedirectResponse("/", status_code=303)
 
     @app.post("/logout")
     async def logout(request: Request) -> Response:
-        login = request.session.pop(LOGIN_KEY, None)
+        login = logins.remove(request.session.pop(LOGIN_KEY, None))
         metadata = await provider.load_server_metadata()
         if login and metadata.get("end_session_endpoint"):
             redirect: Response = await provider.logout_redirect(
                 request, post_logout_redirect_uri=f"{settings.public_url()}/",
-                id_token_hint=login.get("id_token"))
+                id_token_hint=login.id_token)
             return redirect
         return RedirectResponse("/", status_code=303)
+
+    @app.post("/backchannel-logout")
+    async def backchannel_logout(logout_token: str = Form(...)) -> Response:
+        """OpenID Connect Back-Channel Logout 1.0: the provider says a session ended."""
+        headers = {"Cache-Control": "no-store"}
+        metadata = await provider.load_server_metadata()
+        issuer = str(metadata.get("issuer", settings.issuer))
+        try:
+            # The keys already fetched; once more from the provider when they do not verify
+            # it (a rotated key). The jti is spent only by a token that passes every check.
+            for force in (False, True):
+                try:
+                    jwks = await provider.fetch_jwk_set(force=force)
+                except httpx.HTTPError:
+                    return JSONResponse({"error": "temporarily_unavailable"}, 503,
+                                        headers=headers)
+                try:
+                    claims = verify_logout_token(logout_token, dict(jwks), issuer=issuer,
+                                                 client_id=settings.client_id, seen=seen_jtis)
+                    break
+                except InvalidLogoutToken as error:
+                    if force or not error.reason.startswith("signature"):
+                        raise
+        except InvalidLogoutToken as error:
+            log.info("logout token refused", reason=error.reason)
+            return JSONResponse({"error": "invalid_request",
+                                 "error_description": error.reason}, 400, headers=headers)
+        ended = logins.end(sid=claims.get("sid"), sub=claims.get("sub"))
+        log.info("back-channel logout", ended=ended)
+        return Response(status_code=200, headers=headers)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -10,12 +10,13 @@ error page when the client or its redirect URI is wrong (never redirected to).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.datastructures import QueryParams
 
 from services.gateway.dependencies import (
     CSRF_COOKIE,
@@ -27,6 +28,11 @@ from services.gateway.dependencies import (
 )
 from services.gateway.session_mirror import Mirror
 from services.gateway.web.guards import CheckedForm, PageProblem
+from services.gateway.web.oidc_consent import (
+    CONSENT_PATH,
+    consent_answer,
+    consent_page,
+)
 from services.gateway.web.rendering import CONTENT_SECURITY_POLICY, redirect, render
 from services.gateway.web.sso_resume import (
     CONTINUE_PATH,
@@ -100,7 +106,16 @@ async def jwks(rpc: Rpc) -> JSONResponse:
             response_class=RedirectResponse, status_code=302, responses=AUTHORIZE_RESPONSES,
             openapi_extra=AUTHORIZE_DOC)
 async def authorize(request: Request, rpc: Rpc, mirror: Mirror) -> Response:
-    query = request.query_params
+    return await _authorization(request, rpc, mirror, request.query_params,
+                                f"{request.url.path}?{request.url.query}")
+
+
+async def _authorization(request: Request, rpc: RpcClient, mirror: Mirror, query: QueryParams,
+                         target: str,
+                         consent: Literal["granted", "denied"] | None = None) -> Response:
+    """The authorization request ``target`` (``/oidc/authorize?...``, its ``query``) as this
+    browser asks it: the login page, the consent page, or the redirect to the client; and
+    again with the person's ``consent`` (the consent page's form, web/oidc_consent.py)."""
     repeated = [name for name in OIDC.AuthorizationRequest.model_fields
                 if len(query.getlist(name)) > 1]
     if repeated:  # RFC 6749 3.1: a parameter at most once
@@ -111,13 +126,13 @@ async def authorize(request: Request, rpc: Rpc, mirror: Mirror) -> Response:
     except ValidationError as exc:
         raise _refused_page("Tham số quá dài.") from exc
     session = await _browser_session(request, rpc, mirror)
-    target = f"{request.url.path}?{request.url.query}"
     kept = sso_request(request)
     resumed = kept is not None and kept.target == target  # back from the login it asked for
     try:
         outcome = await rpc.ask(OIDC.AUTHORIZE, OIDC.Authorize(
             request=asked, session=session,
-            login_requested_at=kept.requested_at if kept is not None and resumed else None))
+            login_requested_at=kept.requested_at if kept is not None and resumed else None,
+            consent=consent))
     except RemoteError as exc:
         raise _refused_page(str(exc.error.get("detail") or "")) from exc
     if outcome.action == "login":
@@ -128,11 +143,28 @@ async def authorize(request: Request, rpc: Rpc, mirror: Mirror) -> Response:
         remember_sso(request, response,
                      SsoRequest(target, datetime.now(UTC).isoformat(timespec="milliseconds")))
         return response
+    if outcome.action == "consent" and session is not None:
+        # The service checked it against the client (a pushed request's is in the outcome).
+        redirect_uri = outcome.redirect_uri or asked.redirect_uri
+        assert redirect_uri is not None
+        return consent_page(request, outcome, target=target, redirect_uri=redirect_uri)
     assert outcome.redirect_to is not None
-    response = RedirectResponse(outcome.redirect_to, status_code=302, headers=NO_STORE)
+    response = RedirectResponse(outcome.redirect_to,
+                                status_code=303 if consent else 302, headers=NO_STORE)
     if resumed:
         forget_sso(request, response)
     return response
+
+
+@router.post(CONSENT_PATH, include_in_schema=False)
+async def consent_answered(request: Request, form: CheckedForm, rpc: Rpc,
+                           mirror: Mirror) -> Response:
+    """The consent page's answer ("Đồng ý" / "Từ chối"): the form is CSRF-checked and bound
+    to the authorization request it showed and to this browser's session; the request is
+    then answered again with the person's choice."""
+    target, answer = consent_answer(request, form)
+    return await _authorization(request, rpc, mirror, QueryParams(urlsplit(target).query),
+                                target, consent=answer)
 
 
 @router.get(CONTINUE_PATH, include_in_schema=False)
@@ -191,6 +223,28 @@ async def introspect(request: Request, rpc: Rpc) -> JSONResponse:
              responses=TOKEN_RESPONSES, openapi_extra=QUERY_DOC)
 async def revoke(request: Request, rpc: Rpc) -> JSONResponse:
     return await _client_call(request, rpc, OIDC.REVOKE)
+
+
+PAR_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "properties": dict.fromkeys(
+            (n for n in OIDC.PushedAuthorization.model_fields if n != "authorization"),
+            _STRING)}}}}}
+PAR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    201: {"description": "The request_uri standing for the request (RFC 9126 2.2)",
+          "content": _JSON_OBJECT},
+    400: {"description": "RFC 6749 5.2 error", "content": _OAUTH_ERROR},
+    401: {"description": "Client authentication failed", "content": _OAUTH_ERROR},
+    503: {"description": "Try again", "content": _OAUTH_ERROR}}
+
+
+@router.post("/oidc/par", summary="Pushed authorization request (RFC 9126)", status_code=201,
+             responses=PAR_RESPONSES, openapi_extra=PAR_DOC)
+async def pushed_authorization(request: Request, rpc: Rpc) -> JSONResponse:
+    answer = await _client_call(request, rpc, OIDC.PAR)
+    if answer.status_code == 200:
+        answer.status_code = 201
+    return answer
 
 
 async def _client_call(request: Request, rpc: RpcClient,

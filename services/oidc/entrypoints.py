@@ -8,6 +8,7 @@ from datetime import timedelta
 import httpx
 
 from services.oidc.adapters.client_keys import HttpClientKeys, HttpLogoutNotifier
+from services.oidc.adapters.consents import CONSENT_INDEXES, MongoClientGrants, MongoConsents
 from services.oidc.adapters.keys import MongoSigningKeys, Sealer
 from services.oidc.adapters.mongo import (
     INDEXES,
@@ -19,6 +20,8 @@ from services.oidc.adapters.mongo import (
     MongoSessionClients,
 )
 from services.oidc.adapters.profile import ProfileClaims
+from services.oidc.adapters.pushed_mongo import INDEXES as PUSHED_INDEXES
+from services.oidc.adapters.pushed_mongo import MongoPushedRequests
 from services.oidc.config import OidcSettings
 from services.oidc.handlers import SESSION_REVOKED_CONSUMER, OidcPolicy, OidcService
 from shared.bus import Consumer
@@ -55,10 +58,12 @@ async def wire(infra: Infrastructure) -> Wiring:
                           refresh_token_ttl=timedelta(seconds=settings.refresh_token_seconds)),
         client_keys=client_keys, assertion_ids=MongoAssertionIds(infra.db),
         session_clients=MongoSessionClients(infra.db), notifier=HttpLogoutNotifier(http),
-        refresh_tokens=MongoRefreshTokens(infra.db))
+        refresh_tokens=MongoRefreshTokens(infra.db),
+        consents=MongoConsents(infra.db), client_grants=MongoClientGrants(infra.db),
+        pushed_requests=MongoPushedRequests(infra.db))
     wiring = Wiring(
         consumers=[Consumer(SESSION_REVOKED_CONSUMER, ["SessionRevoked"], service.on_session_revoked)],
-        indexes=INDEXES, on_stop=[client_keys.close])
+        indexes=INDEXES | CONSENT_INDEXES | PUSHED_INDEXES, on_stop=[client_keys.close])
     wiring.serve(OIDC.METADATA, service.metadata)
     wiring.serve(OIDC.JWKS, service.jwks)
     wiring.serve(OIDC.AUTHORIZE, service.authorize)
@@ -67,6 +72,10 @@ async def wire(infra: Infrastructure) -> Wiring:
     wiring.serve(OIDC.END_SESSION, service.end_session)
     wiring.serve(OIDC.INTROSPECT, service.introspect)
     wiring.serve(OIDC.REVOKE, service.revoke)
+    wiring.serve(OIDC.PAR, service.par)  # RFC 9126 (pushed.py)
+    # "Ứng dụng đã kết nối" (the account page, through the gateway).
+    wiring.serve(OIDC.CONNECTED_APPS, service.connected_apps)
+    wiring.serve(OIDC.REVOKE_CONSENT, service.revoke_consent)
     # The operator's (dvcid admin create-client / rotate-keys; dvcid/nats_auth.py).
     wiring.serve(OIDC.ADMIN_CREATE_CLIENT, service.create_client)
     wiring.serve(OIDC.ADMIN_ROTATE_KEYS, service.rotate_keys)

@@ -24,6 +24,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
+from services.oidc.consent_handlers import ConsentCases
 from services.oidc.domain.errors import (
     InvalidClient,
     InvalidClientMetadata,
@@ -40,11 +41,14 @@ from services.oidc.domain.models import AccessToken, AuthMethod, Client, Grant, 
 from services.oidc.domain.ports import (
     AccessTokens,
     AssertionIds,
+    ClientGrants,
     ClientKeys,
     Clients,
+    Consents,
     Grants,
     LogoutNotifier,
     Profile,
+    PushedRequests,
     RefreshTokens,
     SessionClients,
     SigningKeys,
@@ -66,6 +70,7 @@ from services.oidc.domain.rules import (
     epoch,
     login_needed,
 )
+from services.oidc.pushed import PushedAuthorizations
 from shared.clock import Clock
 from shared.contracts.base import Empty
 from shared.contracts.oidc import (
@@ -133,12 +138,14 @@ class OidcPolicy:
         return f"{self.issuer.rstrip('/')}{path}"
 
 
-class OidcService:
+class OidcService(ConsentCases, PushedAuthorizations):
     def __init__(self, *, clients: Clients, grants: Grants, tokens: AccessTokens,
                  keys: SigningKeys, profile: Profile, clock: Clock, policy: OidcPolicy,
                  client_keys: ClientKeys, assertion_ids: AssertionIds,
                  session_clients: SessionClients, notifier: LogoutNotifier,
-                 refresh_tokens: RefreshTokens) -> None:
+                 refresh_tokens: RefreshTokens, consents: Consents,
+                 client_grants: ClientGrants,
+                 pushed_requests: PushedRequests | None = None) -> None:
         self._clients = clients
         self._grants = grants
         self._tokens = tokens
@@ -151,6 +158,9 @@ class OidcService:
         self._session_clients = session_clients
         self._notifier = notifier
         self._refresh = refresh_tokens
+        self._pushed = pushed_requests  # RFC 9126 (pushed.py); None: PAR refused
+        self._consents = consents
+        self._client_grants = client_grants
 
     # -- discovery ----------------------------------------------------------------------------
     async def metadata(self, _: Empty) -> ProviderMetadata:
@@ -164,6 +174,8 @@ class OidcService:
             "end_session_endpoint": p.url("/oidc/logout"),
             "introspection_endpoint": p.url("/oidc/introspect"),
             "revocation_endpoint": p.url("/oidc/revoke"),
+            "pushed_authorization_request_endpoint": p.url("/oidc/par"),
+            "require_pushed_authorization_requests": False,
             "introspection_endpoint_auth_methods_supported": ["private_key_jwt",
                                                               "client_secret_basic", "none"],
             "revocation_endpoint_auth_methods_supported": ["private_key_jwt",
@@ -205,6 +217,8 @@ class OidcService:
         client = await self._clients.get(r.client_id)
         if client is None:
             raise InvalidClient("Ứng dụng (client_id) không được đăng ký.")
+        # RFC 9126 4: a request_uri stands for the pushed request (other parameters ignored).
+        r, pushed = await self._pushed_request(client, r, self._clock())
         if not client_uses_redirect(client, r.redirect_uri):
             raise InvalidRedirectUri()
         assert r.redirect_uri is not None
@@ -234,7 +248,16 @@ class OidcService:
                                   error="unmet_authentication_requirements",
                                   error_description=oauth_text(
                                       "Cổng dịch vụ công yêu cầu đăng nhập bằng chữ ký số."))
+            await self._hold_pushed(pushed, now)
             return AuthorizationOutcome(action="login", level=params.level)
+        consented = await self._consent(client, session.account_id, params, request.consent,
+                                        r.redirect_uri, now)
+        if consented is not None:  # the consent page, or a refusal to the redirect URI
+            await self._hold_pushed(pushed, now)
+            if consented.action == "consent":
+                consented = consented.model_copy(update={"redirect_uri": r.redirect_uri})
+            return consented
+        await self._spend_pushed(pushed, now)
         code = new_token()
         await self._grants.add(Grant(
             code_hash=self._hash(code), grant_id=secrets.token_hex(16), client_id=client.client_id,
@@ -312,6 +335,14 @@ class OidcService:
             if not asked <= set(found.scopes) or "openid" not in asked:
                 raise InvalidScope()
             scopes = tuple(s for s in found.scopes if s in asked)
+        if (found.used_at is None and found.revoked_at is None
+                and not await self._profile.session_alive(found.account_id, found.session_id)):
+            # The dvcid session it came from ended (idle or absolute expiry sends no
+            # SessionRevoked): the family ends with it.
+            revoked = await self._end_family(found.family_id, now)
+            log.info("refresh refused: its session ended", client_id=client.client_id,
+                     revoked=revoked)
+            raise InvalidGrant("Phiên đăng nhập đã kết thúc.")
         used, first_use = await self._refresh.use(token_hash, now)
         if used is None:  # gone since (its retention ended)
             raise InvalidGrant("refresh_token không hợp lệ.")
@@ -511,18 +542,20 @@ class OidcService:
         await asyncio.gather(*(self._tell_logout(client_id, subject, ended.session_id, now)
                                for client_id, subject in signed_in))
 
-    async def _tell_logout(self, client_id: str, subject: str, session_id: str,
+    async def _tell_logout(self, client_id: str, subject: str, session_id: str | None,
                            now: datetime) -> None:
         """Back-channel logout (OpenID Connect Back-Channel Logout 1.0): a logout token, signed
-        as the ID tokens are, POSTed to the client's registered URI."""
+        as the ID tokens are, POSTed to the client's registered URI. Without a session (a
+        consent revoked): ``sub`` alone, every session of that account at the client."""
         client = await self._clients.get(client_id)
         if client is None or client.backchannel_logout_uri is None:
             return
         kid, key = await self._keys.current(now)
-        claims = {"iss": self._policy.issuer, "aud": client_id, "iat": epoch(now),
+        claims: dict[str, Any] = {"iss": self._policy.issuer, "aud": client_id, "iat": epoch(now),
                   "exp": epoch(now + LOGOUT_TOKEN_TTL), "jti": secrets.token_urlsafe(16),
-                  "sub": subject, "sid": self.sid(session_id),
-                  "events": {BACKCHANNEL_LOGOUT_EVENT: {}}}
+                  "sub": subject, "events": {BACKCHANNEL_LOGOUT_EVENT: {}}}
+        if session_id is not None:
+            claims["sid"] = self.sid(session_id)
         token = jwt.encode({"alg": SIGNING_ALG, "kid": kid, "typ": "logout+jwt"}, claims, key,
                            algorithms=[SIGNING_ALG])
         delivered = await self._notifier.send(client.backchannel_logout_uri, token)
@@ -593,7 +626,8 @@ class OidcService:
                         created_at=self._clock(), secret_sha256=request.secret_sha256,
                         jwks_uri=request.jwks_uri, jwks=jwks,
                         post_logout_redirect_uris=after_logout,
-                        backchannel_logout_uri=request.backchannel_logout_uri)
+                        backchannel_logout_uri=request.backchannel_logout_uri,
+                        require_par=request.require_pushed_authorization_requests)
         if jwks is not None:
             check_public_jwks(jwks)
             try:
@@ -607,6 +641,8 @@ class OidcService:
             optional["post_logout_redirect_uris"] = list(after_logout)
         if client.backchannel_logout_uri:
             optional["backchannel_logout_uri"] = client.backchannel_logout_uri
+        if client.require_par:
+            optional["require_pushed_authorization_requests"] = True
         return ClientView(client_id=client.client_id, name=client.name,
                           redirect_uris=list(client.redirect_uris),
                           token_endpoint_auth_method=method,

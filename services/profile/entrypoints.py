@@ -77,6 +77,7 @@ def wiring_for(profile: Profile) -> Wiring:
     serve(P.ME, sessions.me)
     serve(P.LOGOUT, sessions.logout)
     serve(P.OIDC_CLAIMS, sessions.oidc_claims)  # the oidc service only (dvcid/nats_auth.py)
+    serve(P.OIDC_SESSION_ALIVE, sessions.oidc_session_alive)  # the oidc service only
     serve(SESSIONS_TOUCH, sessions.touch_many)
     serve(P.AGENT_SESSION, staff.agent_session)
     serve(P.ME_LOGINS, managed.me_logins)

@@ -69,16 +69,24 @@ class Authorize(Contract):
     # When this very request sent the browser to log in (the gateway's signed cookie): a
     # session made since then satisfies prompt=login and max_age.
     login_requested_at: Timestamp | None = None
+    # The person's answer on the consent page (a CSRF-checked form bound to this request and
+    # this browser's session, services/gateway/web/oidc_consent.py); None: not asked yet.
+    consent: Literal["granted", "denied"] | None = None
 
 
 class AuthorizationOutcome(Contract):
     """``redirect``: send the browser to ``redirect_to`` (the code, or an error, to the
     client's redirect URI); ``login``: the request is sound, the browser must log in first,
-    at ``level`` at least (3: a SIM or USB signature, the client asked ``acr_values``)."""
+    at ``level`` at least (3: a SIM or USB signature, the client asked ``acr_values``);
+    ``consent``: the person must first agree to give ``client_name`` the data of ``scopes``."""
 
-    action: Literal["redirect", "login"]
+    action: Literal["redirect", "login", "consent"]
     redirect_to: str | None = None
     level: int | None = None
+    client_name: str | None = None
+    scopes: list[str] | None = None
+    # consent: the client's redirect URI the answer goes to (a pushed request's query has none).
+    redirect_uri: str | None = None
 
 
 class ClientAuthentication(Contract):
@@ -108,6 +116,33 @@ class TokenQuery(ClientAuthentication):
 
     token: Annotated[StrictStr, StringConstraints(max_length=4096)] | None = None
     token_type_hint: Param | None = None
+
+
+class PushedAuthorization(ClientAuthentication):
+    """RFC 9126: the form of ``POST /oidc/par``: the authorization request's parameters (never
+    ``request_uri``), the client authenticated as at the token endpoint."""
+
+    redirect_uri: Param | None = None
+    response_type: Param | None = None
+    scope: Param | None = None
+    state: Param | None = None
+    nonce: Param | None = None
+    code_challenge: Param | None = None
+    code_challenge_method: Param | None = None
+    prompt: Param | None = None
+    max_age: Param | None = None
+    acr_values: Param | None = None
+    response_mode: Param | None = None
+    request: Param | None = None
+    request_uri: Param | None = None
+
+
+class PushedRequest(Contract):
+    """RFC 9126 2.2: the ``request_uri`` standing for the pushed request, for ``expires_in``
+    seconds, used once."""
+
+    request_uri: str
+    expires_in: int
 
 
 class Introspection(Contract):
@@ -175,6 +210,39 @@ class ProviderMetadata(Contract):
     metadata: dict[str, Any]
 
 
+# "Ứng dụng đã kết nối" (the account page; the gateway names the account of the browser's
+# session): the portals an account agreed to give data to, and the revocation of one.
+
+AccountId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)]
+
+
+class ConnectedAppsOf(Contract):
+    account_id: AccountId
+
+
+class ConnectedApp(Contract):
+    client_id: str
+    name: str
+    scopes: list[str]  # the data the account agreed to give (openid profile phone ...)
+    first_used_at: Timestamp  # the first consent
+    last_used_at: Timestamp  # the last code issued to it
+
+
+class ConnectedApps(Contract):
+    items: list[ConnectedApp]
+
+
+class RevokeConsent(Contract):
+    """Ends a consent: the client's access and refresh tokens for the account end with it."""
+
+    account_id: AccountId
+    client_id: Param
+
+
+class ConsentRevoked(Contract):
+    revoked: bool  # whether there was a consent to end
+
+
 # Internal endpoints (the operator's tool, dvcid admin)
 
 
@@ -200,6 +268,8 @@ class CreateClient(Contract):
     # OpenID Connect Back-Channel Logout 1.0: where dvcid POSTs a logout token when a session
     # the client signed in with ends.
     backchannel_logout_uri: RedirectUri | None = None
+    # RFC 9126 6: the client's authorization requests come through /oidc/par only.
+    require_pushed_authorization_requests: StrictBool = False
 
 
 class ClientView(Contract):
@@ -210,6 +280,7 @@ class ClientView(Contract):
     created_at: Timestamp
     post_logout_redirect_uris: list[str] | None = None
     backchannel_logout_uri: str | None = None
+    require_pushed_authorization_requests: bool = False
 
 
 class KeysRotated(Contract):
@@ -225,5 +296,8 @@ USERINFO = Rpc("oidc", "userinfo", UserinfoRequest, Claims)
 END_SESSION = Rpc("oidc", "end_session", EndSession, LogoutOutcome)
 INTROSPECT = Rpc("oidc", "introspect", TokenQuery, Introspection)
 REVOKE = Rpc("oidc", "revoke", TokenQuery, Empty)
+PAR = Rpc("oidc", "par", PushedAuthorization, PushedRequest)
+CONNECTED_APPS = Rpc("oidc", "connected_apps", ConnectedAppsOf, ConnectedApps)
+REVOKE_CONSENT = Rpc("oidc", "revoke_consent", RevokeConsent, ConsentRevoked)
 ADMIN_CREATE_CLIENT = Rpc("oidc", "admin_create_client", CreateClient, ClientView)
 ADMIN_ROTATE_KEYS = Rpc("oidc", "admin_rotate_keys", Empty, KeysRotated)

@@ -650,6 +650,20 @@ class SubjectClaims(Contract):
     organisation: dict[str, Any] | None = None
 
 
+class LiveSessionRef(Contract):
+    """A dvcid session named by its id and its account (the oidc service, before it answers a
+    refresh token issued under that session)."""
+
+    account_id: Identifier
+    session_id: Identifier
+
+
+class SessionLiveness(Contract):
+    """Whether the session is still alive: not revoked, within its idle and absolute limits."""
+
+    alive: bool
+
+
 # --- VNeID (issue 15): dvcid as VNeID's relying party ----------------------------------------
 # Called by the gateway only, with the claims of an ID token it verified (Authlib: signature
 # against VNeID's JWKS, issuer, audience, expiry, nonce). Never an HTTP body: no API route
@@ -697,6 +711,7 @@ class VneidLinked(Contract):
 STAGE_CREDENTIAL = Rpc("profile", "stage_credential", StageCredential, StagedCredentialRef)
 PASSWORD_POLICY = Rpc("profile", "password_policy", Empty, PasswordPolicyView)
 OIDC_CLAIMS = Rpc("profile", "oidc_claims", ClaimsSubject, SubjectClaims)
+OIDC_SESSION_ALIVE = Rpc("profile", "oidc_session_alive", LiveSessionRef, SessionLiveness)
 VNEID_LOGIN = Rpc("profile", "vneid_login", VneidLogin, VneidLoginAnswer)
 VNEID_LINK = Rpc("profile", "vneid_link", VneidLink, VneidLinked)
 ADMIN_CREATE_AGENT = Rpc("profile", "admin_create_agent", CreateAgent, CreatedStaffAccount)

@@ -238,6 +238,10 @@ async def test_a_service_cannot_widen_the_event_stream_to_capture_requests(
     ("oidc", "dvcid.profile.oidc_claims", True),
     ("oidc", "dvcid.profile.me", False),
     ("registration", "dvcid.profile.oidc_claims", False),
+    # ... and whether a session is alive (a refresh), which no one else asks.
+    ("oidc", "dvcid.profile.oidc_session_alive", True),
+    ("gateway", "dvcid.profile.oidc_session_alive", False),
+    ("gateway", "dvcid.oidc.par", True),
     ("operator", "dvcid.oidc.admin_rotate_keys", True),
     ("profile", "dvcid.oidc.admin_rotate_keys", False),
 ])

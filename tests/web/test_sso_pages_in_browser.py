@@ -1,8 +1,10 @@
 """dvcid as an OpenID Provider in a real browser (docs/oidc.md): a portal sends a citizen with
 no session to dvcid; the login page says why, the citizen logs in with password and OTP and the
 browser lands back at the portal with a code; later the portal asks for a logout without an ID
-token, and dvcid asks the citizen to confirm. Both pages pass check_page (axe-core, labels, phone
-width); screenshots in test-output/screenshots/ (sso-login-*, sso-logout-*)."""
+token, and dvcid asks the citizen to confirm. Between them, the consent page ("Đồng ý") and the
+account page "Ứng dụng đã kết nối" ("Thu hồi"). Every page passes check_page (axe-core, labels,
+phone width); screenshots in test-output/screenshots/ (sso-login-*, sso-consent-*,
+sso-connected-apps-*, sso-logout-*)."""
 
 from __future__ import annotations
 
@@ -78,10 +80,29 @@ async def test_a_portal_signs_a_citizen_in_and_out_through_the_pages(
         await submit(page, "Đăng nhập")
         await page.get_by_label("Mã OTP").fill(await next_otp_from_the_sandbox_page(context, citizen))
         await page.locator("main").get_by_role("button", name="Xác nhận").click()
-        # "Đăng nhập thành công", then on to the portal by itself (a meta refresh).
-        await page.wait_for_url(f"{PORTAL}/callback**")
+        # "Đăng nhập thành công", then on by itself (a meta refresh) to the consent page: the
+        # first time this account meets the portal, it names the portal and the data.
+        await page.get_by_role("heading", name="Chia sẻ thông tin với ứng dụng").wait_for()
+        main = await page.locator("main").inner_text()
+        assert "Cổng DVC Hải Phòng" in main and "Họ tên, ngày sinh, giới tính" in main
+        assert "Số điện thoại" not in main  # not asked (scope openid profile)
+        await check_page(page, "sso-consent")
+        # "Đồng ý": the form's redirect ends at the portal (its origin allowed by the CSP).
+        async with page.expect_navigation(url=f"{PORTAL}/callback**"):
+            await page.locator("main").get_by_role("button", name="Đồng ý").click()
         answer = {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
         assert answer["state"] == "st-hp" and answer["code"] and answer["iss"] == base_url
+
+        # Ứng dụng đã kết nối: the portal, the data it gets, and "Thu hồi".
+        await page.goto("/tai-khoan")
+        await page.get_by_role("link", name="Ứng dụng đã kết nối").click()
+        await page.get_by_role("heading", name="Ứng dụng đã kết nối").wait_for()
+        row = await page.locator("main table").inner_text()
+        assert "Cổng DVC Hải Phòng" in row and "Họ tên, ngày sinh, giới tính" in row
+        await check_page(page, "sso-connected-apps")
+        await page.get_by_role("button", name="Thu hồi quyền của Cổng DVC Hải Phòng").click()
+        await page.get_by_text("Đã thu hồi quyền của ứng dụng").wait_for()
+        assert "Chưa có ứng dụng nào được kết nối." in await page.locator("main").inner_text()
 
         await page.goto("/oidc/logout?" + urlencode({
             "client_id": made["client_id"], "post_logout_redirect_uri": f"{PORTAL}/logged-out",

@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from services.gateway.web import (
     account,
     account_activity,
+    account_apps,
     account_logins,
     account_methods,
     account_methods_signature,
@@ -52,7 +53,7 @@ def install_web(app: FastAPI) -> None:
                    login_first_password, login_otp_options, login_signature, password_reset,
                    account, account_methods, account_methods_signature, account_logins,
                    account_reauth,
-                   account_activity,
+                   account_activity, account_apps,
                    post_office_counter, sandbox, vneid):
         # otp's timing for the OTP screens (otp_timing.py); the password rule for the forms
         # that set one (password_rules.py): both read once from their owners.

@@ -43,6 +43,7 @@ ACCOUNT_PAGES = (
     AccountPage("Thông tin định danh", "/tai-khoan"),
     AccountPage("Các phương thức xác thực", "/tai-khoan/phuong-thuc-xac-thuc"),
     AccountPage("Quản lý đăng nhập", "/tai-khoan/dang-nhap"),
+    AccountPage("Ứng dụng đã kết nối", "/tai-khoan/ung-dung"),  # account_apps.py
     AccountPage("Hoạt động của tài khoản", "/tai-khoan/hoat-dong"),
 )
 CONTACT_FIELDS = ("email", "address")

@@ -65,7 +65,8 @@ class MongoClients:
                       created_at=doc["created_at"], secret_sha256=doc.get("secret_sha256"),
                       jwks_uri=doc.get("jwks_uri"), jwks=doc.get("jwks"),
                       post_logout_redirect_uris=tuple(doc.get("post_logout_redirect_uris") or ()),
-                      backchannel_logout_uri=doc.get("backchannel_logout_uri"))
+                      backchannel_logout_uri=doc.get("backchannel_logout_uri"),
+                      require_par=bool(doc.get("require_par")))
 
     async def add(self, client: Client) -> None:
         await self._c.insert_one({
@@ -74,7 +75,8 @@ class MongoClients:
             "created_at": client.created_at, "secret_sha256": client.secret_sha256,
             "jwks_uri": client.jwks_uri, "jwks": client.jwks,
             "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
-            "backchannel_logout_uri": client.backchannel_logout_uri})
+            "backchannel_logout_uri": client.backchannel_logout_uri,
+            "require_par": client.require_par})
 
 
 class MongoGrants:

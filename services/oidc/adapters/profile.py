@@ -21,3 +21,8 @@ class ProfileClaims:
                 return None
             raise
         return answer.model_dump(mode="json")
+
+    async def session_alive(self, account_id: str, session_id: str) -> bool:
+        answer = await self._rpc.ask(PROFILE.OIDC_SESSION_ALIVE, PROFILE.LiveSessionRef(
+            account_id=account_id, session_id=session_id))
+        return answer.alive

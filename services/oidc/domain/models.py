@@ -27,6 +27,8 @@ class Client:
     post_logout_redirect_uris: tuple[str, ...] = ()
     # Where dvcid POSTs a logout token when a session the client signed in with ends.
     backchannel_logout_uri: str | None = None
+    # RFC 9126 6: authorization requests through /oidc/par only.
+    require_par: bool = False
 
     @property
     def public(self) -> bool:
@@ -94,3 +96,15 @@ class AccessToken:
     revoked_at: datetime | None = None
     # The dvcid session it was issued under: it ends with it (SessionRevoked).
     session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Consent:
+    """What an account agreed to give a client (the scopes), remembered so the consent page
+    is shown once per client and set of data: a request for more asks again."""
+
+    account_id: str
+    client_id: str
+    scopes: tuple[str, ...]
+    granted_at: datetime  # the first consent
+    last_used_at: datetime  # the last code issued under it

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from services.oidc.domain.models import AccessToken, Client, Grant, RefreshToken
+from services.oidc.domain.models import AccessToken, Client, Consent, Grant, RefreshToken
 
 
 class Clients(Protocol):
@@ -113,4 +113,57 @@ class AssertionIds(Protocol):
 class Profile(Protocol):
     async def claims(self, account_id: str) -> dict[str, Any] | None:
         """Profile's ``oidc_claims`` answer for the account; None: no such account."""
+        ...
+
+    async def session_alive(self, account_id: str, session_id: str) -> bool:
+        """Whether the account's dvcid session is still alive (not revoked, not idle or
+        absolutely expired)."""
+        ...
+
+
+class PushedRequests(Protocol):
+    """RFC 9126 pushed authorization requests, kept under a hash of their ``request_uri``."""
+
+    async def add(self, uri_hash: str, client_id: str, request: dict[str, Any],
+                  created_at: datetime, expires_at: datetime) -> None: ...
+
+    async def get(self, uri_hash: str) -> tuple[str, dict[str, Any], datetime, datetime] | None:
+        """(client_id, request, created_at, expires_at) of an unspent pushed request."""
+        ...
+
+    async def extend(self, uri_hash: str, until: datetime) -> None:
+        """Keeps an unspent request until ``until`` (the browser went to log in)."""
+        ...
+
+    async def spend(self, uri_hash: str, now: datetime) -> bool:
+        """Marks it used (one atomic update): whether this call was its first use."""
+        ...
+
+
+class Consents(Protocol):
+    """What each account agreed to give each client (collection ``consents``)."""
+
+    async def get(self, account_id: str, client_id: str) -> Consent | None: ...
+
+    async def grant(self, account_id: str, client_id: str, scopes: tuple[str, ...],
+                    now: datetime) -> None:
+        """Records a consent to ``scopes`` (the first one also sets ``granted_at``)."""
+        ...
+
+    async def used(self, account_id: str, client_id: str, now: datetime) -> None:
+        """A code was issued under the consent (its ``last_used_at``)."""
+        ...
+
+    async def of_account(self, account_id: str) -> list[Consent]: ...
+
+    async def forget(self, account_id: str, client_id: str) -> bool:
+        """Deletes the consent; whether there was one."""
+        ...
+
+
+class ClientGrants(Protocol):
+    """An account's tokens at one client, ended when its consent is revoked."""
+
+    async def revoke(self, account_id: str, client_id: str, now: datetime) -> int:
+        """Revokes the account's access and refresh tokens issued to the client; how many."""
         ...

@@ -10,7 +10,8 @@ from typing import Any
 from joserfc.jwk import ECKey
 
 from services.oidc.domain.errors import InvalidClient
-from services.oidc.domain.models import AccessToken, Client, Grant, RefreshToken
+from services.oidc.domain.models import AccessToken, Client, Consent, Grant, RefreshToken
+from services.oidc.domain.rules import SCOPES
 
 
 class FakeClients:
@@ -200,6 +201,88 @@ class FakeNotifier:
 class FakeProfile:
     def __init__(self) -> None:
         self.accounts: dict[str, dict[str, Any]] = {}
+        self.ended_sessions: set[str] = set()
+
+    async def session_alive(self, account_id: str, session_id: str) -> bool:
+        return session_id not in self.ended_sessions
 
     async def claims(self, account_id: str) -> dict[str, Any] | None:
         return self.accounts.get(account_id)
+
+
+class FakePushedRequests:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    async def add(self, uri_hash: str, client_id: str, request: dict[str, Any],
+                  created_at: datetime, expires_at: datetime) -> None:
+        self.items[uri_hash] = {"client_id": client_id, "request": request,
+                                "created_at": created_at, "expires_at": expires_at,
+                                "used_at": None}
+
+    async def get(self, uri_hash: str) -> tuple[str, dict[str, Any], datetime, datetime] | None:
+        item = self.items.get(uri_hash)
+        if item is None or item["used_at"] is not None:
+            return None
+        return item["client_id"], item["request"], item["created_at"], item["expires_at"]
+
+    async def extend(self, uri_hash: str, until: datetime) -> None:
+        item = self.items.get(uri_hash)
+        if item is not None and item["used_at"] is None:
+            item["expires_at"] = max(item["expires_at"], until)
+
+    async def spend(self, uri_hash: str, now: datetime) -> bool:
+        item = self.items.get(uri_hash)
+        if item is None or item["used_at"] is not None:
+            return False
+        item["used_at"] = now
+        return True
+
+
+class FakeConsents:
+    """Consents in memory. ``preagreed``: an account with no consent is taken to have agreed
+    to every scope (the tests of other rules); the consent tests turn it off."""
+
+    def __init__(self, *, preagreed: bool = False) -> None:
+        self.items: dict[tuple[str, str], Consent] = {}
+        self.preagreed = preagreed
+
+    async def get(self, account_id: str, client_id: str) -> Consent | None:
+        found = self.items.get((account_id, client_id))
+        if found is None and self.preagreed:
+            return Consent(account_id, client_id, SCOPES, datetime.min, datetime.min)
+        return found
+
+    async def grant(self, account_id: str, client_id: str, scopes: tuple[str, ...],
+                    now: datetime) -> None:
+        known = self.items.get((account_id, client_id))
+        self.items[(account_id, client_id)] = Consent(
+            account_id, client_id, scopes, known.granted_at if known else now, now)
+
+    async def used(self, account_id: str, client_id: str, now: datetime) -> None:
+        if (known := self.items.get((account_id, client_id))) is not None:
+            self.items[(account_id, client_id)] = dataclasses.replace(known, last_used_at=now)
+
+    async def of_account(self, account_id: str) -> list[Consent]:
+        return [c for (account, _), c in self.items.items() if account == account_id]
+
+    async def forget(self, account_id: str, client_id: str) -> bool:
+        return self.items.pop((account_id, client_id), None) is not None
+
+
+class FakeClientGrants:
+    """Ends an account's tokens at a client in the fake token stores."""
+
+    def __init__(self, tokens: Any, refresh_tokens: Any) -> None:
+        self._tokens = tokens
+        self._refresh = refresh_tokens
+
+    async def revoke(self, account_id: str, client_id: str, now: datetime) -> int:
+        ended = 0
+        for store in (self._tokens, self._refresh):
+            for key, token in list(store.items.items()):
+                if (token.account_id == account_id and token.client_id == client_id
+                        and token.revoked_at is None):
+                    store.items[key] = dataclasses.replace(token, revoked_at=now)
+                    ended += 1
+        return ended

@@ -29,8 +29,10 @@ from services.oidc.domain.rules import CODE_TTL
 from services.oidc.handlers import JWT_BEARER, OidcPolicy, OidcService
 from services.oidc.tests.fakes import (
     FakeAssertionIds,
+    FakeClientGrants,
     FakeClientKeys,
     FakeClients,
+    FakeConsents,
     FakeGrants,
     FakeKeys,
     FakeNotifier,
@@ -67,12 +69,15 @@ class World:
     keys: FakeKeys
     profile: FakeProfile
     notifier: FakeNotifier
+    # Pre-agreed (every scope) for the other rules' tests; test_consent.py turns it off.
+    consents: FakeConsents
 
 
 @pytest.fixture
 def world() -> World:
     clock = FrozenClock()
     tokens, keys, profile, notifier = FakeTokens(), FakeKeys(), FakeProfile(), FakeNotifier()
+    refresh, consents = FakeRefreshTokens(), FakeConsents(preagreed=True)
     profile.accounts["acc-1"] = {
         "account_id": "acc-1", "subject_type": "citizen", "level": 2,
         "identity": {"id_number": "001090123456", "full_name": "Nguyễn Văn An",
@@ -82,8 +87,9 @@ def world() -> World:
                           profile=profile, clock=clock, policy=OidcPolicy(ISSUER, "k" * 32),
                           client_keys=FakeClientKeys(), assertion_ids=FakeAssertionIds(),
                           session_clients=FakeSessionClients(), notifier=notifier,
-                          refresh_tokens=FakeRefreshTokens())
-    return World(service, clock, tokens, keys, profile, notifier)
+                          refresh_tokens=refresh, consents=consents,
+                          client_grants=FakeClientGrants(tokens, refresh))
+    return World(service, clock, tokens, keys, profile, notifier, consents)
 
 
 async def confidential(world: World) -> str:

@@ -153,7 +153,13 @@ async def test_an_account_from_the_bus_logs_in_over_rpc(infra: Infrastructure) -
         with pytest.raises(RemoteError) as unknown:
             await ask(P.OIDC_CLAIMS, {"account_id": "acc-nobody"})
         assert unknown.value.code == "unauthenticated"
+        # Whether the session is alive (the OpenID Provider, before a refresh): by id.
+        live = {"account_id": account_id, "session_id": login["session_id"]}
+        assert await ask(P.OIDC_SESSION_ALIVE, live) == {"alive": True}
+        assert await ask(P.OIDC_SESSION_ALIVE, live | {"account_id": "acc-nobody"}) == {
+            "alive": False}
         assert await ask(P.LOGOUT, token) == {}
+        assert await ask(P.OIDC_SESSION_ALIVE, live) == {"alive": False}
         with pytest.raises(RemoteError) as ended:
             await ask(P.AUTHENTICATE, token)
         assert ended.value.code == "unauthenticated"

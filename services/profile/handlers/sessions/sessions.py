@@ -17,6 +17,8 @@ from shared.contracts.base import Empty
 from shared.contracts.profile import (
     AccountView,
     ClaimsSubject,
+    LiveSessionRef,
+    SessionLiveness,
     SessionRef,
     SessionView,
     SubjectClaims,
@@ -70,6 +72,14 @@ class Sessions:
         return SubjectClaims(account_id=account.account_id, subject_type=account.subject_type,
                              level=account.level, identity=identity_view(view), phone=phone,
                              email=account.email, organisation=view.get("organisation"))
+
+    async def oidc_session_alive(self, request: LiveSessionRef) -> SessionLiveness:
+        """Whether the account's session is still alive (not revoked, within its idle and
+        absolute limits), for the OpenID Provider before it answers a refresh token: a session
+        that idled out sends no SessionRevoked. A read: it never touches the session."""
+        async with self._uow() as uow:
+            live = await uow.managed_sessions.active(request.account_id, self._clock())
+        return SessionLiveness(alive=any(s.session_id == request.session_id for s in live))
 
     async def logout(self, request: SessionRef) -> Empty:
         token_hash = self._policy.session_hash(request.session_token)
