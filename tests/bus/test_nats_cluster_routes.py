@@ -72,6 +72,23 @@ def routes_conf(nodes: list[Node], password: str) -> str:
     return head.replace("CHANGE-ME", password) + f"routes: [\n{urls}\n]\n"
 
 
+def settled_routes(nodes: list[Node], quiet: float = 1.5, timeout: float = 15.0) -> list[int]:
+    """Each node's route count once it has stopped changing for ``quiet`` seconds: a route
+    pool (NATS 2.10+) grows after its first connection, and a count read while it grows would
+    pass for an intruder's route (seen in CI: 2 per node, then 4)."""
+    counts = [n.routes() for n in nodes]
+    stable_since = time.monotonic()
+    deadline = stable_since + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = [n.routes() for n in nodes]
+        if now != counts:
+            counts, stable_since = now, time.monotonic()
+        elif time.monotonic() - stable_since >= quiet:
+            return counts
+    raise AssertionError(f"route counts never settled: {counts}")
+
+
 def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -116,7 +133,7 @@ def test_a_server_without_the_route_password_does_not_join(
 ) -> None:
     root, _, nodes = cluster
     assert wait_for(lambda: all(n.routes() >= 1 for n in nodes))
-    before = [n.routes() for n in nodes]  # a route pool per peer (NATS 2.10+)
+    before = settled_routes(nodes)  # a route pool per peer (NATS 2.10+)
     # Same CA, same certificate: only the password differs.
     intruder = _intruder(cluster, root / "tls", "Wr0ngPassw0rdGu3ssedByAnIntruderXq")
     try:
@@ -133,7 +150,7 @@ def test_a_server_with_the_password_but_another_ca_does_not_join(
 ) -> None:
     root, _, nodes = cluster
     assert wait_for(lambda: all(n.routes() >= 1 for n in nodes))
-    before = [n.routes() for n in nodes]
+    before = settled_routes(nodes)
     other = root / "other-tls"
     write_ca_and_server_certificate(other, ca_name="someone else's CA")
     intruder = _intruder(cluster, other, PASSWORD)
