@@ -22,7 +22,6 @@ from services.registration.domain.errors import (
     ValidationFailed,
 )
 from services.registration.domain.flow import RegistrationFlow, Status
-from services.registration.domain.methods.signing import confirmation_email
 from services.registration.domain.model import FLOW_LIFETIME
 from services.registration.domain.ports import UnitOfWork
 from services.registration.domain.signature import (
@@ -34,8 +33,9 @@ from services.registration.domain.signature import (
     check_proof,
     proof_changes,
 )
-from services.registration.flows import Completion, FlowEvents, completion_events, failed_event
-from services.registration.methods.base import MethodBase, Step
+from services.registration.flows import FlowEvents, completion_events, failed_event
+from services.registration.methods.base import Step
+from services.registration.methods.confirmation import ConfirmsIdentity
 from shared.contracts import registration as reg
 from shared.events import CertificateValidated, Envelope
 from shared.events.schemas import Identity as EventIdentity
@@ -50,7 +50,7 @@ PROOF_REFUSALS = (ValidationFailed, AccountExists)
 _NOT_THIS_METHOD = "Bước này không dùng cho phương thức đăng ký của hồ sơ này."
 
 
-class SignatureMethod(MethodBase):
+class SignatureMethod(ConfirmsIdentity):
     """A method whose proof is a certificate pki validated."""
 
     level = SIGNATURE_LEVEL
@@ -87,30 +87,6 @@ class SignatureMethod(MethodBase):
         if current.status != Status.AWAITING_CONFIRMATION:
             current.require(Status.AWAITING_SIGNATURE, self.deps.clock())
         return current
-
-    async def confirm(self, flow: RegistrationFlow,
-                      request: reg.ConfirmIdentity) -> reg.RegistrationCompleted:
-        if flow.status == Status.COMPLETED:
-            # A retry whose first answer was lost: the same answer, nothing created again.
-            return reg.RegistrationCompleted.model_validate(flow.completion())
-        flow.require(Status.AWAITING_CONFIRMATION, self.deps.clock())
-        email = confirmation_email(request.email, flow.subject_type)
-        account_id = self.deps.new_id()
-        try:
-            completed = await self.flows.complete(
-                flow, Status.AWAITING_CONFIRMATION,
-                lambda now: Completion(
-                    account_id=account_id, changes={"level": self.level, "email": email},
-                    events=lambda done: self._completion_events(done, now)))
-        except AccountExists as refused:
-            await self.flows.fail(flow, Status.AWAITING_CONFIRMATION, refused.code)
-            raise
-        if completed is None:
-            completed = await self.flows.settled(flow, Status.AWAITING_CONFIRMATION)
-        log.info("signature registration completed", registration_id=flow.id,
-                 account_id=completed.account_id, method=flow.method)
-        # completed.account_id: a parallel retry may have completed it with its own id.
-        return reg.RegistrationCompleted.model_validate(completed.completion())
 
     def _completion_events(self, flow: RegistrationFlow, now: datetime) -> list[Envelope]:
         assert flow.identity is not None and flow.certificate is not None

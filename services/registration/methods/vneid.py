@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.registration.domain.errors import AccountExists
 from services.registration.domain.flow import RegistrationFlow, Status
 from services.registration.domain.methods import vneid
-from services.registration.domain.methods.signing import confirmation_email
 from services.registration.domain.model import FLOW_LIFETIME
-from services.registration.flows import Completion, completion_events
-from services.registration.methods.base import Beginning, MethodBase, StartRequest, Step
+from services.registration.flows import completion_events
+from services.registration.methods.base import Beginning, StartRequest, Step
+from services.registration.methods.confirmation import ConfirmsIdentity
 from shared.contracts import registration as reg
 from shared.events import Envelope
 from shared.events.schemas import Identity as EventIdentity
@@ -23,7 +22,7 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 
-class VneidMethod(MethodBase):
+class VneidMethod(ConfirmsIdentity):
     name = vneid.METHOD
     level = vneid.LEVEL
     steps = frozenset({Step.CONFIRM})
@@ -37,29 +36,6 @@ class VneidMethod(MethodBase):
             subject_type="citizen", created_at=now, expires_at=now + FLOW_LIFETIME,
             identity=application.identity, vneid_sub=application.vneid_sub)
         return Beginning(flow=flow, answer={})
-
-    async def confirm(self, flow: RegistrationFlow,
-                      request: reg.ConfirmIdentity) -> reg.RegistrationCompleted:
-        if flow.status == Status.COMPLETED:
-            # A retry whose first answer was lost: the same answer, nothing created again.
-            return reg.RegistrationCompleted.model_validate(flow.completion())
-        flow.require(Status.AWAITING_CONFIRMATION, self.deps.clock())
-        email = confirmation_email(request.email, flow.subject_type)
-        account_id = self.deps.new_id()
-        try:
-            completed = await self.flows.complete(
-                flow, Status.AWAITING_CONFIRMATION,
-                lambda now: Completion(
-                    account_id=account_id, changes={"level": self.level, "email": email},
-                    events=lambda done: self._completion_events(done, now)))
-        except AccountExists as refused:
-            await self.flows.fail(flow, Status.AWAITING_CONFIRMATION, refused.code)
-            raise
-        if completed is None:
-            completed = await self.flows.settled(flow, Status.AWAITING_CONFIRMATION)
-        log.info("vneid registration completed", registration_id=flow.id,
-                 account_id=completed.account_id)
-        return reg.RegistrationCompleted.model_validate(completed.completion())
 
     def _completion_events(self, flow: RegistrationFlow, now: datetime) -> list[Envelope]:
         assert flow.identity is not None and flow.vneid_sub is not None
