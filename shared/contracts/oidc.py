@@ -32,10 +32,10 @@ def oauth_text(detail: str) -> str:
     return "".join(c for c in folded if 0x20 <= ord(c) <= 0x7E and c not in '"\\')
 
 
-class AuthorizationRequest(Contract):
-    """The query of ``GET /oidc/authorize``, parameter by parameter (absent: None)."""
+class AuthorizationParameters(Contract):
+    """The parameters of an authorization request but the client's (absent: None): the query of
+    ``GET /oidc/authorize`` and the form of ``POST /oidc/par`` carry the same ones."""
 
-    client_id: Param | None = None
     redirect_uri: Param | None = None
     response_type: Param | None = None
     scope: Param | None = None
@@ -49,6 +49,12 @@ class AuthorizationRequest(Contract):
     response_mode: Param | None = None
     request: Param | None = None
     request_uri: Param | None = None
+
+
+class AuthorizationRequest(AuthorizationParameters):
+    """The query of ``GET /oidc/authorize``, parameter by parameter (absent: None)."""
+
+    client_id: Param | None = None
 
 
 class BrowserSession(Contract):
@@ -118,23 +124,9 @@ class TokenQuery(ClientAuthentication):
     token_type_hint: Param | None = None
 
 
-class PushedAuthorization(ClientAuthentication):
+class PushedAuthorization(ClientAuthentication, AuthorizationParameters):
     """RFC 9126: the form of ``POST /oidc/par``: the authorization request's parameters (never
     ``request_uri``), the client authenticated as at the token endpoint."""
-
-    redirect_uri: Param | None = None
-    response_type: Param | None = None
-    scope: Param | None = None
-    state: Param | None = None
-    nonce: Param | None = None
-    code_challenge: Param | None = None
-    code_challenge_method: Param | None = None
-    prompt: Param | None = None
-    max_age: Param | None = None
-    acr_values: Param | None = None
-    response_mode: Param | None = None
-    request: Param | None = None
-    request_uri: Param | None = None
 
 
 class PushedRequest(Contract):
