@@ -29,10 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import nats
-from pydantic import ValidationError
 
 from dvcid import audit, dlq, oidc_admin, operator
-from dvcid.operator import connect_operator
+from dvcid.operator import OPERATOR_FAILURES, connect_operator, report_failure
 from shared import crypto
 from shared.contracts.base import RequestT, Rpc
 from shared.contracts.profile import (
@@ -176,20 +175,8 @@ def run_admin(args: argparse.Namespace) -> int:
             created = asyncio.run(create_agency(
                 nats_url, code=args.code, name=args.name, phone=args.phone, email=args.email,
                 user_id_number=args.user_id_number, user_full_name=args.user_full_name))
-    except RemoteError as exc:
-        fields = "; ".join(f"{f.get('name')}: {f.get('detail')}"
-                           for f in exc.error.get("fields") or [])
-        print(f"refused ({exc.error.get('code')}): {exc.error.get('detail')}"
-              + (f" [{fields}]" if fields else ""), file=sys.stderr)
-        return 1
-    except ValidationError as exc:
-        # Too long or empty to be sent at all (the contract's bounds, shared/contracts).
-        names = ", ".join(sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()}))
-        print(f"refused (validation_error): [{names}]", file=sys.stderr)
-        return 1
-    except (ServiceUnavailable, OSError, nats.errors.Error) as exc:
-        print(f"the profile service is not reachable on {nats_url}: {exc!r}", file=sys.stderr)
-        return 3
+    except OPERATOR_FAILURES as exc:
+        return report_failure(exc, "profile", nats_url)
     print(f"account_id: {created.account_id}")
     print(f"username: {created.username}")
     print(f"initial_password: {created.initial_password}")

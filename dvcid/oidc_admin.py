@@ -25,10 +25,7 @@ import secrets
 import sys
 from typing import Any
 
-import nats
-from pydantic import ValidationError
-
-from dvcid.operator import connect_operator
+from dvcid.operator import OPERATOR_FAILURES, connect_operator, report_failure
 from shared.contracts.base import Empty
 from shared.contracts.oidc import (
     ADMIN_CREATE_CLIENT,
@@ -38,7 +35,7 @@ from shared.contracts.oidc import (
     CreateClient,
     KeysRotated,
 )
-from shared.rpc import RemoteError, RpcClient, ServiceUnavailable
+from shared.rpc import RpcClient
 
 COMMANDS = ("create-client", "rotate-keys")
 
@@ -134,16 +131,8 @@ def run(args: argparse.Namespace, nats_url: str) -> int:
             post_logout_redirect_uris=args.post_logout_redirect_uris,
             backchannel_logout_uri=args.backchannel_logout_uri,
             require_par=args.require_par))
-    except RemoteError as exc:
-        print(f"refused ({exc.error.get('code')}): {exc.error.get('detail')}", file=sys.stderr)
-        return 1
-    except ValidationError as exc:
-        names = ", ".join(sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()}))
-        print(f"refused (validation_error): [{names}]", file=sys.stderr)
-        return 1
-    except (ServiceUnavailable, OSError, nats.errors.Error) as exc:
-        print(f"the oidc service is not reachable on {nats_url}: {exc!r}", file=sys.stderr)
-        return 3
+    except OPERATOR_FAILURES as exc:
+        return report_failure(exc, "oidc", nats_url)
     print(f"client_id: {client.client_id}")
     print(f"token_endpoint_auth_method: {client.token_endpoint_auth_method}")
     for uri in client.redirect_uris:

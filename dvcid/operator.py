@@ -14,10 +14,12 @@ import sys
 
 import nats
 from nats.aio.client import Client as NATS
+from pydantic import ValidationError
 
 from shared.bus import connect_nats, ensure_streams
 from shared.events import DLQ_STREAM, EVENTS_STREAM
 from shared.nats_tls import nats_tls_options
+from shared.rpc import RemoteError, ServiceUnavailable
 from shared.settings import CommonSettings
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
@@ -67,3 +69,25 @@ async def _apply_streams(url: str) -> int:
     finally:
         await nc.drain()
     return 0
+
+
+# What an operator command may meet: a refusal, a request outside the contract's bounds (too
+# long or empty to be sent at all), or a service that does not answer.
+OPERATOR_FAILURES = (RemoteError, ValidationError, ServiceUnavailable, OSError, nats.errors.Error)
+
+
+def report_failure(exc: BaseException, service: str, url: str) -> int:
+    """Prints why an operator command failed, codes and field names only (never a value), and
+    gives its exit status: 1 refused, 3 the service out of reach."""
+    if isinstance(exc, RemoteError):
+        fields = "; ".join(f"{f.get('name')}: {f.get('detail')}"
+                           for f in exc.error.get("fields") or [])
+        print(f"refused ({exc.error.get('code')}): {exc.error.get('detail')}"
+              + (f" [{fields}]" if fields else ""), file=sys.stderr)
+        return 1
+    if isinstance(exc, ValidationError):
+        names = ", ".join(sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()}))
+        print(f"refused (validation_error): [{names}]", file=sys.stderr)
+        return 1
+    print(f"the {service} service is not reachable on {url}: {exc!r}", file=sys.stderr)
+    return 3
